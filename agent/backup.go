@@ -1,0 +1,247 @@
+package agent
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zeebo/blake3"
+
+	"github.com/shadowvault/shadowvault/receipt"
+)
+
+// BackupOptions describe one VM backup.
+type BackupOptions struct {
+	Host        string
+	VM          string
+	Type        string // full or copy
+	Consistency string // application or crash
+	Writers     json.RawMessage
+	Disks       []string // paths; the disk name is the file's base name
+	Format      string   // "" to let the server detect
+	ReceiptKey  string   // hex; empty: fetch it from the server (and say so)
+	Parallel    int      // disks streamed at once (default 2)
+	Retries     int      // extra attempts per disk (default 2)
+	Backoff     time.Duration
+	Progress    *Progress
+	Log         *slog.Logger
+}
+
+// Progress counts bytes for a progress display.
+type Progress struct {
+	Total    atomic.Int64
+	Sent     atomic.Int64
+	Streamed atomic.Int64 // bytes of finished disks
+	New      atomic.Int64 // new bytes of finished disks
+}
+
+type sentDisk struct {
+	name, path string
+	size       int64
+	hash       string
+	summary    DiskSummary
+}
+
+// Backup runs one backup and returns the verified receipt. Any failure aborts
+// the session; the error wraps ErrRefused, ErrNetwork, ErrServer or ErrVerify.
+func Backup(ctx context.Context, c *Client, o BackupOptions) (*receipt.Receipt, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Progress == nil {
+		o.Progress = &Progress{}
+	}
+	o.Parallel = max(o.Parallel, 1)
+	if o.Backoff == 0 {
+		o.Backoff = time.Second
+	}
+	if o.Retries == 0 {
+		o.Retries = 2
+	}
+	disks, err := statDisks(o.Disks, o.Progress)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := receiptKey(ctx, c, o)
+	if err != nil {
+		return nil, err
+	}
+	id, err := c.OpenSession(ctx, SessionRequest{Host: o.Host, VM: o.VM, BackupType: o.Type, Consistency: o.Consistency, Writers: o.Writers})
+	if err != nil {
+		return nil, fmt.Errorf("open session: %w", err)
+	}
+	o.Log.Info("session opened", "session", id, "host", o.Host, "vm", o.VM, "disks", len(disks))
+	rc, err := runSession(ctx, c, o, id, disks, pub)
+	if err != nil {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if aerr := c.Abort(actx, id); aerr != nil {
+			o.Log.Warn("abort failed", "session", id, "err", aerr)
+		}
+		return nil, err
+	}
+	return rc, nil
+}
+
+func statDisks(paths []string, p *Progress) ([]*sentDisk, error) {
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("%w: no disks given", ErrRefused)
+	}
+	seen := map[string]bool{}
+	var disks []*sentDisk
+	for _, path := range paths {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, err
+		}
+		name := filepath.Base(path)
+		if seen[name] {
+			return nil, fmt.Errorf("two disks named %q", name)
+		}
+		seen[name] = true
+		disks = append(disks, &sentDisk{name: name, path: path, size: fi.Size()})
+		p.Total.Add(fi.Size())
+	}
+	return disks, nil
+}
+
+func receiptKey(ctx context.Context, c *Client, o BackupOptions) (ed25519.PublicKey, error) {
+	k := o.ReceiptKey
+	if k == "" {
+		var err error
+		if k, err = c.ReceiptKey(ctx); err != nil {
+			return nil, fmt.Errorf("fetch receipt key: %w", err)
+		}
+		o.Log.Warn("no receipt key pinned: using the key the server sent; pin it with --receipt-key", "receipt_key", k)
+	}
+	pub, err := receipt.ParsePublicKey(k)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrVerify, err)
+	}
+	return pub, nil
+}
+
+func runSession(ctx context.Context, c *Client, o BackupOptions, id string, disks []*sentDisk, pub ed25519.PublicKey) (*receipt.Receipt, error) {
+	sem := make(chan struct{}, o.Parallel)
+	var wg sync.WaitGroup
+	errs := make([]error, len(disks))
+	for i, d := range disks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = sendWithRetry(ctx, c, o, id, d)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	rc, err := c.Complete(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("complete: %w", err)
+	}
+	if err := verify(rc, pub, id, o, disks); err != nil {
+		return nil, err
+	}
+	return &rc, nil
+}
+
+func sendWithRetry(ctx context.Context, c *Client, o BackupOptions, id string, d *sentDisk) error {
+	var err error
+	for attempt := 0; attempt <= o.Retries; attempt++ {
+		if attempt > 0 {
+			wait := o.Backoff << (attempt - 1)
+			o.Log.Warn("disk upload failed, retrying", "disk", d.name, "attempt", attempt, "in", wait, "err", err)
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if err = sendDisk(ctx, c, o, id, d); err == nil {
+			return nil
+		}
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status < 500 && ae.Status != 408 {
+			return err // the server refused this disk: retrying will not help
+		}
+	}
+	return err
+}
+
+func sendDisk(ctx context.Context, c *Client, o BackupOptions, id string, d *sentDisk) error {
+	f, err := os.Open(d.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := blake3.New()
+	counted := &countingReader{r: io.TeeReader(f, h), p: o.Progress}
+	start := time.Now()
+	sum, err := c.PutDisk(ctx, id, d.name, counted, d.size, o.Format)
+	o.Progress.Sent.Add(-counted.n)
+	if err != nil {
+		return fmt.Errorf("disk %s: %w", d.name, err)
+	}
+	o.Progress.Sent.Add(d.size)
+	o.Progress.Streamed.Add(d.size)
+	o.Progress.New.Add(sum.NewBytes)
+	d.hash, d.summary = hex.EncodeToString(h.Sum(nil)), sum
+	if counted.n != d.size || sum.StreamBLAKE3 != d.hash || sum.StreamBytes != d.size {
+		return fmt.Errorf("%w: disk %s: sent %d bytes with BLAKE3 %s, server received %d with %s",
+			ErrVerify, d.name, counted.n, d.hash, sum.StreamBytes, sum.StreamBLAKE3)
+	}
+	secs := time.Since(start).Seconds()
+	o.Log.Info("disk sent", "disk", d.name, "format", sum.Format, "bytes", d.size, "new_bytes", sum.NewBytes,
+		"MB/s", fmt.Sprintf("%.0f", float64(d.size)/1e6/max(secs, 1e-6)))
+	return nil
+}
+
+// verify checks the receipt: signature, session, and every disk's hash.
+func verify(rc receipt.Receipt, pub ed25519.PublicKey, id string, o BackupOptions, disks []*sentDisk) error {
+	if err := receipt.Verify(rc, pub); err != nil {
+		return fmt.Errorf("%w: %w", ErrVerify, err)
+	}
+	if rc.Session != id || rc.Host != o.Host || rc.VM != o.VM {
+		return fmt.Errorf("%w: receipt is for session %s (%s/%s), not %s", ErrVerify, rc.Session, rc.Host, rc.VM, id)
+	}
+	if len(rc.Disks) != len(disks) {
+		return fmt.Errorf("%w: receipt lists %d disks, %d were sent", ErrVerify, len(rc.Disks), len(disks))
+	}
+	sort.Slice(disks, func(i, j int) bool { return disks[i].name < disks[j].name })
+	got := append([]receipt.Disk(nil), rc.Disks...)
+	sort.Slice(got, func(i, j int) bool { return got[i].Name < got[j].Name })
+	for i, d := range disks {
+		if got[i].Name != d.name || got[i].StreamBLAKE3 != d.hash || got[i].StreamBytes != d.size {
+			return fmt.Errorf("%w: disk %s: receipt says %d bytes with BLAKE3 %s, sent %d with %s",
+				ErrVerify, d.name, got[i].StreamBytes, got[i].StreamBLAKE3, d.size, d.hash)
+		}
+	}
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+	p *Progress
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	c.p.Sent.Add(int64(n))
+	return n, err
+}

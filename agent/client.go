@@ -1,0 +1,211 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/shadowvault/shadowvault/receipt"
+)
+
+// Failure classes, for exit codes.
+var (
+	ErrRefused = errors.New("refused by the server")
+	ErrNetwork = errors.New("network error")
+	ErrServer  = errors.New("server error")
+	ErrVerify  = errors.New("verification failed")
+)
+
+// APIError is an error answer of the server.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *APIError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+// Unwrap classifies the error: 4xx refused, 5xx server error.
+func (e *APIError) Unwrap() error {
+	if e.Status >= 500 {
+		return ErrServer
+	}
+	return ErrRefused
+}
+
+// Client talks to a shadowvault server.
+type Client struct {
+	Server string // base URL, e.g. http://127.0.0.1:8420
+	Token  string
+	HTTP   *http.Client
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+// Do sends a request and decodes a JSON answer into out (if not nil).
+func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, size int64, out any) error {
+	resp, err := c.send(ctx, method, path, body, size, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%w: decode answer to %s %s: %w", ErrServer, method, path, err)
+	}
+	return nil
+}
+
+// send performs a request; a non-2xx answer becomes an *APIError.
+func (c *Client) send(ctx context.Context, method, path string, body io.Reader, size int64, hdr http.Header) (*http.Response, error) {
+	u := strings.TrimRight(c.Server, "/") + path
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.ContentLength = size
+		if size == 0 {
+			req.Body = http.NoBody
+		}
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: %s %s: %w", ErrNetwork, method, u, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if json.Unmarshal(data, &e) != nil || e.Error.Code == "" {
+			e.Error.Code, e.Error.Message = http.StatusText(resp.StatusCode), strings.TrimSpace(string(data))
+		}
+		return nil, &APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+	}
+	return resp, nil
+}
+
+// Session is the server's answer to opening a session.
+type Session struct {
+	ID string `json:"id"`
+}
+
+// SessionRequest opens a session.
+type SessionRequest struct {
+	Host        string          `json:"host"`
+	VM          string          `json:"vm"`
+	BackupType  string          `json:"backup_type"`
+	Consistency string          `json:"consistency"`
+	Writers     json.RawMessage `json:"writers,omitempty"`
+}
+
+// DiskSummary is the server's answer to a disk upload.
+type DiskSummary struct {
+	Name         string `json:"name"`
+	Format       string `json:"format"`
+	VirtualSize  int64  `json:"virtual_size"`
+	StreamBytes  int64  `json:"stream_bytes"`
+	StreamBLAKE3 string `json:"stream_blake3"`
+	NewBytes     int64  `json:"new_bytes"`
+	StoredBytes  int64  `json:"stored_bytes"`
+}
+
+// OpenSession starts a session.
+func (c *Client) OpenSession(ctx context.Context, req SessionRequest) (string, error) {
+	b, _ := json.Marshal(req)
+	var s Session
+	err := c.Do(ctx, http.MethodPost, "/api/v1/sessions", strings.NewReader(string(b)), int64(len(b)), &s)
+	return s.ID, err
+}
+
+// PutDisk streams size bytes of one disk.
+func (c *Client) PutDisk(ctx context.Context, session, name string, r io.Reader, size int64, format string) (DiskSummary, error) {
+	p := "/api/v1/sessions/" + url.PathEscape(session) + "/disks/" + url.PathEscape(name)
+	if format != "" {
+		p += "?format=" + url.QueryEscape(format)
+	}
+	var d DiskSummary
+	err := c.Do(ctx, http.MethodPut, p, r, size, &d)
+	return d, err
+}
+
+// Complete asks the server to commit the session and returns its receipt.
+func (c *Client) Complete(ctx context.Context, session string) (receipt.Receipt, error) {
+	var rc receipt.Receipt
+	err := c.Do(ctx, http.MethodPost, "/api/v1/sessions/"+url.PathEscape(session)+"/complete", strings.NewReader(""), 0, &rc)
+	return rc, err
+}
+
+// Abort discards a session.
+func (c *Client) Abort(ctx context.Context, session string) error {
+	return c.Do(ctx, http.MethodPost, "/api/v1/sessions/"+url.PathEscape(session)+"/abort", strings.NewReader(""), 0, nil)
+}
+
+// ReceiptKey fetches the server's public receipt key (hex).
+func (c *Client) ReceiptKey(ctx context.Context) (string, error) {
+	var k struct {
+		Key string `json:"receipt_key"`
+	}
+	err := c.Do(ctx, http.MethodGet, "/api/v1/receipt-key", nil, 0, &k)
+	return k.Key, err
+}
+
+// Restore streams a snapshot disk into w.
+func (c *Client) Restore(ctx context.Context, snapshot, disk, format string, w io.Writer, progress func(done, total int64)) (int64, error) {
+	p := "/api/v1/snapshots/" + url.PathEscape(snapshot) + "/disks/" + url.PathEscape(disk) + "?format=" + url.QueryEscape(format)
+	resp, err := c.send(ctx, http.MethodGet, p, nil, 0, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	pr := &progressReader{r: resp.Body, total: resp.ContentLength, fn: progress}
+	n, err := io.Copy(w, pr)
+	if err != nil {
+		return n, fmt.Errorf("%w: restore %s/%s: %w", ErrNetwork, snapshot, disk, err)
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return n, fmt.Errorf("%w: restore %s/%s: got %d of %d bytes", ErrNetwork, snapshot, disk, n, resp.ContentLength)
+	}
+	return n, nil
+}
+
+type progressReader struct {
+	r     io.Reader
+	done  int64
+	total int64
+	fn    func(done, total int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if p.fn != nil {
+		p.fn(p.done, p.total)
+	}
+	return n, err
+}

@@ -1,0 +1,171 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/shadowvault/shadowvault/repo"
+)
+
+// Options configure the API server.
+type Options struct {
+	Logger *slog.Logger
+	// SpillDir and SpillLimit bound the temporary file a container whose
+	// metadata follow its payload is spooled to.
+	SpillDir   string
+	SpillLimit int64
+}
+
+// Server serves API v1 for one repository.
+type Server struct {
+	repo   *repo.Repository
+	tokens *Tokens
+	log    *slog.Logger
+	opts   Options
+}
+
+// New returns a server.
+func New(r *repo.Repository, tokens *Tokens, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Server{repo: r, tokens: tokens, log: opts.Logger, opts: opts}
+}
+
+// Handler returns the routes.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.requestLog)
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(s.authenticate)
+		r.Get("/receipt-key", s.receiptKey)
+		r.With(allow(RoleAdmin, RoleAgent)).Post("/sessions", s.createSession)
+		r.With(allow(RoleAdmin)).Get("/sessions", s.listSessions)
+		r.Route("/sessions/{id}", func(r chi.Router) {
+			r.Use(allow(RoleAdmin, RoleAgent))
+			r.Put("/disks/{name}", s.putDisk)
+			r.Post("/complete", s.complete)
+			r.Post("/abort", s.abort)
+		})
+		r.With(allow(RoleAdmin, RoleRestore, RoleAgent)).Get("/snapshots", s.listSnapshots)
+		r.With(allow(RoleAdmin, RoleRestore, RoleAgent)).Get("/snapshots/{id}", s.getSnapshot)
+		r.With(allow(RoleAdmin, RoleRestore)).Get("/snapshots/{id}/disks/{name}", s.restoreDisk)
+		r.With(allow(RoleAdmin)).Get("/stats", s.stats)
+		r.With(allow(RoleAdmin)).Post("/tokens", s.createToken)
+		r.With(allow(RoleAdmin)).Get("/tokens", s.listTokens)
+		r.With(allow(RoleAdmin)).Delete("/tokens/{id}", s.revokeToken)
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, errf(http.StatusNotFound, CodeNotFound, "no route "+r.Method+" "+r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, errf(http.StatusMethodNotAllowed, CodeBadRequest, "method "+r.Method+" not allowed on "+r.URL.Path))
+	})
+	return r
+}
+
+type ctxKey int
+
+const (
+	keyLogger ctxKey = iota
+	keyToken
+)
+
+func logger(r *http.Request) *slog.Logger {
+	l, _ := r.Context().Value(keyLogger).(*slog.Logger)
+	return l
+}
+
+func caller(r *http.Request) Token {
+	t, _ := r.Context().Value(keyToken).(Token)
+	return t
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// requestLog gives each request an id and logs one line when it ends.
+func (s *Server) requestLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		idb := make([]byte, 6)
+		_, _ = rand.Read(idb)
+		rid := hex.EncodeToString(idb)
+		l := s.log.With("req", rid)
+		w.Header().Set("X-Request-Id", rid)
+		sw := &statusWriter{ResponseWriter: w}
+		start := time.Now()
+		ctx := context.WithValue(r.Context(), keyLogger, l)
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		l.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"bytes_out", sw.bytes, "bytes_in", r.ContentLength, "took", time.Since(start).Round(time.Microsecond),
+			"remote", r.RemoteAddr)
+	})
+}
+
+// authenticate requires a valid bearer token.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		plain, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || plain == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="shadowvault"`)
+			writeError(w, r, errf(http.StatusUnauthorized, CodeUnauthorized, "missing bearer token"))
+			return
+		}
+		tok, err := s.tokens.Check(strings.TrimSpace(plain))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="shadowvault", error="invalid_token"`)
+			writeError(w, r, errf(http.StatusUnauthorized, CodeUnauthorized, "invalid or revoked token"))
+			return
+		}
+		ctx := context.WithValue(r.Context(), keyToken, tok)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// allow restricts a route to the given roles.
+func allow(roles ...string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			role := caller(r).Role
+			for _, want := range roles {
+				if role == want {
+					next.ServeHTTP(w, r)
+					return
+				}
+			}
+			writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "role "+role+" may not "+r.Method+" "+r.URL.Path))
+		})
+	}
+}

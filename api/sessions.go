@@ -1,0 +1,184 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/shadowvault/shadowvault/ingest"
+	"github.com/shadowvault/shadowvault/repo"
+	"github.com/shadowvault/shadowvault/vhd"
+)
+
+// commitTimeout bounds a complete that goes on after its client left.
+const commitTimeout = 30 * time.Minute
+
+type createSessionRequest struct {
+	Host        string          `json:"host"`
+	VM          string          `json:"vm"`
+	BackupType  string          `json:"backup_type"`
+	Consistency string          `json:"consistency"`
+	Writers     json.RawMessage `json:"writers"`
+}
+
+func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
+	var req createSessionRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if req.BackupType == "" {
+		req.BackupType = "full"
+	}
+	if req.Consistency == "" {
+		req.Consistency = "application"
+	}
+	var err error
+	switch {
+	case validName("host", req.Host) != nil:
+		err = validName("host", req.Host)
+	case validName("vm", req.VM) != nil:
+		err = validName("vm", req.VM)
+	case req.BackupType != "full" && req.BackupType != "copy":
+		err = errf(http.StatusBadRequest, CodeBadRequest, `backup_type must be "full" or "copy"`)
+	case req.Consistency != "application" && req.Consistency != "crash":
+		err = errf(http.StatusBadRequest, CodeBadRequest, `consistency must be "application" or "crash"`)
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	tok := caller(r)
+	if tok.Role == RoleAgent && tok.Host != req.Host {
+		writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "this agent token may only back up host "+tok.Host))
+		return
+	}
+	sess := s.repo.OpenSession(repo.SessionInfo{
+		Host: req.Host, VM: req.VM, BackupType: req.BackupType, Consistency: req.Consistency,
+		Writers: req.Writers, Owner: tok.ID,
+	})
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"id": sess.ID, "host": req.Host, "vm": req.VM, "backup_type": req.BackupType,
+		"consistency": req.Consistency, "created": sess.Created,
+	})
+}
+
+// session finds the session in the URL and checks the caller owns it.
+func (s *Server) session(w http.ResponseWriter, r *http.Request) (*repo.Session, bool) {
+	sess, err := s.repo.Session(chi.URLParam(r, "id"))
+	if err != nil {
+		writeError(w, r, err)
+		return nil, false
+	}
+	tok := caller(r)
+	if tok.Role != RoleAdmin && sess.Info.Owner != tok.ID {
+		writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "session belongs to another token"))
+		return nil, false
+	}
+	return sess, true
+}
+
+// DiskSummary is the answer to a disk upload.
+type DiskSummary struct {
+	Name         string `json:"name"`
+	Format       string `json:"format"`
+	VirtualSize  int64  `json:"virtual_size"`
+	StreamBytes  int64  `json:"stream_bytes"`
+	StreamBLAKE3 string `json:"stream_blake3"`
+	NewBytes     int64  `json:"new_bytes"`
+	StoredBytes  int64  `json:"stored_bytes"`
+	Chunks       int    `json:"chunks"`
+}
+
+func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	if err := validName("disk", name); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var format vhd.Format
+	if f := r.URL.Query().Get("format"); f != "" && f != "auto" {
+		var err error
+		if format, err = vhd.ParseFormat(f); err != nil {
+			writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, err.Error()))
+			return
+		}
+	}
+	sess, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	up, err := sess.BeginDisk(name)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, err := ingest.Disk(r.Context(), r.Body, up, ingest.Options{
+		Params: s.repo.Config().Chunker, Format: format,
+		SpillDir: s.opts.SpillDir, SpillLimit: s.opts.SpillLimit,
+	})
+	if err != nil {
+		up.Cancel()
+		writeError(w, r, err)
+		return
+	}
+	d := &repo.Disk{
+		Format: res.Format, Map: &repo.DiskMap{VirtualSize: res.VirtualSize, Extents: res.Extents, Recipe: res.Recipe},
+		StreamBytes: res.StreamBytes, StreamBLAKE3: res.StreamBLAKE3, Container: res.Container(),
+	}
+	if err := up.Finish(d); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	logger(r).Info("disk received", "session", sess.ID, "disk", name, "format", res.Format,
+		"virtual_size", res.VirtualSize, "stream_bytes", res.StreamBytes, "new_bytes", d.NewBytes, "chunks", res.Chunks)
+	writeJSON(w, http.StatusOK, DiskSummary{
+		Name: name, Format: res.Format, VirtualSize: res.VirtualSize, StreamBytes: res.StreamBytes,
+		StreamBLAKE3: res.StreamBLAKE3, NewBytes: d.NewBytes, StoredBytes: d.StoredBytes, Chunks: res.Chunks,
+	})
+}
+
+func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	sess, err := s.repo.Session(id)
+	if err == nil {
+		tok := caller(r)
+		if tok.Role != RoleAdmin && sess.Info.Owner != tok.ID {
+			writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "session belongs to another token"))
+			return
+		}
+	}
+	// The commit does not stop when the client goes away: a retried
+	// complete then finds the receipt.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), commitTimeout)
+	defer cancel()
+	rc, err := s.repo.CompleteSession(ctx, id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if tok := caller(r); tok.Role == RoleAgent && rc.Host != tok.Host {
+		writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "session belongs to another host"))
+		return
+	}
+	writeJSON(w, http.StatusOK, rc)
+}
+
+func (s *Server) abort(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	if err := sess.Abort(); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": sess.ID, "aborted": true})
+}
+
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"sessions": s.repo.Sessions()})
+}

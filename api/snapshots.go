@@ -1,0 +1,159 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/shadowvault/shadowvault/repo"
+)
+
+// snapshotSummary is one line of a snapshot list.
+type snapshotSummary struct {
+	ID           string              `json:"id"`
+	Host         string              `json:"host"`
+	VM           string              `json:"vm"`
+	Time         string              `json:"time"`
+	BackupType   string              `json:"backup_type"`
+	Consistency  string              `json:"consistency"`
+	LogicalBytes int64               `json:"logical_bytes"`
+	Disks        []repo.ManifestDisk `json:"disks"`
+}
+
+func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request) {
+	f := repo.Filter{Host: r.URL.Query().Get("host"), VM: r.URL.Query().Get("vm")}
+	if tok := caller(r); tok.Role == RoleAgent {
+		if f.Host != "" && f.Host != tok.Host {
+			writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "this agent token may only list host "+tok.Host))
+			return
+		}
+		f.Host = tok.Host
+	}
+	list, err := s.repo.Snapshots(f)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := make([]snapshotSummary, 0, len(list))
+	for _, m := range list {
+		out = append(out, snapshotSummary{
+			ID: m.ID, Host: m.Host, VM: m.VM, Time: m.Time.Format("2006-01-02T15:04:05Z07:00"),
+			BackupType: m.BackupType, Consistency: m.Consistency, LogicalBytes: m.LogicalBytes(), Disks: m.Disks,
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"snapshots": out})
+}
+
+// snapshot finds the snapshot in the URL, hiding other hosts' from agents.
+func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) (*repo.Manifest, bool) {
+	m, err := s.repo.Snapshot(chi.URLParam(r, "id"))
+	if err == nil {
+		if tok := caller(r); tok.Role == RoleAgent && m.Host != tok.Host {
+			err = fmt.Errorf("snapshot %s: %w", m.ID, repo.ErrUnknownSnapshot)
+		}
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return nil, false
+	}
+	return m, true
+}
+
+func (s *Server) getSnapshot(w http.ResponseWriter, r *http.Request) {
+	if m, ok := s.snapshot(w, r); ok {
+		writeJSON(w, http.StatusOK, m)
+	}
+}
+
+func (s *Server) restoreDisk(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.snapshot(w, r)
+	if !ok {
+		return
+	}
+	name := chi.URLParam(r, "name")
+	if _, ok := m.Disk(name); !ok {
+		writeError(w, r, errf(http.StatusNotFound, CodeUnknownDisk, fmt.Sprintf("snapshot %s has no disk %q", m.ID, name)))
+		return
+	}
+	d, err := s.repo.OpenDisk(r.Context(), m, name, nil)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	format := r.URL.Query().Get("format")
+	switch format {
+	case "raw", "":
+		s.serveRaw(w, r, d, name)
+	case "original":
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.FormatInt(d.OriginalSize(), 10))
+		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
+		if _, err := d.WriteOriginal(r.Context(), w); err != nil {
+			logger(r).Error("restore failed mid-stream", "snapshot", m.ID, "disk", name, "err", err)
+		}
+	default:
+		writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, "format must be original, raw, vhd or vhdx"))
+	}
+}
+
+func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request, d *repo.DiskReader, name string) {
+	size := d.Size()
+	off, n := int64(0), size
+	status := http.StatusOK
+	w.Header().Set("Accept-Ranges", "bytes")
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if h := r.Header.Get("Range"); h != "" {
+		var ok bool
+		off, n, ok = parseRange(h, size)
+		if !ok {
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+			writeError(w, r, errf(http.StatusRequestedRangeNotSatisfiable, CodeBadRange, "range "+h+" not satisfiable for "+strconv.FormatInt(size, 10)+" bytes"))
+			return
+		}
+		status = http.StatusPartialContent
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, size))
+	}
+	w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if _, err := d.WriteVirtual(r.Context(), w, off, n); err != nil {
+		logger(r).Error("restore failed mid-stream", "disk", name, "err", err)
+	}
+}
+
+// parseRange parses a single "bytes=a-b", "bytes=a-" or "bytes=-n" range.
+func parseRange(h string, size int64) (off, n int64, ok bool) {
+	spec, found := strings.CutPrefix(h, "bytes=")
+	if !found || strings.Contains(spec, ",") {
+		return 0, 0, false
+	}
+	a, b, found := strings.Cut(strings.TrimSpace(spec), "-")
+	if !found {
+		return 0, 0, false
+	}
+	if a == "" {
+		k, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || k <= 0 || size == 0 {
+			return 0, 0, false
+		}
+		k = min(k, size)
+		return size - k, k, true
+	}
+	start, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || start < 0 || start >= size {
+		return 0, 0, false
+	}
+	end := size - 1
+	if b != "" {
+		if end, err = strconv.ParseInt(b, 10, 64); err != nil || end < start {
+			return 0, 0, false
+		}
+		end = min(end, size-1)
+	}
+	return start, end - start + 1, true
+}

@@ -1,0 +1,132 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shadowvault/shadowvault/index"
+)
+
+// Roles a token can have.
+const (
+	RoleAdmin   = "admin"
+	RoleRestore = "restore"
+	RoleAgent   = "agent"
+)
+
+// Token is a stored token: only its SHA-256 is kept.
+type Token struct {
+	ID      string    `json:"id"`
+	Role    string    `json:"role"`
+	Host    string    `json:"host,omitempty"`
+	Created time.Time `json:"created"`
+	Hash    string    `json:"hash,omitempty"`
+}
+
+// tokenStore is where token records live (the index).
+type tokenStore interface {
+	PutToken(id string, record []byte) error
+	DeleteToken(id string) error
+	Tokens(fn func(id string, record []byte) error) error
+}
+
+// Tokens creates, checks, lists and revokes API tokens.
+type Tokens struct {
+	store tokenStore
+}
+
+// NewTokens returns a token registry over store.
+func NewTokens(store tokenStore) *Tokens { return &Tokens{store: store} }
+
+var errBadToken = errors.New("invalid or revoked token")
+
+// Create makes a token and returns its record and secret form. The secret is
+// never stored.
+func (t *Tokens) Create(role, host string) (Token, string, error) {
+	switch role {
+	case RoleAdmin, RoleRestore:
+		host = ""
+	case RoleAgent:
+		if err := validName("host", host); err != nil {
+			return Token{}, "", err
+		}
+	default:
+		return Token{}, "", errf(400, CodeBadRequest, fmt.Sprintf("unknown role %q (want admin, restore or agent)", role))
+	}
+	idb := make([]byte, 6)
+	secret := make([]byte, 24)
+	if _, err := rand.Read(idb); err != nil {
+		return Token{}, "", err
+	}
+	if _, err := rand.Read(secret); err != nil {
+		return Token{}, "", err
+	}
+	id := hex.EncodeToString(idb)
+	plain := "svt_" + id + "_" + hex.EncodeToString(secret)
+	sum := sha256.Sum256([]byte(plain))
+	tok := Token{ID: id, Role: role, Host: host, Created: time.Now().UTC(), Hash: hex.EncodeToString(sum[:])}
+	rec, _ := json.Marshal(tok)
+	if err := t.store.PutToken(id, rec); err != nil {
+		return Token{}, "", err
+	}
+	tok.Hash = ""
+	return tok, plain, nil
+}
+
+// Check returns the token record for a presented secret.
+func (t *Tokens) Check(plain string) (Token, error) {
+	parts := strings.Split(plain, "_")
+	if len(parts) != 3 || parts[0] != "svt" {
+		return Token{}, errBadToken
+	}
+	var tok Token
+	found := false
+	err := t.store.Tokens(func(id string, rec []byte) error {
+		if id == parts[1] {
+			found = true
+			return json.Unmarshal(rec, &tok)
+		}
+		return nil
+	})
+	if err != nil || !found {
+		return Token{}, errBadToken
+	}
+	sum := sha256.Sum256([]byte(plain))
+	want, err := hex.DecodeString(tok.Hash)
+	if err != nil || subtle.ConstantTimeCompare(sum[:], want) != 1 {
+		return Token{}, errBadToken
+	}
+	tok.Hash = ""
+	return tok, nil
+}
+
+// List returns every token record, without hashes.
+func (t *Tokens) List() ([]Token, error) {
+	out := []Token{}
+	err := t.store.Tokens(func(id string, rec []byte) error {
+		var tok Token
+		if err := json.Unmarshal(rec, &tok); err != nil {
+			return err
+		}
+		tok.Hash = ""
+		out = append(out, tok)
+		return nil
+	})
+	return out, err
+}
+
+// Revoke deletes a token.
+func (t *Tokens) Revoke(id string) error {
+	err := t.store.DeleteToken(id)
+	if errors.Is(err, index.ErrNotFound) {
+		return errf(404, CodeNotFound, "no token "+id)
+	}
+	return err
+}

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shadowvault/shadowvault/agent"
+)
+
+// Exit codes of the client commands.
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitRefused  = 3 // refused, bad token, forbidden, bad input
+	exitNetwork  = 4
+	exitServer   = 5
+	exitMismatch = 6 // the receipt or a stream hash does not verify
+)
+
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, agent.ErrVerify):
+		return exitMismatch
+	case errors.Is(err, agent.ErrRefused):
+		return exitRefused
+	case errors.Is(err, agent.ErrNetwork):
+		return exitNetwork
+	case errors.Is(err, agent.ErrServer):
+		return exitServer
+	}
+	return exitFailure
+}
+
+type clientFlags struct {
+	server, token string
+}
+
+func (c *clientFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.server, "server", envOr("SHADOWVAULT_SERVER", "http://127.0.0.1:8420"), "server URL (SHADOWVAULT_SERVER)")
+	fs.StringVar(&c.token, "token", os.Getenv("SHADOWVAULT_TOKEN"), "API token, or @FILE to read it from a file (SHADOWVAULT_TOKEN)")
+}
+
+func (c *clientFlags) client() (*agent.Client, error) {
+	tok := c.token
+	if path, ok := strings.CutPrefix(tok, "@"); ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		tok = strings.TrimSpace(string(b))
+	}
+	if tok == "" {
+		return nil, fmt.Errorf("%w: no token: pass --token or set SHADOWVAULT_TOKEN", agent.ErrRefused)
+	}
+	return &agent.Client{Server: c.server, Token: tok, HTTP: &http.Client{Transport: &http.Transport{
+		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 16, ResponseHeaderTimeout: 0,
+	}}}, nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func fail(err error) int {
+	fmt.Fprintln(os.Stderr, "shadowvault:", err)
+	return exitCode(err)
+}
+
+func cmdBackup(args []string) int {
+	fs := flag.NewFlagSet("backup", flag.ExitOnError)
+	var cf clientFlags
+	cf.register(fs)
+	key := fs.String("receipt-key", os.Getenv("SHADOWVAULT_RECEIPT_KEY"), "pinned receipt key, hex (SHADOWVAULT_RECEIPT_KEY)")
+	host := fs.String("host", "", "Hyper-V host name")
+	vm := fs.String("vm", "", "VM name")
+	typ := fs.String("type", "full", "full (guest logs may be truncated) or copy")
+	consistency := fs.String("consistency", "application", "application or crash")
+	format := fs.String("format", "", "force the disk format: raw, vhd or vhdx (default: detect)")
+	parallel := fs.Int("parallel", 2, "disks streamed at once")
+	retries := fs.Int("retries", 2, "extra attempts for a failed disk upload")
+	disks := parseArgs(fs, args)
+	if *host == "" || *vm == "" || len(disks) == 0 {
+		fmt.Fprintln(os.Stderr, "backup needs --host, --vm and at least one disk")
+		return exitUsage
+	}
+	c, err := cf.client()
+	if err != nil {
+		return fail(err)
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	p := &agent.Progress{}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	done := showProgress(p, "backup", true)
+	rc, err := agent.Backup(ctx, c, agent.BackupOptions{
+		Host: *host, VM: *vm, Type: *typ, Consistency: *consistency, Disks: disks, Format: *format,
+		ReceiptKey: *key, Parallel: *parallel, Retries: *retries, Progress: p, Log: log,
+	})
+	done()
+	if err != nil {
+		return fail(err)
+	}
+	log.Info("backup complete: receipt verified", "snapshot", rc.Snapshot, "truncate_logs", rc.TruncateLogs)
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(rc)
+	return exitOK
+}
+
+func cmdSnapshots(args []string) int {
+	fs := flag.NewFlagSet("snapshots", flag.ExitOnError)
+	var cf clientFlags
+	cf.register(fs)
+	host := fs.String("host", "", "only this host")
+	vm := fs.String("vm", "", "only this VM")
+	asJSON := fs.Bool("json", false, "print JSON")
+	_ = fs.Parse(args)
+	c, err := cf.client()
+	if err != nil {
+		return fail(err)
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	var out struct {
+		Snapshots []struct {
+			ID, Host, VM, Time, BackupType string
+			LogicalBytes                   int64 `json:"logical_bytes"`
+			Disks                          []struct{ Name, Format string }
+		} `json:"snapshots"`
+	}
+	q := "/api/v1/snapshots?host=" + urlQuery(*host) + "&vm=" + urlQuery(*vm)
+	if *asJSON {
+		var raw json.RawMessage
+		if err := c.Do(ctx, http.MethodGet, q, nil, 0, &raw); err != nil {
+			return fail(err)
+		}
+		os.Stdout.Write(raw)
+		return exitOK
+	}
+	if err := c.Do(ctx, http.MethodGet, q, nil, 0, &out); err != nil {
+		return fail(err)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTIME\tHOST\tVM\tSIZE\tDISKS")
+	for _, s := range out.Snapshots {
+		var names []string
+		for _, d := range s.Disks {
+			names = append(names, d.Name+" ("+d.Format+")")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Time, s.Host, s.VM, humanBytes(s.LogicalBytes), strings.Join(names, ", "))
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func cmdRestore(args []string) int {
+	fs := flag.NewFlagSet("restore", flag.ExitOnError)
+	var cf clientFlags
+	cf.register(fs)
+	format := fs.String("format", "raw", "raw, original, vhd or vhdx")
+	out := fs.String("o", "", "output file (default: stdout)")
+	pos := parseArgs(fs, args)
+	if len(pos) != 2 {
+		fmt.Fprintln(os.Stderr, "restore needs SNAPSHOT and DISK")
+		return exitUsage
+	}
+	c, err := cf.client()
+	if err != nil {
+		return fail(err)
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	var w io.Writer = os.Stdout
+	var f *os.File
+	if *out != "" && *out != "-" {
+		if f, err = os.Create(*out); err != nil {
+			return fail(err)
+		}
+		w = f
+	}
+	p := &agent.Progress{}
+	done := showProgress(p, "restore", *out != "" && *out != "-")
+	n, err := c.Restore(ctx, pos[0], pos[1], *format, w, func(d, t int64) { p.Sent.Store(d); p.Total.Store(t) })
+	done()
+	if f != nil {
+		if serr := f.Sync(); err == nil {
+			err = serr
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		if f != nil {
+			os.Remove(*out)
+		}
+		return fail(err)
+	}
+	slog.Info("restore complete", "snapshot", pos[0], "disk", pos[1], "format", *format, "bytes", n)
+	return exitOK
+}
+
+func cmdToken(args []string) int {
+	if len(args) == 0 || args[0] != "create" {
+		fmt.Fprintln(os.Stderr, "usage: shadowvault token create --role admin|restore|agent [--host H]")
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("token create", flag.ExitOnError)
+	var cf clientFlags
+	cf.register(fs)
+	role := fs.String("role", "agent", "admin, restore or agent")
+	host := fs.String("host", "", "the host an agent token may back up")
+	_ = fs.Parse(args[1:])
+	c, err := cf.client()
+	if err != nil {
+		return fail(err)
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	body, _ := json.Marshal(map[string]string{"role": *role, "host": *host})
+	var res struct {
+		ID         string `json:"id"`
+		Token      string `json:"token"`
+		ReceiptKey string `json:"receipt_key"`
+	}
+	if err := c.Do(ctx, http.MethodPost, "/api/v1/tokens", strings.NewReader(string(body)), int64(len(body)), &res); err != nil {
+		return fail(err)
+	}
+	fmt.Printf("token:       %s\nid:          %s\nreceipt key: %s\n", res.Token, res.ID, res.ReceiptKey)
+	return exitOK
+}
+
+// showProgress draws a progress line on a terminal, or nothing elsewhere
+// (the agent logs one line per disk then). It returns a function that ends it.
+func showProgress(p *agent.Progress, what string, enabled bool) func() {
+	fi, err := os.Stderr.Stat()
+	if !enabled || err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return func() {}
+	}
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				fmt.Fprint(os.Stderr, "\r\033[K")
+				return
+			case <-t.C:
+			}
+			done, total := p.Sent.Load(), p.Total.Load()
+			secs := time.Since(start).Seconds()
+			rate := float64(done) / max(secs, 1e-3)
+			line := fmt.Sprintf("%s: %s of %s  %s/s", what, humanBytes(done), humanBytes(total), humanBytes(int64(rate)))
+			if rate > 0 && total > done {
+				line += fmt.Sprintf("  %s left", (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second))
+			}
+			if s := p.Streamed.Load(); s > 0 {
+				line += fmt.Sprintf("  deduplicated %.0f%%", 100*(1-float64(p.New.Load())/float64(s)))
+			}
+			fmt.Fprintf(os.Stderr, "\r\033[K%s", line)
+		}
+	}()
+	return func() { close(stop); <-finished }
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func urlQuery(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+
+// parseArgs parses flags that may come before, between or after the
+// positional arguments, and returns the positional ones.
+func parseArgs(fs *flag.FlagSet, args []string) []string {
+	var pos []string
+	for {
+		_ = fs.Parse(args)
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...)
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,48 @@
+// Command shadowvault is the shadowvault server, its backup agent and its
+// admin tools, in one binary.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `shadowvault: deduplicating backup repository server for VM disks
+
+usage:
+  shadowvault serve     [--repo PATH] [--state DIR] [--listen ADDR]
+  shadowvault backup    --server URL --token T [--receipt-key HEX] --host H --vm NAME [--type full|copy] DISK...
+  shadowvault snapshots --server URL --token T [--host H] [--vm NAME]
+  shadowvault restore   --server URL --token T SNAPSHOT DISK [--format raw|original] [-o FILE]
+  shadowvault token create --server URL --token T --role admin|restore|agent [--host H]
+
+Client flags also come from SHADOWVAULT_SERVER, SHADOWVAULT_TOKEN and
+SHADOWVAULT_RECEIPT_KEY. Run a command with -h for its flags.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	args := os.Args[2:]
+	var code int
+	switch os.Args[1] {
+	case "serve":
+		code = cmdServe(args)
+	case "backup":
+		code = cmdBackup(args)
+	case "snapshots":
+		code = cmdSnapshots(args)
+	case "restore":
+		code = cmdRestore(args)
+	case "token":
+		code = cmdToken(args)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "shadowvault: unknown command %q\n\n%s", os.Args[1], usage)
+		code = 2
+	}
+	os.Exit(code)
+}

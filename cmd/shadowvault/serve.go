@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/shadowvault/shadowvault/api"
+	"github.com/shadowvault/shadowvault/index"
+	"github.com/shadowvault/shadowvault/repo"
+	"github.com/shadowvault/shadowvault/repo/backend"
+	"github.com/shadowvault/shadowvault/repo/backend/local"
+)
+
+func cmdServe(args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	repoPath := fs.String("repo", "./shadowvault-data", "repository: a directory, or s3://bucket/prefix")
+	state := fs.String("state", "", "directory for the index and the server's secrets (default: the repository directory; ./shadowvault-state for S3)")
+	listen := fs.String("listen", "127.0.0.1:8420", "address to serve on")
+	lease := fs.Duration("session-lease", 15*time.Minute, "how long a session may stay idle before it is discarded")
+	spillLimit := fs.Int64("spill-limit", 1<<30, "largest temporary spool for containers whose metadata follow their payload (bytes)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	_ = fs.Parse(args)
+
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(*logLevel))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, log, *repoPath, *state, *listen, *lease, *spillLimit); err != nil {
+		log.Error("serve", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func openBackend(ctx context.Context, path string) (backend.Backend, string, error) {
+	if strings.HasPrefix(path, "s3://") {
+		return openS3(ctx, path)
+	}
+	be, err := local.Open(path)
+	return be, path, err
+}
+
+func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string, lease time.Duration, spillLimit int64) error {
+	be, defaultState, err := openBackend(ctx, repoPath)
+	if err != nil {
+		return err
+	}
+	if state == "" {
+		state = defaultState
+	}
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		return err
+	}
+	if _, err := repo.LoadConfig(ctx, be); errors.Is(err, repo.ErrNoRepository) {
+		cfg, err := repo.NewConfig()
+		if err != nil {
+			return err
+		}
+		if err := repo.InitConfig(ctx, be, cfg); err != nil {
+			return err
+		}
+		log.Info("created repository", "repo", repoPath, "id", cfg.ID, "chunker_polynomial", cfg.Chunker.Polynomial)
+	} else if err != nil {
+		return err
+	}
+	key, err := loadOrCreateKey(filepath.Join(state, "receipt.key"))
+	if err != nil {
+		return err
+	}
+	idx, err := index.Open(filepath.Join(state, "index.db"))
+	if err != nil {
+		return err
+	}
+	defer idx.Close()
+	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: key, SessionLease: lease})
+	if err != nil {
+		return err
+	}
+	tokens := api.NewTokens(idx)
+	if err := ensureAdminToken(log, tokens, filepath.Join(state, "admin.token")); err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(state, "spill"), SpillLimit: spillLimit}).Handler(),
+		ReadHeaderTimeout: 15 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	log.Info("serving", "listen", "http://"+ln.Addr().String(), "repo", repoPath, "state", state)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	return r.Close(sctx)
+}
+
+// loadOrCreateKey reads the receipt signing key, creating it at first start.
+func loadOrCreateKey(path string) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		if len(data) != ed25519.SeedSize {
+			return nil, fmt.Errorf("receipt key %s: %d bytes, want a %d-byte seed", path, len(data), ed25519.SeedSize)
+		}
+		return ed25519.NewKeyFromSeed(data), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	seed := make([]byte, ed25519.SeedSize)
+	if _, err := rand.Read(seed); err != nil {
+		return nil, err
+	}
+	if err := writeSecret(path, seed); err != nil {
+		return nil, err
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// ensureAdminToken creates the first admin token in path, mode 0600.
+func ensureAdminToken(log *slog.Logger, tokens *api.Tokens, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		log.Info("admin token", "file", path)
+		return nil
+	}
+	_, plain, err := tokens.Create(api.RoleAdmin, "")
+	if err != nil {
+		return err
+	}
+	if err := writeSecret(path, []byte(plain+"\n")); err != nil {
+		return err
+	}
+	log.Info("created admin token", "file", path)
+	fmt.Fprintf(os.Stderr, "shadowvault: admin token written to %s (mode 0600)\n", path)
+	return nil
+}
+
+// writeSecret writes a file of mode 0600 durably, failing if it exists.
+func writeSecret(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

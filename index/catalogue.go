@@ -1,0 +1,117 @@
+package index
+
+import (
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// PutSnapshot commits a snapshot record and the session that produced it, in
+// one transaction. record is the snapshot's manifest as JSON.
+func (x *Index) PutSnapshot(id, session string, record []byte) error {
+	return x.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketSnapshots).Put([]byte(id), record); err != nil {
+			return err
+		}
+		if session == "" {
+			return nil
+		}
+		return tx.Bucket(bucketSessions).Put([]byte(session), []byte(id))
+	})
+}
+
+// Snapshot returns a snapshot's record.
+func (x *Index) Snapshot(id string) ([]byte, error) {
+	var rec []byte
+	err := x.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketSnapshots).Get([]byte(id))
+		if v == nil {
+			return fmt.Errorf("snapshot %s: %w", id, ErrNotFound)
+		}
+		rec = append([]byte(nil), v...)
+		return nil
+	})
+	return rec, err
+}
+
+// Snapshots calls fn with every snapshot record, ordered by id.
+func (x *Index) Snapshots(fn func(id string, record []byte) error) error {
+	return x.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSnapshots).ForEach(func(k, v []byte) error {
+			return fn(string(k), v)
+		})
+	})
+}
+
+// DeleteSnapshot removes a snapshot record and its session mapping.
+func (x *Index) DeleteSnapshot(id string) error {
+	return x.db.Update(func(tx *bolt.Tx) error {
+		s := tx.Bucket(bucketSessions)
+		c := s.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if string(v) == id {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Bucket(bucketSnapshots).Delete([]byte(id))
+	})
+}
+
+// SessionSnapshot returns the snapshot a completed session produced.
+func (x *Index) SessionSnapshot(session string) (string, error) {
+	var id string
+	err := x.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketSessions).Get([]byte(session))
+		if v == nil {
+			return fmt.Errorf("session %s: %w", session, ErrNotFound)
+		}
+		id = string(v)
+		return nil
+	})
+	return id, err
+}
+
+// PutToken stores a token record under its id.
+func (x *Index) PutToken(id string, record []byte) error {
+	return x.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTokens).Put([]byte(id), record)
+	})
+}
+
+// DeleteToken removes a token record.
+func (x *Index) DeleteToken(id string) error {
+	return x.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTokens)
+		if b.Get([]byte(id)) == nil {
+			return fmt.Errorf("token %s: %w", id, ErrNotFound)
+		}
+		return b.Delete([]byte(id))
+	})
+}
+
+// Tokens calls fn with every token record.
+func (x *Index) Tokens(fn func(id string, record []byte) error) error {
+	return x.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTokens).ForEach(func(k, v []byte) error {
+			return fn(string(k), v)
+		})
+	})
+}
+
+// Reset empties the chunk, pack, snapshot and session buckets, before a
+// rebuild from the backend. Tokens are kept.
+func (x *Index) Reset() error {
+	return x.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketChunks, bucketPacks, bucketSnapshots, bucketSessions} {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+			if _, err := tx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,184 @@
+package index
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/repo/pack"
+)
+
+// Bucket names.
+var (
+	bucketMeta      = []byte("meta")
+	bucketChunks    = []byte("chunks")
+	bucketPacks     = []byte("packs")
+	bucketSnapshots = []byte("snapshots")
+	bucketSessions  = []byte("sessions")
+	bucketTokens    = []byte("tokens")
+	allBuckets      = [][]byte{bucketMeta, bucketChunks, bucketPacks, bucketSnapshots, bucketSessions, bucketTokens}
+)
+
+// SchemaVersion is the layout of the buckets; it is checked at Open.
+const SchemaVersion = 1
+
+// ErrNotFound is returned for a missing snapshot, session or token.
+var ErrNotFound = errors.New("not found in index")
+
+// Location is where a chunk is stored.
+type Location struct {
+	Pack  chunk.ID
+	Entry pack.Entry
+}
+
+// Index is an open bbolt index.
+type Index struct {
+	db *bolt.DB
+}
+
+// Open opens or creates the index file at path.
+func Open(path string) (*Index, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open index %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get([]byte("schema")); v != nil {
+			if got := binary.LittleEndian.Uint32(v); got != SchemaVersion {
+				return fmt.Errorf("index schema version %d, this server reads %d", got, SchemaVersion)
+			}
+			return nil
+		}
+		return meta.Put([]byte("schema"), binary.LittleEndian.AppendUint32(nil, SchemaVersion))
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open index %s: %w", path, err)
+	}
+	return &Index{db: db}, nil
+}
+
+// Close closes the database.
+func (x *Index) Close() error { return x.db.Close() }
+
+func encodeLocation(packID chunk.ID, e pack.Entry) []byte {
+	v := make([]byte, 0, 32+8+4+4+1)
+	v = append(v, packID[:]...)
+	v = binary.LittleEndian.AppendUint64(v, e.Offset)
+	v = binary.LittleEndian.AppendUint32(v, e.Length)
+	v = binary.LittleEndian.AppendUint32(v, e.RawLength)
+	return append(v, byte(e.Compression))
+}
+
+func decodeLocation(id chunk.ID, v []byte) (Location, error) {
+	if len(v) != 49 {
+		return Location{}, fmt.Errorf("index entry for %s: %d bytes", id.Short(), len(v))
+	}
+	var l Location
+	copy(l.Pack[:], v)
+	l.Entry = pack.Entry{
+		ID:          id,
+		Offset:      binary.LittleEndian.Uint64(v[32:]),
+		Length:      binary.LittleEndian.Uint32(v[40:]),
+		RawLength:   binary.LittleEndian.Uint32(v[44:]),
+		Compression: chunk.Compression(v[48]),
+	}
+	return l, nil
+}
+
+// Lookup returns where chunk id is stored.
+func (x *Index) Lookup(id chunk.ID) (Location, bool, error) {
+	var l Location
+	var found bool
+	err := x.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketChunks).Get(id[:])
+		if v == nil {
+			return nil
+		}
+		found = true
+		var err error
+		l, err = decodeLocation(id, v)
+		return err
+	})
+	return l, found, err
+}
+
+// Has reports whether chunk id is indexed.
+func (x *Index) Has(id chunk.ID) (bool, error) {
+	var found bool
+	err := x.db.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket(bucketChunks).Get(id[:]) != nil
+		return nil
+	})
+	return found, err
+}
+
+// AddPack records a durable pack and all its chunks in one transaction.
+// A chunk already indexed in another pack keeps its first location.
+func (x *Index) AddPack(packID chunk.ID, size int64, entries []pack.Entry) error {
+	return x.db.Update(func(tx *bolt.Tx) error {
+		return addPackTx(tx, packID, size, entries)
+	})
+}
+
+func addPackTx(tx *bolt.Tx, packID chunk.ID, size int64, entries []pack.Entry) error {
+	chunks := tx.Bucket(bucketChunks)
+	for _, e := range entries {
+		if chunks.Get(e.ID[:]) != nil {
+			continue
+		}
+		if err := chunks.Put(e.ID[:], encodeLocation(packID, e)); err != nil {
+			return err
+		}
+	}
+	v := binary.LittleEndian.AppendUint64(nil, uint64(size))
+	v = binary.LittleEndian.AppendUint32(v, uint32(len(entries)))
+	return tx.Bucket(bucketPacks).Put(packID[:], v)
+}
+
+// PackInfo describes an indexed pack.
+type PackInfo struct {
+	ID    chunk.ID
+	Size  int64
+	Count int
+}
+
+// Packs calls fn for every indexed pack.
+func (x *Index) Packs(fn func(PackInfo) error) error {
+	return x.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPacks).ForEach(func(k, v []byte) error {
+			var p PackInfo
+			copy(p.ID[:], k)
+			if len(v) >= 12 {
+				p.Size = int64(binary.LittleEndian.Uint64(v))
+				p.Count = int(binary.LittleEndian.Uint32(v[8:]))
+			}
+			return fn(p)
+		})
+	})
+}
+
+// Counts returns the number of indexed chunks and packs, and the packs' bytes.
+func (x *Index) Counts() (chunks, packs int, packBytes int64, err error) {
+	err = x.db.View(func(tx *bolt.Tx) error {
+		chunks = tx.Bucket(bucketChunks).Stats().KeyN
+		return tx.Bucket(bucketPacks).ForEach(func(k, v []byte) error {
+			packs++
+			if len(v) >= 8 {
+				packBytes += int64(binary.LittleEndian.Uint64(v))
+			}
+			return nil
+		})
+	})
+	return chunks, packs, packBytes, err
+}

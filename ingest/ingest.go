@@ -1,0 +1,195 @@
+package ingest
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/vhd"
+)
+
+// Saver stores chunks. Save returns the stored size when it stored the
+// chunk, and 0 when the repository already had it.
+type Saver interface {
+	Save(ctx context.Context, id chunk.ID, data []byte) (stored int, err error)
+}
+
+// ErrTrailingData is returned when the body goes on after the container ends.
+var ErrTrailingData = errors.New("data after the end of the disk image")
+
+// Options configure one ingest.
+type Options struct {
+	Params     chunk.Params
+	Workers    int        // hash/save workers; default GOMAXPROCS
+	Format     vhd.Format // 0: detect
+	SpillDir   string
+	SpillLimit int64
+}
+
+// Result is an ingested disk.
+type Result struct {
+	Format       string
+	Info         vhd.Info
+	VirtualSize  int64
+	Extents      []chunk.Extent // normalized: sorted, gap-free
+	Recipe       []chunk.Piece
+	StreamBytes  int64
+	StreamBLAKE3 string
+	Chunks       int
+}
+
+// Container returns the container description as JSON, for the manifest.
+func (r *Result) Container() json.RawMessage {
+	type container struct {
+		Format             string   `json:"format"`
+		Type               string   `json:"type"`
+		BlockSize          int64    `json:"block_size,omitempty"`
+		LogicalSectorSize  int      `json:"logical_sector_size,omitempty"`
+		PhysicalSectorSize int      `json:"physical_sector_size,omitempty"`
+		DiskID             string   `json:"disk_id,omitempty"`
+		ParentID           string   `json:"parent_id,omitempty"`
+		ParentLocators     []string `json:"parent_locators,omitempty"`
+		HasParent          bool     `json:"has_parent,omitempty"`
+		LogReplayed        bool     `json:"log_replayed,omitempty"`
+	}
+	i := r.Info
+	c := container{Format: i.Format.String(), Type: i.Type.String(), BlockSize: i.BlockSize,
+		LogicalSectorSize: i.LogicalSectorSize, PhysicalSectorSize: i.PhysicalSectorSize,
+		ParentLocators: i.ParentLocators, HasParent: i.HasParent, LogReplayed: i.LogReplayed}
+	if i.DiskID != ([16]byte{}) {
+		c.DiskID = hex.EncodeToString(i.DiskID[:])
+	}
+	if i.ParentID != ([16]byte{}) {
+		c.ParentID = hex.EncodeToString(i.ParentID[:])
+	}
+	b, _ := json.Marshal(c)
+	return b
+}
+
+// job is one chunk on its way to the Saver, with the slot for its ID.
+type job struct {
+	bufp *[]byte
+	data []byte
+	id   *chunk.ID
+}
+
+// Disk ingests one disk stream from body.
+func Disk(ctx context.Context, body io.Reader, s Saver, opts Options) (*Result, error) {
+	if err := opts.Params.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	hr := newHashReader(ctx, body)
+	defer hr.Close()
+	st, err := vhd.NewStream(hr, vhd.Options{Format: opts.Format, SpillDir: opts.SpillDir, SpillLimit: opts.SpillLimit})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+
+	pool := &sync.Pool{New: func() any { b := make([]byte, 0, opts.Params.MaxSize); return &b }}
+	jobs := make(chan job, 2*opts.Workers)
+	var wg sync.WaitGroup
+	for i := 0; i < opts.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if ctx.Err() == nil {
+					id := chunk.Sum(j.data)
+					if _, err := s.Save(ctx, id, j.data); err != nil {
+						cancel(fmt.Errorf("save chunk: %w", err))
+					}
+					*j.id = id
+				}
+				*j.bufp = j.data[:0]
+				pool.Put(j.bufp)
+			}
+		}()
+	}
+	w := newWalker(ctx, st, opts.Params, pool, jobs)
+	werr := w.run()
+	close(jobs)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	if werr != nil {
+		return nil, werr
+	}
+	if err := hr.expectEOF(); err != nil {
+		return nil, err
+	}
+	info := st.Info()
+	res := &Result{
+		Format: info.Format.String(), Info: info, VirtualSize: info.VirtualSize,
+		StreamBytes: hr.n, StreamBLAKE3: hex.EncodeToString(hr.sum()), Chunks: w.chunks,
+	}
+	if info.FileSize != hr.n {
+		return nil, fmt.Errorf("%w: container is %d bytes, stream %d", vhd.ErrCorrupt, info.FileSize, hr.n)
+	}
+	fill := chunk.ExtentZero
+	if info.HasParent {
+		fill = chunk.ExtentParent
+	}
+	res.Extents, err = normalize(w.extents, info.VirtualSize, fill)
+	if err != nil {
+		return nil, err
+	}
+	res.Recipe = make([]chunk.Piece, 0, len(w.recipe))
+	var fileLen int64
+	for _, p := range w.recipe {
+		res.Recipe = append(res.Recipe, *p)
+		fileLen += p.Length
+	}
+	if fileLen != hr.n {
+		return nil, fmt.Errorf("%w: recipe covers %d of %d bytes", vhd.ErrCorrupt, fileLen, hr.n)
+	}
+	return res, nil
+}
+
+// normalize sorts extents, fills gaps with fill and merges neighbours.
+func normalize(ptrs []*chunk.Extent, size int64, fill chunk.ExtentKind) ([]chunk.Extent, error) {
+	ext := make([]chunk.Extent, len(ptrs))
+	for i, p := range ptrs {
+		ext[i] = *p
+	}
+	sort.SliceStable(ext, func(i, j int) bool { return ext[i].Offset < ext[j].Offset })
+	out := make([]chunk.Extent, 0, len(ext)+1)
+	add := func(e chunk.Extent) {
+		if e.Length == 0 {
+			return
+		}
+		if n := len(out); n > 0 && e.Kind != chunk.ExtentData && out[n-1].Kind == e.Kind {
+			out[n-1].Length += e.Length
+			return
+		}
+		out = append(out, e)
+	}
+	var pos int64
+	for _, e := range ext {
+		if e.Offset < pos {
+			return nil, fmt.Errorf("%w: virtual range at %d written twice", vhd.ErrCorrupt, e.Offset)
+		}
+		add(chunk.Extent{Offset: pos, Length: e.Offset - pos, Kind: fill})
+		add(e)
+		pos = e.Offset + e.Length
+	}
+	if pos > size {
+		return nil, fmt.Errorf("%w: content up to %d in a disk of %d bytes", vhd.ErrCorrupt, pos, size)
+	}
+	add(chunk.Extent{Offset: pos, Length: size - pos, Kind: fill})
+	return out, nil
+}

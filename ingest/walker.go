@@ -1,0 +1,271 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/vhd"
+)
+
+// zeroBlock is the granularity of zero detection: an aligned block of this
+// size that is all zero becomes a zero extent.
+const zeroBlock = 64 << 10
+
+// metaChunk is the largest chunk of container bytes.
+const metaChunk = 1 << 20
+
+// walker drives the piece stream. It is the io.Reader the chunker pulls
+// virtual content from: Read hands out data blocks of payload pieces for as
+// long as they continue each other in the virtual disk, handles container
+// and zero pieces inline, and returns io.EOF to end a chunker run (a forced
+// cut) at a zero block or a discontinuity.
+type walker struct {
+	ctx   context.Context
+	st    *vhd.Stream
+	split *chunk.Splitter
+	pool  *sync.Pool
+	jobs  chan<- job
+
+	piece vhd.Piece // current payload or virtual piece
+	left  int64     // its bytes not yet read
+	vpos  int64     // virtual offset of its next byte
+	block []byte    // data block being handed out
+	bpos  int
+	done  bool
+
+	runStart int64 // virtual offset of the first byte of this run
+	runBytes int64 // bytes handed out in this run
+	runEnded bool  // Read returned io.EOF for this run (sticky: the
+	// chunker reads with io.ReadFull and would read on past a single EOF)
+
+	extents []*chunk.Extent
+	recipe  []*chunk.Piece
+	chunks  int
+}
+
+func newWalker(ctx context.Context, st *vhd.Stream, p chunk.Params, pool *sync.Pool, jobs chan<- job) *walker {
+	return &walker{ctx: ctx, st: st, split: chunk.NewSplitter(p), pool: pool, jobs: jobs, block: make([]byte, 0, zeroBlock)}
+}
+
+// run chunks runs until the stream ends.
+func (w *walker) run() error {
+	for !w.done {
+		w.runBytes, w.runEnded = 0, false
+		w.split.Reset(w)
+		off := int64(-1)
+		for {
+			bufp := w.pool.Get().(*[]byte)
+			data, err := w.split.Next((*bufp)[:0])
+			if err == io.EOF {
+				w.pool.Put(bufp)
+				break
+			}
+			if err != nil {
+				w.pool.Put(bufp)
+				return err
+			}
+			if off < 0 {
+				off = w.runStart
+			}
+			e := &chunk.Extent{Offset: off, Length: int64(len(data)), Kind: chunk.ExtentData}
+			off += e.Length
+			w.extents = append(w.extents, e)
+			if err := w.dispatch(bufp, data, &e.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (w *walker) dispatch(bufp *[]byte, data []byte, id *chunk.ID) error {
+	w.chunks++
+	select {
+	case w.jobs <- job{bufp: bufp, data: data, id: id}:
+		return nil
+	case <-w.ctx.Done():
+		w.pool.Put(bufp)
+		return context.Cause(w.ctx)
+	}
+}
+
+// Read implements io.Reader for the chunker.
+func (w *walker) Read(p []byte) (int, error) {
+	if w.runEnded {
+		return 0, io.EOF
+	}
+	n, err := w.read(p)
+	if err == io.EOF {
+		w.runEnded = true
+	}
+	return n, err
+}
+
+func (w *walker) read(p []byte) (int, error) {
+	for {
+		if w.bpos < len(w.block) {
+			n := copy(p, w.block[w.bpos:])
+			w.bpos += n
+			w.runBytes += int64(n)
+			return n, nil
+		}
+		if w.left == 0 {
+			if w.done {
+				return 0, io.EOF
+			}
+			cut, err := w.nextPiece()
+			if err != nil {
+				return 0, err
+			}
+			if cut {
+				return 0, io.EOF
+			}
+			continue
+		}
+		n := min(zeroBlock-w.vpos%zeroBlock, w.left)
+		buf := w.block[:cap(w.block)][:n]
+		if _, err := io.ReadFull(w.st, buf); err != nil {
+			return 0, pieceErr(err)
+		}
+		voff := w.vpos
+		w.vpos += n
+		w.left -= n
+		if chunk.IsZero(buf) {
+			w.block, w.bpos = buf[:0], 0
+			w.addZero(voff, n)
+			if w.runBytes > 0 {
+				return 0, io.EOF
+			}
+			continue
+		}
+		if w.runBytes == 0 {
+			w.runStart = voff
+		}
+		w.block, w.bpos = buf, 0
+	}
+}
+
+// nextPiece moves to the next payload or virtual piece, handling container
+// and zero pieces on the way. cut says the chunker run must end first.
+func (w *walker) nextPiece() (cut bool, err error) {
+	for {
+		p, err := w.st.Next()
+		if err == io.EOF {
+			w.done = true
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		switch p.Kind {
+		case vhd.Meta:
+			if err := w.meta(p.Len); err != nil {
+				return false, err
+			}
+			continue
+		case vhd.Zero:
+			w.addZero(p.VOff, p.Len)
+			continue
+		case vhd.Payload:
+			w.addVirtualPiece(p)
+		case vhd.Virtual:
+		default:
+			return false, fmt.Errorf("unknown piece kind %v", p.Kind)
+		}
+		if p.Len == 0 {
+			continue
+		}
+		contiguous := w.runBytes == 0 || p.VOff == w.vpos
+		w.piece, w.left, w.vpos = p, p.Len, p.VOff
+		return !contiguous, nil
+	}
+}
+
+func (w *walker) addZero(voff, n int64) {
+	if k := len(w.extents); k > 0 {
+		if last := w.extents[k-1]; last.Kind == chunk.ExtentZero && last.Offset+last.Length == voff {
+			last.Length += n
+			return
+		}
+	}
+	w.extents = append(w.extents, &chunk.Extent{Offset: voff, Length: n, Kind: chunk.ExtentZero})
+}
+
+func (w *walker) addVirtualPiece(p vhd.Piece) {
+	if k := len(w.recipe); k > 0 {
+		if last := w.recipe[k-1]; last.Kind == chunk.PieceVirtual && last.VOffset+last.Length == p.VOff {
+			last.Length += p.Len
+			return
+		}
+	}
+	w.recipe = append(w.recipe, &chunk.Piece{Kind: chunk.PieceVirtual, Length: p.Len, VOffset: p.VOff})
+}
+
+// meta stores n container bytes as recipe pieces: zero blocks as zero
+// pieces, the rest in fixed-size chunks.
+func (w *walker) meta(n int64) error {
+	var bufp *[]byte
+	flush := func() error {
+		if bufp == nil {
+			return nil
+		}
+		data := *bufp
+		p := &chunk.Piece{Kind: chunk.PieceData, Length: int64(len(data))}
+		w.recipe = append(w.recipe, p)
+		b := bufp
+		bufp = nil
+		return w.dispatch(b, data, &p.ID)
+	}
+	var pos int64
+	for pos < n {
+		k := min(zeroBlock, n-pos)
+		if bufp == nil {
+			bufp = w.pool.Get().(*[]byte)
+			*bufp = (*bufp)[:0]
+		}
+		start := len(*bufp)
+		*bufp = append(*bufp, w.block[:cap(w.block)][:k]...) // grow
+		blk := (*bufp)[start:]
+		if _, err := io.ReadFull(w.st, blk); err != nil {
+			w.pool.Put(bufp)
+			return pieceErr(err)
+		}
+		pos += k
+		if chunk.IsZero(blk) {
+			*bufp = (*bufp)[:start]
+			if start == 0 {
+				w.pool.Put(bufp)
+				bufp = nil
+			} else if err := flush(); err != nil {
+				return err
+			}
+			w.addZeroPiece(k)
+			continue
+		}
+		if len(*bufp) >= metaChunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+func (w *walker) addZeroPiece(n int64) {
+	if k := len(w.recipe); k > 0 && w.recipe[k-1].Kind == chunk.PieceZero {
+		w.recipe[k-1].Length += n
+		return
+	}
+	w.recipe = append(w.recipe, &chunk.Piece{Kind: chunk.PieceZero, Length: n})
+}
+
+func pieceErr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: stream ended inside a piece", vhd.ErrTruncated)
+	}
+	return err
+}

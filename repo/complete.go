@@ -1,0 +1,166 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/shadowvault/shadowvault/receipt"
+)
+
+// Complete makes the session durable and returns its signed receipt. It
+// follows the durability order: every pack the disks reference is durable
+// and indexed, then the disk maps and the manifest are stored, then the
+// snapshot is committed to the index, and only then is the receipt returned.
+// Completing a completed session returns the same receipt.
+func (s *Session) Complete(ctx context.Context) (*receipt.Receipt, error) {
+	s.completeMu.Lock()
+	defer s.completeMu.Unlock()
+	s.mu.Lock()
+	if st, failure := s.state, s.failure; st != stateOpen {
+		s.mu.Unlock()
+		switch st {
+		case stateCompleted:
+			return s.r.ReceiptFor(s.ID)
+		case stateFailed:
+			return nil, fmt.Errorf("session %s: %w: %w", s.ID, ErrSessionFailed, failure)
+		case stateCompleting:
+			return nil, fmt.Errorf("session %s: %w", s.ID, ErrDiskBusy)
+		}
+		return nil, fmt.Errorf("session %s: %w", s.ID, st.err())
+	}
+	if len(s.uploading) > 0 {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("session %s: %w", s.ID, ErrDiskBusy)
+	}
+	if len(s.disks) == 0 {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("session %s: %w", s.ID, ErrNoDisks)
+	}
+	s.state = stateCompleting
+	disks := make([]*Disk, 0, len(s.disks))
+	for _, d := range s.disks {
+		disks = append(disks, d)
+	}
+	s.mu.Unlock()
+	sort.Slice(disks, func(i, j int) bool { return disks[i].Name < disks[j].Name })
+
+	start := time.Now()
+	rc, err := s.commit(ctx, disks)
+	s.mu.Lock()
+	if err != nil {
+		s.state, s.failure = stateFailed, err
+	} else {
+		s.state = stateCompleted
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.r.log.Error("session failed", "session", s.ID, "host", s.Info.Host, "vm", s.Info.VM, "err", err)
+		return nil, fmt.Errorf("session %s: %w: %w", s.ID, ErrSessionFailed, err)
+	}
+	s.r.forget(s)
+	var bytes, newBytes, stored int64
+	for _, d := range disks {
+		bytes += d.StreamBytes
+		newBytes += d.NewBytes
+		stored += d.StoredBytes
+	}
+	s.r.log.Info("session completed", "session", s.ID, "snapshot", rc.Snapshot, "host", s.Info.Host,
+		"vm", s.Info.VM, "disks", len(disks), "bytes", bytes, "new_bytes", newBytes, "stored_bytes", stored,
+		"duration", time.Since(s.Created).Round(time.Millisecond), "commit", time.Since(start).Round(time.Millisecond))
+	return rc, nil
+}
+
+func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, error) {
+	r := s.r
+	// 1, 2: every chunk the disks reference is in a durable, indexed pack.
+	for _, d := range disks {
+		for _, pe := range d.deps {
+			select {
+			case <-pe.added:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	}
+	if err := r.packer.flush(ctx); err != nil {
+		return nil, err
+	}
+	for _, d := range disks {
+		for _, pe := range d.deps {
+			if err := pe.wait(ctx); err != nil {
+				return nil, fmt.Errorf("disk %s: %w", d.Name, err)
+			}
+		}
+	}
+	// 3: disk maps, then the manifest with the signed receipt.
+	now := r.now().UTC().Truncate(time.Second)
+	m := &Manifest{
+		Magic: ManifestMagic, Version: ManifestVersion, ID: newID(now), Session: s.ID,
+		Host: s.Info.Host, VM: s.Info.VM, Time: now, BackupType: s.Info.BackupType,
+		Consistency: s.Info.Consistency, Writers: s.Info.Writers,
+	}
+	rc := receipt.Receipt{
+		Session: s.ID, Snapshot: m.ID, Host: m.Host, VM: m.VM, BackupType: m.BackupType,
+		Consistency: m.Consistency, CommittedAt: now,
+		TruncateLogs: m.BackupType == "full" && m.Consistency == "application",
+	}
+	for _, d := range disks {
+		id, err := r.saveDiskMap(ctx, d.Map)
+		if err != nil {
+			return nil, fmt.Errorf("disk %s: %w", d.Name, err)
+		}
+		m.Disks = append(m.Disks, ManifestDisk{
+			Name: d.Name, Format: d.Format, VirtualSize: d.Map.VirtualSize, FileSize: d.Map.RecipeSize(),
+			StreamBytes: d.StreamBytes, StreamBLAKE3: d.StreamBLAKE3, NewBytes: d.NewBytes,
+			StoredBytes: d.StoredBytes, DiskMap: id, Container: d.Container,
+		})
+		rc.Disks = append(rc.Disks, receipt.Disk{
+			Name: d.Name, Format: d.Format, VirtualSize: d.Map.VirtualSize, StreamBytes: d.StreamBytes,
+			StreamBLAKE3: d.StreamBLAKE3, NewBytes: d.NewBytes, StoredBytes: d.StoredBytes,
+		})
+	}
+	if err := receipt.Sign(&rc, r.key); err != nil {
+		return nil, err
+	}
+	m.Receipt = rc
+	data, err := r.saveManifest(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	// 4: the snapshot is committed, and only then does the receipt leave.
+	if err := r.idx.PutSnapshot(m.ID, s.ID, data); err != nil {
+		return nil, fmt.Errorf("commit snapshot: %w", err)
+	}
+	return &rc, nil
+}
+
+// ReceiptFor returns the receipt of a completed session.
+func (r *Repository) ReceiptFor(session string) (*receipt.Receipt, error) {
+	id, err := r.idx.SessionSnapshot(session)
+	if err != nil {
+		return nil, fmt.Errorf("session %s: %w", session, ErrUnknownSession)
+	}
+	m, err := r.Snapshot(id)
+	if err != nil {
+		return nil, err
+	}
+	rc := m.Receipt
+	return &rc, nil
+}
+
+// CompleteSession completes the session id; for a session completed before
+// (even before a restart) it returns the stored receipt.
+func (r *Repository) CompleteSession(ctx context.Context, id string) (*receipt.Receipt, error) {
+	r.mu.Lock()
+	s := r.sessions[id]
+	r.mu.Unlock()
+	if s == nil {
+		if rc, err := r.ReceiptFor(id); err == nil {
+			return rc, nil
+		}
+		return nil, fmt.Errorf("session %s: %w", id, ErrUnknownSession)
+	}
+	return s.Complete(ctx)
+}

@@ -1,0 +1,206 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/index"
+	"github.com/shadowvault/shadowvault/repo/backend"
+	"github.com/shadowvault/shadowvault/repo/pack"
+)
+
+// packState tracks one pack from the moment it is closed to its index commit.
+type packState struct {
+	done chan struct{} // closed after the upload and index commit, or failure
+	err  error         // set before done is closed
+}
+
+// pending is a chunk reserved by one saver and not yet indexed. Savers of
+// the same content wait for it instead of storing it again.
+type pending struct {
+	added chan struct{} // closed once the chunk is in a pack (or failed)
+	pack  *packState    // set before added is closed; nil on failure
+	err   error
+}
+
+// wait blocks until the chunk's pack is durable and indexed.
+func (p *pending) wait(ctx context.Context) error {
+	select {
+	case <-p.added:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if p.err != nil {
+		return p.err
+	}
+	select {
+	case <-p.pack.done:
+		return p.pack.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// packer is the repository-wide pack assembler shared by every session:
+// check-and-reserve dedup, one open pack, and bounded parallel uploads.
+type packer struct {
+	be     backend.Backend
+	idx    *index.Index
+	target int
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	reserved map[chunk.ID]*pending // guarded by mu
+	cur      *pack.Writer          // guarded by mu
+	curState *packState            // guarded by mu
+	curIDs   []*pending            // guarded by mu
+
+	slots   chan struct{} // upload concurrency
+	uploads sync.WaitGroup
+	scratch sync.Pool
+}
+
+func newPacker(be backend.Backend, idx *index.Index, target, parallel int, log *slog.Logger) *packer {
+	return &packer{
+		be: be, idx: idx, target: target, log: log,
+		reserved: make(map[chunk.ID]*pending),
+		slots:    make(chan struct{}, parallel),
+	}
+}
+
+// save stores data under id unless the repository has it or another saver
+// is storing it. It returns the stored (compressed) size when this call
+// stored the chunk, and the pending entry the caller must wait for before
+// committing anything that references the chunk (nil when already indexed).
+func (p *packer) save(ctx context.Context, id chunk.ID, data []byte) (int, *pending, error) {
+	if ok, err := p.idx.Has(id); err != nil || ok {
+		return 0, nil, err
+	}
+	p.mu.Lock()
+	if pe := p.reserved[id]; pe != nil {
+		p.mu.Unlock()
+		return 0, pe, nil
+	}
+	// Entries are committed to the index before they leave reserved, so a
+	// second look under the lock cannot miss a chunk in between.
+	if ok, err := p.idx.Has(id); err != nil || ok {
+		p.mu.Unlock()
+		return 0, nil, err
+	}
+	pe := &pending{added: make(chan struct{})}
+	p.reserved[id] = pe
+	p.mu.Unlock()
+
+	bufp, _ := p.scratch.Get().(*[]byte)
+	if bufp == nil {
+		bufp = new([]byte)
+	}
+	stored, c := chunk.Compress((*bufp)[:0], data)
+
+	p.mu.Lock()
+	if p.cur == nil {
+		p.cur = pack.NewWriter(p.target)
+		p.curState = &packState{done: make(chan struct{})}
+	}
+	p.cur.Add(id, stored, len(data), c)
+	p.curIDs = append(p.curIDs, pe)
+	pe.pack = p.curState
+	close(pe.added)
+	n := len(stored)
+	var full *pack.Writer
+	var state *packState
+	var ids []*pending
+	if p.cur.Size() >= p.target {
+		full, state, ids = p.detachLocked()
+	}
+	p.mu.Unlock()
+	*bufp = stored
+	p.scratch.Put(bufp)
+
+	if full != nil {
+		if err := p.upload(ctx, full, state, ids); err != nil {
+			return n, pe, err
+		}
+	}
+	return n, pe, nil
+}
+
+func (p *packer) detachLocked() (*pack.Writer, *packState, []*pending) {
+	w, s, ids := p.cur, p.curState, p.curIDs
+	p.cur, p.curState, p.curIDs = nil, nil, nil
+	return w, s, ids
+}
+
+// flush closes the open pack, if any, and starts its upload.
+func (p *packer) flush(ctx context.Context) error {
+	p.mu.Lock()
+	if p.cur == nil {
+		p.mu.Unlock()
+		return nil
+	}
+	w, s, ids := p.detachLocked()
+	p.mu.Unlock()
+	return p.upload(ctx, w, s, ids)
+}
+
+// upload waits for an upload slot (backpressure on ingest), then writes the
+// pack and commits its index entries in the background.
+func (p *packer) upload(ctx context.Context, w *pack.Writer, s *packState, ids []*pending) error {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		// The pack holds chunks other sessions may wait for: upload it anyway.
+		p.slots <- struct{}{}
+	}
+	p.uploads.Add(1)
+	go func() {
+		defer p.uploads.Done()
+		defer func() { <-p.slots }()
+		err := p.write(w)
+		p.mu.Lock()
+		for i, pe := range ids {
+			if p.reserved[w.Entries()[i].ID] == pe {
+				delete(p.reserved, w.Entries()[i].ID)
+			}
+		}
+		s.err = err
+		close(s.done)
+		p.mu.Unlock()
+	}()
+	return nil
+}
+
+// write makes the pack durable, then indexes it: durability order steps 1, 2.
+func (p *packer) write(w *pack.Writer) error {
+	start := time.Now()
+	entries := append([]pack.Entry(nil), w.Entries()...)
+	data, name, err := w.Finish()
+	if err != nil {
+		return err
+	}
+	h := backend.Handle{Type: backend.TypePack, Name: name.String()}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := p.be.Put(ctx, h, bytes.NewReader(data), int64(len(data))); err != nil {
+		p.log.Error("pack upload failed", "pack", name.Short(), "err", err)
+		return fmt.Errorf("store pack: %w", err)
+	}
+	if err := p.idx.AddPack(name, int64(len(data)), entries); err != nil {
+		p.log.Error("pack index commit failed", "pack", name.Short(), "err", err)
+		return fmt.Errorf("index pack: %w", err)
+	}
+	p.log.Debug("pack stored", "pack", name.Short(), "chunks", len(entries), "bytes", len(data), "took", time.Since(start))
+	return nil
+}
+
+// close flushes the open pack and waits for every upload.
+func (p *packer) close(ctx context.Context) error {
+	err := p.flush(ctx)
+	p.uploads.Wait()
+	return err
+}

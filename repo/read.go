@@ -1,0 +1,266 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/repo/backend"
+	"github.com/shadowvault/shadowvault/repo/pack"
+)
+
+// ErrMissingChunk is returned when a referenced chunk is not indexed.
+var ErrMissingChunk = errors.New("chunk missing from the index")
+
+// ErrNoParent is returned when a differencing disk is read without its parent.
+var ErrNoParent = errors.New("parent disk not available")
+
+// LoadChunk reads, decompresses and checks one chunk, appending it to dst.
+func (r *Repository) LoadChunk(ctx context.Context, dst []byte, id chunk.ID) ([]byte, error) {
+	loc, ok, err := r.idx.Lookup(id)
+	if err != nil {
+		return dst, err
+	}
+	if !ok {
+		return dst, fmt.Errorf("chunk %s: %w", id.Short(), ErrMissingChunk)
+	}
+	stored := make([]byte, loc.Entry.Length)
+	h := backend.Handle{Type: backend.TypePack, Name: loc.Pack.String()}
+	if _, err := r.be.ReadAt(ctx, h, stored, int64(loc.Entry.Offset)); err != nil {
+		return dst, fmt.Errorf("chunk %s: %w", id.Short(), err)
+	}
+	return pack.Decode(dst, stored, loc.Entry)
+}
+
+// segment is a piece of output: part of a chunk, or zeros.
+type segment struct {
+	id       chunk.ID // zero ID: zeros
+	skip, n  int64    // bytes of the chunk to skip, then to write
+	fromDisk bool
+}
+
+// DiskReader reads a snapshot disk: its virtual content, or the original
+// container file through its recipe.
+type DiskReader struct {
+	r      *Repository
+	m      *DiskMap
+	parent *DiskReader
+}
+
+// OpenDisk opens disk name of snapshot m. parent, if not nil, supplies the
+// content of parent extents (differencing disks).
+func (r *Repository) OpenDisk(ctx context.Context, m *Manifest, name string, parent *DiskReader) (*DiskReader, error) {
+	d, ok := m.Disk(name)
+	if !ok {
+		return nil, fmt.Errorf("snapshot %s has no disk %q: %w", m.ID, name, ErrUnknownSnapshot)
+	}
+	dm, err := r.LoadDiskMap(ctx, d.DiskMap)
+	if err != nil {
+		return nil, err
+	}
+	return &DiskReader{r: r, m: dm, parent: parent}, nil
+}
+
+// Size is the virtual size.
+func (d *DiskReader) Size() int64 { return d.m.VirtualSize }
+
+// Map returns the disk map.
+func (d *DiskReader) Map() *DiskMap { return d.m }
+
+// OriginalSize is the size of the uploaded container file.
+func (d *DiskReader) OriginalSize() int64 { return d.m.RecipeSize() }
+
+// Allocated reports whether [off, off+n) holds any data extent.
+func (d *DiskReader) Allocated(off, n int64) bool {
+	alloc := false
+	_ = d.virtualSegments(off, n, func(s segment) error {
+		alloc = alloc || !s.id.IsZero()
+		return nil
+	})
+	return alloc
+}
+
+// virtualSegments emits the segments of virtual range [off, off+n).
+func (d *DiskReader) virtualSegments(off, n int64, emit func(segment) error) error {
+	if off < 0 || n < 0 || off+n > d.m.VirtualSize {
+		return fmt.Errorf("read [%d,+%d) of a %d byte disk: %w", off, n, d.m.VirtualSize, io.ErrUnexpectedEOF)
+	}
+	ext := d.m.Extents
+	i := sort.Search(len(ext), func(i int) bool { return ext[i].Offset+ext[i].Length > off })
+	for end := off + n; off < end && i < len(ext); i++ {
+		e := ext[i]
+		skip := off - e.Offset
+		take := min(e.Length-skip, end-off)
+		var err error
+		switch e.Kind {
+		case chunk.ExtentData:
+			err = emit(segment{id: e.ID, skip: skip, n: take})
+		case chunk.ExtentZero:
+			err = emit(segment{n: take})
+		case chunk.ExtentParent:
+			if d.parent == nil {
+				return fmt.Errorf("read at %d: %w", off, ErrNoParent)
+			}
+			err = d.parent.virtualSegments(off, take, emit)
+		}
+		if err != nil {
+			return err
+		}
+		off += take
+	}
+	return nil
+}
+
+// originalSegments emits the segments of the container file.
+func (d *DiskReader) originalSegments(emit func(segment) error) error {
+	for _, p := range d.m.Recipe {
+		var err error
+		switch p.Kind {
+		case chunk.PieceData:
+			err = emit(segment{id: p.ID, n: p.Length})
+		case chunk.PieceZero:
+			err = emit(segment{n: p.Length})
+		case chunk.PieceVirtual:
+			err = d.virtualSegments(p.VOffset, p.Length, emit)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteVirtual streams virtual range [off, off+n) to w.
+func (d *DiskReader) WriteVirtual(ctx context.Context, w io.Writer, off, n int64) (int64, error) {
+	return d.r.stream(ctx, w, func(emit func(segment) error) error { return d.virtualSegments(off, n, emit) })
+}
+
+// WriteOriginal streams the uploaded container file to w.
+func (d *DiskReader) WriteOriginal(ctx context.Context, w io.Writer) (int64, error) {
+	return d.r.stream(ctx, w, d.originalSegments)
+}
+
+// ReadAt reads virtual content; it makes DiskReader an io.ReaderAt.
+func (d *DiskReader) ReadAt(p []byte, off int64) (int, error) {
+	n := min(int64(len(p)), d.m.VirtualSize-off)
+	if n <= 0 {
+		return 0, io.EOF
+	}
+	buf := &sliceWriter{p: p[:n]}
+	_, err := d.r.stream(context.Background(), buf, func(emit func(segment) error) error {
+		return d.virtualSegments(off, n, emit)
+	})
+	if err == nil && n < int64(len(p)) {
+		err = io.EOF
+	}
+	return int(n), err
+}
+
+type sliceWriter struct {
+	p []byte
+	n int
+}
+
+func (s *sliceWriter) Write(b []byte) (int, error) {
+	n := copy(s.p[s.n:], b)
+	s.n += n
+	return n, nil
+}
+
+var zeros = make([]byte, 1<<20)
+
+// restoreParallel is how many chunks a restore reads ahead.
+const restoreParallel = 8
+
+type fetch struct {
+	seg  segment
+	done chan struct{}
+	data []byte
+	err  error
+}
+
+// stream writes the segments produced by gen to w, fetching chunks ahead in
+// parallel and writing them in order.
+func (r *Repository) stream(ctx context.Context, w io.Writer, gen func(func(segment) error) error) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	queue := make(chan *fetch, restoreParallel)
+	slots := make(chan struct{}, restoreParallel)
+	var genErr error
+	var wg sync.WaitGroup
+	go func() {
+		defer close(queue)
+		genErr = gen(func(s segment) error {
+			f := &fetch{seg: s, done: make(chan struct{})}
+			if s.id.IsZero() {
+				close(f.done)
+			} else {
+				select {
+				case slots <- struct{}{}:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { <-slots }()
+					f.data, f.err = r.LoadChunk(ctx, nil, s.id)
+					close(f.done)
+				}()
+			}
+			select {
+			case queue <- f:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	var written int64
+	var err error
+	for f := range queue {
+		if err != nil {
+			continue
+		}
+		<-f.done
+		if err = f.err; err != nil {
+			cancel()
+			continue
+		}
+		err = writeSegment(w, f, &written)
+		if err != nil {
+			cancel()
+		}
+	}
+	wg.Wait()
+	if err == nil {
+		err = genErr
+	}
+	return written, err
+}
+
+func writeSegment(w io.Writer, f *fetch, written *int64) error {
+	s := f.seg
+	if s.id.IsZero() {
+		for left := s.n; left > 0; {
+			k := min(left, int64(len(zeros)))
+			m, err := w.Write(zeros[:k])
+			*written += int64(m)
+			if err != nil {
+				return err
+			}
+			left -= k
+		}
+		return nil
+	}
+	if s.skip+s.n > int64(len(f.data)) {
+		return fmt.Errorf("chunk %s: %d bytes, extent wants [%d,+%d)", s.id.Short(), len(f.data), s.skip, s.n)
+	}
+	m, err := w.Write(f.data[s.skip : s.skip+s.n])
+	*written += int64(m)
+	return err
+}

@@ -1,0 +1,145 @@
+package repo
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/shadowvault/shadowvault/index"
+	"github.com/shadowvault/shadowvault/repo/backend"
+)
+
+// Options tune an open repository.
+type Options struct {
+	Logger *slog.Logger
+	// ReceiptKey signs completion receipts.
+	ReceiptKey ed25519.PrivateKey
+	// SessionLease is how long a session may stay idle (default 15 minutes).
+	SessionLease time.Duration
+	// ParallelUploads bounds pack uploads in flight (default 2).
+	ParallelUploads int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Repository is an open repository: a backend, its config and the index.
+type Repository struct {
+	be     backend.Backend
+	idx    *index.Index
+	cfg    Config
+	log    *slog.Logger
+	key    ed25519.PrivateKey
+	lease  time.Duration
+	now    func() time.Time
+	packer *packer
+
+	mu       sync.Mutex
+	sessions map[string]*Session // guarded by mu
+
+	stop    chan struct{}
+	stopped sync.WaitGroup
+}
+
+// Open opens the repository in be with the index idx. The config must exist
+// (see InitConfig).
+func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Options) (*Repository, error) {
+	cfg, err := LoadConfig(ctx, be)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.SessionLease <= 0 {
+		opts.SessionLease = 15 * time.Minute
+	}
+	if opts.ParallelUploads <= 0 {
+		opts.ParallelUploads = 2
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if len(opts.ReceiptKey) != ed25519.PrivateKeySize {
+		return nil, errors.New("open repository: no receipt key")
+	}
+	r := &Repository{
+		be: be, idx: idx, cfg: cfg, log: opts.Logger, key: opts.ReceiptKey,
+		lease: opts.SessionLease, now: opts.Now,
+		packer:   newPacker(be, idx, cfg.PackSize, opts.ParallelUploads, opts.Logger),
+		sessions: make(map[string]*Session),
+		stop:     make(chan struct{}),
+	}
+	r.stopped.Add(1)
+	go r.janitor()
+	return r, nil
+}
+
+// Config returns the repository's config.
+func (r *Repository) Config() Config { return r.cfg }
+
+// Backend returns the repository's backend.
+func (r *Repository) Backend() backend.Backend { return r.be }
+
+// Index returns the repository's index.
+func (r *Repository) Index() *index.Index { return r.idx }
+
+// PublicKey is the receipt key's public half.
+func (r *Repository) PublicKey() ed25519.PublicKey { return r.key.Public().(ed25519.PublicKey) }
+
+// Close aborts open sessions, flushes the open pack and waits for uploads.
+func (r *Repository) Close(ctx context.Context) error {
+	close(r.stop)
+	r.stopped.Wait()
+	r.mu.Lock()
+	open := make([]*Session, 0, len(r.sessions))
+	for _, s := range r.sessions {
+		open = append(open, s)
+	}
+	r.mu.Unlock()
+	for _, s := range open {
+		s.discard("server shutting down")
+	}
+	if err := r.packer.close(ctx); err != nil {
+		return fmt.Errorf("close repository: %w", err)
+	}
+	return nil
+}
+
+// janitor expires idle sessions.
+func (r *Repository) janitor() {
+	defer r.stopped.Done()
+	tick := time.NewTicker(min(r.lease/4, 10*time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-tick.C:
+			r.ExpireSessions()
+		}
+	}
+}
+
+// ExpireSessions discards every open session idle for longer than the lease.
+func (r *Repository) ExpireSessions() int {
+	now := r.now()
+	r.mu.Lock()
+	var expired []*Session
+	for _, s := range r.sessions {
+		if s.idleSince(now) > r.lease {
+			expired = append(expired, s)
+		}
+	}
+	r.mu.Unlock()
+	n := 0
+	for _, s := range expired {
+		if s.expire(now, r.lease) {
+			n++
+		}
+	}
+	return n
+}

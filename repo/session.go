@@ -1,0 +1,311 @@
+package repo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/shadowvault/shadowvault/chunk"
+)
+
+// Session errors.
+var (
+	ErrUnknownSession = errors.New("unknown session")
+	ErrSessionClosed  = errors.New("session already completed")
+	ErrSessionAborted = errors.New("session aborted")
+	ErrSessionExpired = errors.New("session expired")
+	ErrSessionFailed  = errors.New("session failed")
+	ErrDiskBusy       = errors.New("disk upload in progress")
+	ErrNoDisks        = errors.New("session has no disks")
+)
+
+// SessionInfo is what the agent declared when opening a session.
+type SessionInfo struct {
+	Host        string          `json:"host"`
+	VM          string          `json:"vm"`
+	BackupType  string          `json:"backup_type"`
+	Consistency string          `json:"consistency"`
+	Writers     json.RawMessage `json:"writers,omitempty"`
+	// Owner is the id of the token that opened the session.
+	Owner string `json:"owner,omitempty"`
+}
+
+type sessionState int
+
+const (
+	stateOpen sessionState = 1 + iota
+	stateCompleting
+	stateCompleted
+	stateAborted
+	stateExpired
+	stateFailed
+)
+
+func (s sessionState) err() error {
+	switch s {
+	case stateCompleted:
+		return ErrSessionClosed
+	case stateAborted:
+		return ErrSessionAborted
+	case stateExpired:
+		return ErrSessionExpired
+	case stateFailed:
+		return ErrSessionFailed
+	}
+	return nil
+}
+
+// Disk is one uploaded disk of a session.
+type Disk struct {
+	Name         string
+	Format       string
+	Map          *DiskMap
+	StreamBytes  int64
+	StreamBLAKE3 string
+	NewBytes     int64 // raw bytes of chunks this upload stored first
+	StoredBytes  int64 // their stored (compressed) size
+	Container    json.RawMessage
+	deps         []*pending
+}
+
+// Session is a backup in progress.
+type Session struct {
+	r       *Repository
+	ID      string
+	Info    SessionInfo
+	Created time.Time
+
+	completeMu sync.Mutex // serializes Complete
+
+	mu         sync.Mutex
+	state      sessionState     // guarded by mu
+	lastActive time.Time        // guarded by mu
+	uploading  map[string]bool  // guarded by mu
+	disks      map[string]*Disk // guarded by mu
+	failure    error            // guarded by mu
+}
+
+func newID(now time.Time) string {
+	b := make([]byte, 16)
+	binary.BigEndian.PutUint64(b, uint64(now.UnixNano()))
+	_, _ = rand.Read(b[8:])
+	return hex.EncodeToString(b)
+}
+
+// OpenSession starts a session.
+func (r *Repository) OpenSession(info SessionInfo) *Session {
+	now := r.now()
+	s := &Session{
+		r: r, ID: newID(now), Info: info, Created: now,
+		state: stateOpen, lastActive: now,
+		uploading: make(map[string]bool), disks: make(map[string]*Disk),
+	}
+	r.mu.Lock()
+	r.sessions[s.ID] = s
+	r.mu.Unlock()
+	r.log.Info("session opened", "session", s.ID, "host", info.Host, "vm", info.VM, "type", info.BackupType)
+	return s
+}
+
+// Session returns an open session. For a session that is no longer in
+// memory it tells why: completed (ErrSessionClosed) or unknown.
+func (r *Repository) Session(id string) (*Session, error) {
+	r.mu.Lock()
+	s := r.sessions[id]
+	r.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	if _, err := r.idx.SessionSnapshot(id); err == nil {
+		return nil, fmt.Errorf("session %s: %w", id, ErrSessionClosed)
+	}
+	return nil, fmt.Errorf("session %s: %w", id, ErrUnknownSession)
+}
+
+// SessionSummary describes a session in flight.
+type SessionSummary struct {
+	ID         string      `json:"id"`
+	Info       SessionInfo `json:"info"`
+	Created    time.Time   `json:"created"`
+	LastActive time.Time   `json:"last_active"`
+	Disks      []string    `json:"disks"`
+	Uploading  []string    `json:"uploading"`
+}
+
+// Sessions lists the sessions in flight.
+func (r *Repository) Sessions() []SessionSummary {
+	r.mu.Lock()
+	list := make([]*Session, 0, len(r.sessions))
+	for _, s := range r.sessions {
+		list = append(list, s)
+	}
+	r.mu.Unlock()
+	out := make([]SessionSummary, 0, len(list))
+	for _, s := range list {
+		s.mu.Lock()
+		sum := SessionSummary{ID: s.ID, Info: s.Info, Created: s.Created, LastActive: s.lastActive, Disks: []string{}, Uploading: []string{}}
+		for n := range s.disks {
+			sum.Disks = append(sum.Disks, n)
+		}
+		for n := range s.uploading {
+			sum.Uploading = append(sum.Uploading, n)
+		}
+		s.mu.Unlock()
+		out = append(out, sum)
+	}
+	return out
+}
+
+func (s *Session) idleSince(now time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.uploading) > 0 || s.state == stateCompleting {
+		return 0
+	}
+	return now.Sub(s.lastActive)
+}
+
+func (s *Session) touchLocked() { s.lastActive = s.r.now() }
+
+// expire discards the session if it is still idle past the lease.
+func (s *Session) expire(now time.Time, lease time.Duration) bool {
+	s.mu.Lock()
+	idle := len(s.uploading) == 0 && s.state == stateOpen && now.Sub(s.lastActive) > lease
+	if idle {
+		s.state = stateExpired
+	}
+	s.mu.Unlock()
+	if idle {
+		s.r.forget(s)
+		s.r.log.Warn("session expired", "session", s.ID, "host", s.Info.Host, "vm", s.Info.VM)
+	}
+	return idle
+}
+
+func (r *Repository) forget(s *Session) {
+	r.mu.Lock()
+	delete(r.sessions, s.ID)
+	r.mu.Unlock()
+}
+
+// Abort discards the session. Nothing it uploaded becomes a snapshot.
+func (s *Session) Abort() error {
+	s.mu.Lock()
+	switch s.state {
+	case stateOpen, stateFailed:
+		s.state = stateAborted
+	default:
+		err := s.state.err()
+		s.mu.Unlock()
+		if err == nil {
+			err = ErrDiskBusy
+		}
+		return fmt.Errorf("abort session %s: %w", s.ID, err)
+	}
+	s.mu.Unlock()
+	s.r.forget(s)
+	s.r.log.Info("session aborted", "session", s.ID, "host", s.Info.Host, "vm", s.Info.VM)
+	return nil
+}
+
+func (s *Session) discard(reason string) {
+	s.mu.Lock()
+	if s.state == stateOpen {
+		s.state = stateAborted
+	}
+	s.mu.Unlock()
+	s.r.forget(s)
+	s.r.log.Info("session discarded", "session", s.ID, "reason", reason)
+}
+
+// Upload is one disk being streamed into a session. It is the Saver the
+// ingest pipeline writes chunks through.
+type Upload struct {
+	s    *Session
+	name string
+
+	mu          sync.Mutex
+	deps        []*pending // guarded by mu
+	newBytes    int64      // guarded by mu
+	storedBytes int64      // guarded by mu
+}
+
+// BeginDisk starts the upload of a disk. A disk of the same name uploaded
+// before is replaced when this upload finishes.
+func (s *Session) BeginDisk(name string) (*Upload, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.state.err(); err != nil {
+		return nil, fmt.Errorf("session %s: %w", s.ID, err)
+	}
+	if s.state != stateOpen {
+		return nil, fmt.Errorf("session %s: completing: %w", s.ID, ErrSessionClosed)
+	}
+	if s.uploading[name] {
+		return nil, fmt.Errorf("disk %s: %w", name, ErrDiskBusy)
+	}
+	s.uploading[name] = true
+	s.touchLocked()
+	return &Upload{s: s, name: name}, nil
+}
+
+// Save stores a chunk unless the repository has it or is storing it, and
+// records what the session must wait for before it commits.
+func (u *Upload) Save(ctx context.Context, id chunk.ID, data []byte) (stored int, err error) {
+	n, pe, err := u.s.r.packer.save(ctx, id, data)
+	if err != nil {
+		return 0, err
+	}
+	u.mu.Lock()
+	if pe != nil {
+		u.deps = append(u.deps, pe)
+	}
+	if n > 0 {
+		u.newBytes += int64(len(data))
+		u.storedBytes += int64(n)
+	}
+	u.mu.Unlock()
+	u.s.mu.Lock()
+	u.s.touchLocked()
+	u.s.mu.Unlock()
+	return n, nil
+}
+
+// NewBytes returns the raw bytes this upload stored first, so far.
+func (u *Upload) NewBytes() int64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.newBytes
+}
+
+// Finish records the disk in the session, replacing one of the same name.
+func (u *Upload) Finish(d *Disk) error {
+	u.mu.Lock()
+	d.Name, d.deps, d.NewBytes, d.StoredBytes = u.name, u.deps, u.newBytes, u.storedBytes
+	u.mu.Unlock()
+	s := u.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.uploading, u.name)
+	s.touchLocked()
+	if err := s.state.err(); err != nil {
+		return fmt.Errorf("session %s: %w", s.ID, err)
+	}
+	s.disks[u.name] = d
+	return nil
+}
+
+// Cancel ends a failed upload; the session keeps any earlier disk of that name.
+func (u *Upload) Cancel() {
+	s := u.s
+	s.mu.Lock()
+	delete(s.uploading, u.name)
+	s.touchLocked()
+	s.mu.Unlock()
+}
