@@ -85,7 +85,8 @@ func (s *Stream) walk(ext []extent, expand func(e extent) error, tail int64, che
 			return err
 		}
 		if s.src.pos <= e.off {
-			return fmt.Errorf("%w: %s at %d lies beyond the end of the file (%d bytes)", ErrCorrupt, e.what(), e.off, s.src.pos)
+			// A BAT entry past the end, or a file cut short: both.
+			return fmt.Errorf("%w (or %w): %s at %d lies beyond the end of the file (%d bytes)", ErrCorrupt, ErrTruncated, e.what(), e.off, s.src.pos)
 		}
 		return expand(e)
 	}

@@ -1,0 +1,114 @@
+// Package testserver starts a complete shadowvault server (repository,
+// index, API) inside a test, over a local or in-memory backend.
+package testserver
+
+import (
+	"context"
+	"crypto/ed25519"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/restic/chunker"
+
+	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/api"
+	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/index"
+	"github.com/shadowvault/shadowvault/repo"
+	"github.com/shadowvault/shadowvault/repo/backend"
+	"github.com/shadowvault/shadowvault/repo/backend/local"
+)
+
+// Server is a running test server.
+type Server struct {
+	URL        string
+	Repo       *repo.Repository
+	Index      *index.Index
+	Backend    backend.Backend
+	Tokens     *api.Tokens
+	AdminToken string
+	Key        ed25519.PublicKey
+	HTTP       *httptest.Server
+	Dir        string
+}
+
+// Options adjust the test server.
+type Options struct {
+	Backend  backend.Backend // default: a local backend in a temp dir
+	PackSize int             // default 4 MiB, so tests make several packs
+	Now      func() time.Time
+	Lease    time.Duration
+}
+
+// Start starts a server; it stops when the test ends.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	be := o.Backend
+	if be == nil {
+		var err error
+		if be, err = local.Open(filepath.Join(dir, "repo")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := repo.NewConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Chunker = chunk.Params{Polynomial: chunker.Pol(0x3DA3358B4DC173), MinSize: 64 << 10, AvgBits: 17, MaxSize: 1 << 20}
+	cfg.PackSize = 4 << 20
+	if o.PackSize > 0 {
+		cfg.PackSize = o.PackSize
+	}
+	if err := repo.InitConfig(ctx, be, cfg); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := index.Open(filepath.Join(dir, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, priv, _ := ed25519.GenerateKey(nil)
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if os.Getenv("SHADOWVAULT_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: priv, Now: o.Now, SessionLease: o.Lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := api.NewTokens(idx)
+	_, admin, err := tokens.Create(api.RoleAdmin, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(dir, "spill")}).Handler())
+	s := &Server{URL: hs.URL, Repo: r, Index: idx, Backend: be, Tokens: tokens, AdminToken: admin,
+		Key: priv.Public().(ed25519.PublicKey), HTTP: hs, Dir: dir}
+	t.Cleanup(func() {
+		hs.Close()
+		_ = r.Close(context.Background())
+		_ = idx.Close()
+	})
+	return s
+}
+
+// Client returns an API client with the given token (the admin token if "").
+func (s *Server) Client(token string) *agent.Client {
+	if token == "" {
+		token = s.AdminToken
+	}
+	return &agent.Client{Server: s.URL, Token: token, HTTP: &http.Client{}}
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
