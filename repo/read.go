@@ -173,9 +173,6 @@ func (s *sliceWriter) Write(b []byte) (int, error) {
 
 var zeros = make([]byte, 1<<20)
 
-// restoreParallel is how many chunks a restore reads ahead.
-const restoreParallel = 8
-
 type fetch struct {
 	seg  segment
 	done chan struct{}
@@ -188,8 +185,8 @@ type fetch struct {
 func (r *Repository) stream(ctx context.Context, w io.Writer, gen func(func(segment) error) error) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	queue := make(chan *fetch, restoreParallel)
-	slots := make(chan struct{}, restoreParallel)
+	queue := make(chan *fetch, r.restoreParallel)
+	slots := make(chan struct{}, r.restoreParallel)
 	var genErr error
 	var wg sync.WaitGroup
 	go func() {

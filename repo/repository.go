@@ -22,6 +22,9 @@ type Options struct {
 	SessionLease time.Duration
 	// ParallelUploads bounds pack uploads in flight (default 2).
 	ParallelUploads int
+	// RestoreParallel is how many chunk reads a restore keeps in flight
+	// ahead of its output (default 8).
+	RestoreParallel int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -36,6 +39,8 @@ type Repository struct {
 	lease  time.Duration
 	now    func() time.Time
 	packer *packer
+	// restoreParallel is Options.RestoreParallel.
+	restoreParallel int
 
 	mu       sync.Mutex
 	sessions map[string]*Session // guarded by mu
@@ -60,6 +65,9 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 	if opts.ParallelUploads <= 0 {
 		opts.ParallelUploads = 2
 	}
+	if opts.RestoreParallel <= 0 {
+		opts.RestoreParallel = 8
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -68,7 +76,7 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 	}
 	r := &Repository{
 		be: be, idx: idx, cfg: cfg, log: opts.Logger, key: opts.ReceiptKey,
-		lease: opts.SessionLease, now: opts.Now,
+		lease: opts.SessionLease, now: opts.Now, restoreParallel: opts.RestoreParallel,
 		packer:   newPacker(be, idx, cfg.PackSize, opts.ParallelUploads, opts.Logger),
 		sessions: make(map[string]*Session),
 		stop:     make(chan struct{}),
