@@ -30,4 +30,5 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	gopkg.in/ini.v1 v1.67.3 // indirect
+	www.velocidex.com/golang/go-ntfs v0.2.1 // indirect
 )
