@@ -38,6 +38,7 @@ const (
 	CodeUnknownSnapshot  = "UNKNOWN_SNAPSHOT"
 	CodeUnknownDisk      = "UNKNOWN_DISK"
 	CodeBadRange         = "RANGE_NOT_SATISFIABLE"
+	CodeParentMissing    = "PARENT_MISSING"
 	CodeStorage          = "STORAGE_ERROR"
 	CodeCorruptData      = "CORRUPT_DATA"
 	CodeInternal         = "INTERNAL"
@@ -80,6 +81,8 @@ func classify(err error) *apiError {
 		{vhd.ErrTruncated, http.StatusBadRequest, CodeTruncatedImage},
 		{vhd.ErrCorrupt, http.StatusBadRequest, CodeBadDiskImage},
 		{io.ErrUnexpectedEOF, http.StatusBadRequest, CodeTruncatedBody},
+		{repo.ErrNoParent, http.StatusConflict, CodeParentMissing},
+		{repo.ErrParentLoop, http.StatusConflict, CodeParentMissing},
 		{repo.ErrMissingChunk, http.StatusInternalServerError, CodeCorruptData},
 		{repo.ErrCorruptMap, http.StatusInternalServerError, CodeCorruptData},
 		{backend.ErrTransient, http.StatusServiceUnavailable, CodeStorage},

@@ -33,10 +33,10 @@ func TestAbort(t *testing.T) {
 	if st, _ := call(t, s, "POST", "/api/v1/sessions/"+id+"/abort", s.AdminToken, nil); st != 200 {
 		t.Fatalf("abort: %d", st)
 	}
-	if st, code := call(t, s, "POST", "/api/v1/sessions/"+id+"/complete", s.AdminToken, nil); st != 404 || code != "UNKNOWN_SESSION" {
+	if st, code := call(t, s, "POST", "/api/v1/sessions/"+id+"/complete", s.AdminToken, nil); st != 409 || code != "SESSION_ABORTED" {
 		t.Fatalf("complete after abort: %d %s", st, code)
 	}
-	if st, code := call(t, s, "PUT", "/api/v1/sessions/"+id+"/disks/e.raw", s.AdminToken, strings.NewReader("x")); st != 404 || code != "UNKNOWN_SESSION" {
+	if st, code := call(t, s, "PUT", "/api/v1/sessions/"+id+"/disks/e.raw", s.AdminToken, strings.NewReader("x")); st != 409 || code != "SESSION_ABORTED" {
 		t.Fatalf("upload after abort: %d %s", st, code)
 	}
 	assertNoSnapshots(t, s)
@@ -220,7 +220,7 @@ func TestSessionExpires(t *testing.T) {
 	if n := s.Repo.ExpireSessions(); n != 1 {
 		t.Fatalf("expired %d sessions past the lease, want 1", n)
 	}
-	if st, code := call(t, s, "POST", "/api/v1/sessions/"+id+"/complete", s.AdminToken, nil); st != 404 || code != "UNKNOWN_SESSION" {
+	if st, code := call(t, s, "POST", "/api/v1/sessions/"+id+"/complete", s.AdminToken, nil); st != 410 || code != "SESSION_EXPIRED" {
 		t.Fatalf("complete of an expired session: %d %s", st, code)
 	}
 	assertNoSnapshots(t, s)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -21,6 +22,9 @@ type Options struct {
 	// metadata follow its payload is spooled to.
 	SpillDir   string
 	SpillLimit int64
+	// IdleTimeout cuts off an upload or restore whose client sends or reads
+	// nothing for this long (default 2 minutes).
+	IdleTimeout time.Duration
 }
 
 // Server serves API v1 for one repository.
@@ -35,6 +39,14 @@ type Server struct {
 func New(r *repo.Repository, tokens *Tokens, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.SpillDir != "" {
+		if err := os.MkdirAll(opts.SpillDir, 0o700); err != nil {
+			opts.Logger.Error("spill directory", "dir", opts.SpillDir, "err", err)
+		}
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 2 * time.Minute
 	}
 	return &Server{repo: r, tokens: tokens, log: opts.Logger, opts: opts}
 }
@@ -60,10 +72,13 @@ func (s *Server) Handler() http.Handler {
 		r.With(allow(RoleAdmin, RoleRestore, RoleAgent)).Get("/snapshots", s.listSnapshots)
 		r.With(allow(RoleAdmin, RoleRestore, RoleAgent)).Get("/snapshots/{id}", s.getSnapshot)
 		r.With(allow(RoleAdmin, RoleRestore)).Get("/snapshots/{id}/disks/{name}", s.restoreDisk)
+		r.With(allow(RoleAdmin)).Delete("/snapshots/{id}", s.deleteSnapshot)
 		r.With(allow(RoleAdmin)).Get("/stats", s.stats)
 		r.With(allow(RoleAdmin)).Post("/tokens", s.createToken)
 		r.With(allow(RoleAdmin)).Get("/tokens", s.listTokens)
 		r.With(allow(RoleAdmin)).Delete("/tokens/{id}", s.revokeToken)
+		r.With(allow(RoleAdmin)).Post("/repair/index", s.repairIndex)
+		r.With(allow(RoleAdmin)).Post("/check", s.check)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errf(http.StatusNotFound, CodeNotFound, "no route "+r.Method+" "+r.URL.Path))

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -116,7 +117,7 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	res, err := ingest.Disk(r.Context(), r.Body, up, ingest.Options{
+	res, err := ingest.Disk(r.Context(), s.bodyReader(w, r), up, ingest.Options{
 		Params: s.repo.Config().Chunker, Format: format,
 		SpillDir: s.opts.SpillDir, SpillLimit: s.opts.SpillLimit,
 	})
@@ -127,7 +128,7 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 	}
 	d := &repo.Disk{
 		Format: res.Format, Map: &repo.DiskMap{VirtualSize: res.VirtualSize, Extents: res.Extents, Recipe: res.Recipe},
-		StreamBytes: res.StreamBytes, StreamBLAKE3: res.StreamBLAKE3, Container: res.Container(),
+		StreamBytes: res.StreamBytes, StreamBLAKE3: res.StreamBLAKE3, Container: container(res.Info),
 	}
 	if err := up.Finish(d); err != nil {
 		writeError(w, r, err)
@@ -181,4 +182,19 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"sessions": s.repo.Sessions()})
+}
+
+// container describes a parsed container for the manifest.
+func container(i vhd.Info) repo.Container {
+	c := repo.Container{Type: i.Type.String(), BlockSize: i.BlockSize,
+		LogicalSectorSize: i.LogicalSectorSize, PhysicalSectorSize: i.PhysicalSectorSize,
+		ParentLocators: i.ParentLocators, HasParent: i.HasParent, LogReplayed: i.LogReplayed}
+	hexID := func(id [16]byte) string {
+		if id == ([16]byte{}) {
+			return ""
+		}
+		return hex.EncodeToString(id[:])
+	}
+	c.DiskID, c.DataWriteID, c.ParentID = hexID(i.DiskID), hexID(i.DataWriteID), hexID(i.ParentID)
+	return c
 }

@@ -2,13 +2,16 @@ package api
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/shadowvault/shadowvault/repo"
+	"github.com/shadowvault/shadowvault/vhd"
 )
 
 // snapshotSummary is one line of a snapshot list.
@@ -78,25 +81,64 @@ func (s *Server) restoreDisk(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errf(http.StatusNotFound, CodeUnknownDisk, fmt.Sprintf("snapshot %s has no disk %q", m.ID, name)))
 		return
 	}
-	d, err := s.repo.OpenDisk(r.Context(), m, name, nil)
+	format := r.URL.Query().Get("format")
+	var d *repo.DiskReader
+	var err error
+	if format == "original" {
+		d, err = s.repo.OpenDisk(r.Context(), m, name, nil) // the recipe never reads the parent
+	} else {
+		d, err = s.repo.OpenChain(r.Context(), m, name)
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	format := r.URL.Query().Get("format")
+	if format != "original" {
+		if err := d.Readable(); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	var size int64
+	var write func(io.Writer) (int64, error)
 	switch format {
 	case "raw", "":
 		s.serveRaw(w, r, d, name)
+		return
 	case "original":
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Length", strconv.FormatInt(d.OriginalSize(), 10))
-		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
-		if _, err := d.WriteOriginal(r.Context(), w); err != nil {
-			logger(r).Error("restore failed mid-stream", "snapshot", m.ID, "disk", name, "err", err)
+		size = d.OriginalSize()
+		write = func(w io.Writer) (int64, error) { return d.WriteOriginal(r.Context(), w) }
+	case "vhd":
+		if size = vhd.VHDSize(d); size < 0 {
+			writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, "disk too large for the VHD format (2040 GiB at most)"))
+			return
 		}
+		write = func(w io.Writer) (int64, error) { return vhd.WriteVHD(w, d) }
+	case "vhdx":
+		size = vhd.VHDXSize(d)
+		write = func(w io.Writer) (int64, error) { return vhd.WriteVHDX(w, d) }
 	default:
 		writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, "format must be original, raw, vhd or vhdx"))
+		return
 	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", restoreName(name, format)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	if _, err := write(s.bodyWriter(w)); err != nil {
+		logger(r).Error("restore failed mid-stream", "snapshot", m.ID, "disk", name, "format", format, "err", err)
+	}
+}
+
+// restoreName names a restored file after the disk, with the format's extension.
+func restoreName(name, format string) string {
+	if format == "original" || format == "" {
+		return name
+	}
+	base := strings.TrimSuffix(name, path.Ext(name))
+	return base + "." + format
 }
 
 func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request, d *repo.DiskReader, name string) {
@@ -121,7 +163,7 @@ func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request, d *repo.DiskRe
 	if r.Method == http.MethodHead {
 		return
 	}
-	if _, err := d.WriteVirtual(r.Context(), w, off, n); err != nil {
+	if _, err := d.WriteVirtual(r.Context(), s.bodyWriter(w), off, n); err != nil {
 		logger(r).Error("restore failed mid-stream", "disk", name, "err", err)
 	}
 }
@@ -156,4 +198,16 @@ func parseRange(h string, size int64) (off, n int64, ok bool) {
 		end = min(end, size-1)
 	}
 	return start, end - start + 1, true
+}
+
+func (s *Server) deleteSnapshot(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.snapshot(w, r)
+	if !ok {
+		return
+	}
+	if err := s.repo.ForgetSnapshot(r.Context(), m.ID); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"snapshot": m.ID, "forgotten": true})
 }

@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -43,34 +42,6 @@ type Result struct {
 	StreamBytes  int64
 	StreamBLAKE3 string
 	Chunks       int
-}
-
-// Container returns the container description as JSON, for the manifest.
-func (r *Result) Container() json.RawMessage {
-	type container struct {
-		Format             string   `json:"format"`
-		Type               string   `json:"type"`
-		BlockSize          int64    `json:"block_size,omitempty"`
-		LogicalSectorSize  int      `json:"logical_sector_size,omitempty"`
-		PhysicalSectorSize int      `json:"physical_sector_size,omitempty"`
-		DiskID             string   `json:"disk_id,omitempty"`
-		ParentID           string   `json:"parent_id,omitempty"`
-		ParentLocators     []string `json:"parent_locators,omitempty"`
-		HasParent          bool     `json:"has_parent,omitempty"`
-		LogReplayed        bool     `json:"log_replayed,omitempty"`
-	}
-	i := r.Info
-	c := container{Format: i.Format.String(), Type: i.Type.String(), BlockSize: i.BlockSize,
-		LogicalSectorSize: i.LogicalSectorSize, PhysicalSectorSize: i.PhysicalSectorSize,
-		ParentLocators: i.ParentLocators, HasParent: i.HasParent, LogReplayed: i.LogReplayed}
-	if i.DiskID != ([16]byte{}) {
-		c.DiskID = hex.EncodeToString(i.DiskID[:])
-	}
-	if i.ParentID != ([16]byte{}) {
-		c.ParentID = hex.EncodeToString(i.ParentID[:])
-	}
-	b, _ := json.Marshal(c)
-	return b
 }
 
 // job is one chunk on its way to the Saver, with the slot for its ID.

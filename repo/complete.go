@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -94,6 +95,7 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 			}
 		}
 	}
+	resolveParents(disks)
 	// 3: disk maps, then the manifest with the signed receipt.
 	now := r.now().UTC().Truncate(time.Second)
 	m := &Manifest{
@@ -114,7 +116,7 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 		m.Disks = append(m.Disks, ManifestDisk{
 			Name: d.Name, Format: d.Format, VirtualSize: d.Map.VirtualSize, FileSize: d.Map.RecipeSize(),
 			StreamBytes: d.StreamBytes, StreamBLAKE3: d.StreamBLAKE3, NewBytes: d.NewBytes,
-			StoredBytes: d.StoredBytes, DiskMap: id, Container: d.Container,
+			StoredBytes: d.StoredBytes, DiskMap: id, Container: d.Container, Parent: d.Parent,
 		})
 		rc.Disks = append(rc.Disks, receipt.Disk{
 			Name: d.Name, Format: d.Format, VirtualSize: d.Map.VirtualSize, StreamBytes: d.StreamBytes,
@@ -153,14 +155,12 @@ func (r *Repository) ReceiptFor(session string) (*receipt.Receipt, error) {
 // CompleteSession completes the session id; for a session completed before
 // (even before a restart) it returns the stored receipt.
 func (r *Repository) CompleteSession(ctx context.Context, id string) (*receipt.Receipt, error) {
-	r.mu.Lock()
-	s := r.sessions[id]
-	r.mu.Unlock()
-	if s == nil {
-		if rc, err := r.ReceiptFor(id); err == nil {
-			return rc, nil
-		}
-		return nil, fmt.Errorf("session %s: %w", id, ErrUnknownSession)
+	s, err := r.Session(id)
+	if errors.Is(err, ErrSessionClosed) {
+		return r.ReceiptFor(id)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return s.Complete(ctx)
 }

@@ -38,9 +38,8 @@ func (r *Repository) LoadChunk(ctx context.Context, dst []byte, id chunk.ID) ([]
 
 // segment is a piece of output: part of a chunk, or zeros.
 type segment struct {
-	id       chunk.ID // zero ID: zeros
-	skip, n  int64    // bytes of the chunk to skip, then to write
-	fromDisk bool
+	id      chunk.ID // zero ID: zeros
+	skip, n int64    // bytes of the chunk to skip, then to write
 }
 
 // DiskReader reads a snapshot disk: its virtual content, or the original
@@ -49,6 +48,9 @@ type DiskReader struct {
 	r      *Repository
 	m      *DiskMap
 	parent *DiskReader
+
+	mu    sync.Mutex
+	cache []cacheEntry // most recent first, guarded by mu
 }
 
 // OpenDisk opens disk name of snapshot m. parent, if not nil, supplies the
@@ -144,20 +146,80 @@ func (d *DiskReader) WriteOriginal(ctx context.Context, w io.Writer) (int64, err
 	return d.r.stream(ctx, w, d.originalSegments)
 }
 
-// ReadAt reads virtual content; it makes DiskReader an io.ReaderAt.
+// ReadAt reads virtual content; it makes DiskReader an io.ReaderAt. Small
+// random reads (a filesystem browsed inside the disk) go through a bounded
+// cache of decoded chunks; large reads fetch chunks in parallel.
 func (d *DiskReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read at %d: negative offset", off)
+	}
 	n := min(int64(len(p)), d.m.VirtualSize-off)
 	if n <= 0 {
 		return 0, io.EOF
 	}
-	buf := &sliceWriter{p: p[:n]}
-	_, err := d.r.stream(context.Background(), buf, func(emit func(segment) error) error {
-		return d.virtualSegments(off, n, emit)
-	})
-	if err == nil && n < int64(len(p)) {
-		err = io.EOF
+	var err error
+	if n >= 4<<20 {
+		_, err = d.r.stream(context.Background(), &sliceWriter{p: p[:n]}, func(emit func(segment) error) error {
+			return d.virtualSegments(off, n, emit)
+		})
+	} else {
+		pos := 0
+		err = d.virtualSegments(off, n, func(s segment) error {
+			if s.id.IsZero() {
+				clear(p[pos : pos+int(s.n)])
+			} else {
+				data, err := d.cachedChunk(s.id)
+				if err != nil {
+					return err
+				}
+				copy(p[pos:pos+int(s.n)], data[s.skip:s.skip+s.n])
+			}
+			pos += int(s.n)
+			return nil
+		})
 	}
-	return int(n), err
+	if err != nil {
+		return 0, err
+	}
+	if n < int64(len(p)) {
+		return int(n), io.EOF
+	}
+	return int(n), nil
+}
+
+// chunkCacheSize bounds the decoded chunks a DiskReader keeps (at most
+// 1 MiB each).
+const chunkCacheSize = 32
+
+func (d *DiskReader) cachedChunk(id chunk.ID) ([]byte, error) {
+	d.mu.Lock()
+	for i, e := range d.cache {
+		if e.id == id {
+			// move to front
+			copy(d.cache[1:i+1], d.cache[:i])
+			d.cache[0] = e
+			d.mu.Unlock()
+			return e.data, nil
+		}
+	}
+	d.mu.Unlock()
+	data, err := d.r.LoadChunk(context.Background(), nil, id)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	if len(d.cache) < chunkCacheSize {
+		d.cache = append(d.cache, cacheEntry{})
+	}
+	copy(d.cache[1:], d.cache[:len(d.cache)-1])
+	d.cache[0] = cacheEntry{id: id, data: data}
+	d.mu.Unlock()
+	return data, nil
+}
+
+type cacheEntry struct {
+	id   chunk.ID
+	data []byte
 }
 
 type sliceWriter struct {

@@ -42,8 +42,9 @@ type Repository struct {
 	// restoreParallel is Options.RestoreParallel.
 	restoreParallel int
 
-	mu       sync.Mutex
-	sessions map[string]*Session // guarded by mu
+	mu         sync.Mutex
+	sessions   map[string]*Session     // guarded by mu
+	tombstones map[string]sessionState // ended sessions, guarded by mu
 
 	stop    chan struct{}
 	stopped sync.WaitGroup
@@ -78,8 +79,8 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 		be: be, idx: idx, cfg: cfg, log: opts.Logger, key: opts.ReceiptKey,
 		lease: opts.SessionLease, now: opts.Now, restoreParallel: opts.RestoreParallel,
 		packer:   newPacker(be, idx, cfg.PackSize, opts.ParallelUploads, opts.Logger),
-		sessions: make(map[string]*Session),
-		stop:     make(chan struct{}),
+		sessions: make(map[string]*Session), tombstones: make(map[string]sessionState),
+		stop: make(chan struct{}),
 	}
 	r.stopped.Add(1)
 	go r.janitor()

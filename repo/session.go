@@ -70,7 +70,8 @@ type Disk struct {
 	StreamBLAKE3 string
 	NewBytes     int64 // raw bytes of chunks this upload stored first
 	StoredBytes  int64 // their stored (compressed) size
-	Container    json.RawMessage
+	Container    Container
+	Parent       string // the disk of the same session this one differences
 	deps         []*pending
 }
 
@@ -117,10 +118,13 @@ func (r *Repository) OpenSession(info SessionInfo) *Session {
 // memory it tells why: completed (ErrSessionClosed) or unknown.
 func (r *Repository) Session(id string) (*Session, error) {
 	r.mu.Lock()
-	s := r.sessions[id]
+	s, gone := r.sessions[id], r.tombstones[id]
 	r.mu.Unlock()
 	if s != nil {
 		return s, nil
+	}
+	if gone != 0 {
+		return nil, fmt.Errorf("session %s: %w", id, gone.err())
 	}
 	if _, err := r.idx.SessionSnapshot(id); err == nil {
 		return nil, fmt.Errorf("session %s: %w", id, ErrSessionClosed)
@@ -188,9 +192,22 @@ func (s *Session) expire(now time.Time, lease time.Duration) bool {
 	return idle
 }
 
+// maxTombstones bounds how many ended sessions are remembered, so that a
+// late request is told why its session is gone.
+const maxTombstones = 4096
+
 func (r *Repository) forget(s *Session) {
+	s.mu.Lock()
+	st := s.state
+	s.mu.Unlock()
 	r.mu.Lock()
 	delete(r.sessions, s.ID)
+	if st == stateAborted || st == stateExpired {
+		if len(r.tombstones) >= maxTombstones {
+			clear(r.tombstones)
+		}
+		r.tombstones[s.ID] = st
+	}
 	r.mu.Unlock()
 }
 

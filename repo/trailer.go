@@ -88,6 +88,16 @@ func readPackTrailer(ctx context.Context, be backend.Backend, fi backend.ObjectI
 	return entries, nil
 }
 
+// readObject reads the whole object fi, asking again after short reads.
+func readObject(ctx context.Context, be backend.Backend, fi backend.ObjectInfo) ([]byte, error) {
+	o := &objectReader{ctx: ctx, be: be, h: fi.Handle, size: fi.Size}
+	data := make([]byte, fi.Size)
+	if err := o.readFull(data, 0); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
 // packHandle names the pack object id.
 func packHandle(id chunk.ID) backend.Handle {
 	return backend.Handle{Type: backend.TypePack, Name: id.String()}

@@ -142,6 +142,7 @@ type Info struct {
 	PhysicalSectorSize int
 	DiskID             [16]byte // VHD unique id or VHDX VirtualDiskId
 	ParentID           [16]byte // VHD parent unique id or VHDX parent linkage; zero when none
+	DataWriteID        [16]byte // VHDX DataWriteGuid: a child's ParentID names it; zero for VHD
 	ParentLocators     []string // every parent path found
 	HasParent          bool
 	LogReplayed        bool  // a non-empty VHDX log was replayed

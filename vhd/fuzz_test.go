@@ -35,8 +35,9 @@ func FuzzStream(f *testing.F) {
 	}
 	f.Add([]byte("conectix"))
 	f.Add([]byte("vhdxfile"))
+	spill := f.TempDir()
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s, err := vhd.NewStream(bytes.NewReader(b), vhd.Options{SpillDir: t.TempDir(), SpillLimit: 64 << 20})
+		s, err := vhd.NewStream(bytes.NewReader(b), vhd.Options{SpillDir: spill, SpillLimit: 64 << 20})
 		if err != nil {
 			return
 		}

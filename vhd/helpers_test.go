@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -204,5 +203,3 @@ func sameFile(t *testing.T, a, b string) {
 		t.Fatalf("%s and %s differ", a, b)
 	}
 }
-
-var _ = fmt.Sprintf

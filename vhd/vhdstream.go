@@ -67,7 +67,7 @@ func (s *Stream) openVHD(head []byte) error {
 	}
 	ext = append(ext, extent{off: h.tableOffset, n: batLen, kind: extMeta})
 	bat := make([]uint32, h.maxEntries)
-	bitmapLen := roundUp(h.blockSize/512/8, 512)
+	bitmapLen := roundUp(ceilDiv(h.blockSize/512, 8), 512)
 	for i := range bat {
 		bat[i] = binary.BigEndian.Uint32(bb[4*i:])
 		if bat[i] == 0xFFFFFFFF {

@@ -37,6 +37,7 @@ func vhdxCRC(b []byte) uint32 {
 
 type vhdxHeader struct {
 	seq       uint64
+	dataWrite guid // DataWriteGuid: what a child's parent_linkage names
 	logGUID   guid
 	logLength int64
 	logOffset int64
@@ -51,6 +52,7 @@ func parseVHDXHeader(b []byte) (vhdxHeader, error) {
 		return h, fmt.Errorf("%w: vhdx header: bad checksum", ErrCorrupt)
 	}
 	h.seq = binary.LittleEndian.Uint64(b[8:])
+	copy(h.dataWrite[:], b[32:48])
 	copy(h.logGUID[:], b[48:64])
 	if v := binary.LittleEndian.Uint16(b[66:]); v != 1 {
 		return h, fmt.Errorf("%w: vhdx header: version %d", ErrUnsupported, v)

@@ -80,7 +80,7 @@ func (s *Stream) openVHDX() error {
 	}
 	s.info = Info{Format: FormatVHDX, Type: Dynamic, VirtualSize: m.virtualSize, BlockSize: m.blockSize,
 		LogicalSectorSize: m.lss, PhysicalSectorSize: m.pss, DiskID: m.diskID, HasParent: m.hasParent,
-		LogReplayed: s.ov != nil}
+		LogReplayed: s.ov != nil, DataWriteID: h.dataWrite}
 	if m.leaveAlloc && !m.hasParent {
 		s.info.Type = Fixed
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -48,12 +50,13 @@ func exitCode(err error) int {
 }
 
 type clientFlags struct {
-	server, token string
+	server, token, caCert string
 }
 
 func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.server, "server", envOr("SHADOWVAULT_SERVER", "http://127.0.0.1:8420"), "server URL (SHADOWVAULT_SERVER)")
 	fs.StringVar(&c.token, "token", os.Getenv("SHADOWVAULT_TOKEN"), "API token, or @FILE to read it from a file (SHADOWVAULT_TOKEN)")
+	fs.StringVar(&c.caCert, "ca-cert", os.Getenv("SHADOWVAULT_CA_CERT"), "trust this CA certificate (PEM) for an https server (SHADOWVAULT_CA_CERT)")
 }
 
 func (c *clientFlags) client() (*agent.Client, error) {
@@ -68,9 +71,19 @@ func (c *clientFlags) client() (*agent.Client, error) {
 	if tok == "" {
 		return nil, fmt.Errorf("%w: no token: pass --token or set SHADOWVAULT_TOKEN", agent.ErrRefused)
 	}
-	return &agent.Client{Server: c.server, Token: tok, HTTP: &http.Client{Transport: &http.Transport{
-		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 16, ResponseHeaderTimeout: 0,
-	}}}, nil
+	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 16, ForceAttemptHTTP2: true}
+	if c.caCert != "" {
+		pem, err := os.ReadFile(c.caCert)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: no certificate in %s", agent.ErrRefused, c.caCert)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &agent.Client{Server: c.server, Token: tok, HTTP: &http.Client{Transport: tr}}, nil
 }
 
 func envOr(k, def string) string {
@@ -224,8 +237,11 @@ func cmdRestore(args []string) int {
 }
 
 func cmdToken(args []string) int {
+	if len(args) > 0 && (args[0] == "list" || args[0] == "revoke") {
+		return cmdTokenAdmin(args[0], args[1:])
+	}
 	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintln(os.Stderr, "usage: shadowvault token create --role admin|restore|agent [--host H]")
+		fmt.Fprintln(os.Stderr, "usage: shadowvault token create --role admin|restore|agent [--host H] | token list | token revoke ID")
 		return exitUsage
 	}
 	fs := flag.NewFlagSet("token create", flag.ExitOnError)
@@ -321,4 +337,41 @@ func parseArgs(fs *flag.FlagSet, args []string) []string {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+func cmdTokenAdmin(verb string, args []string) int {
+	fs := flag.NewFlagSet("token "+verb, flag.ExitOnError)
+	var cf clientFlags
+	cf.register(fs)
+	pos := parseArgs(fs, args)
+	c, err := cf.client()
+	if err != nil {
+		return fail(err)
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	if verb == "revoke" {
+		if len(pos) != 1 {
+			fmt.Fprintln(os.Stderr, "token revoke needs a token id")
+			return exitUsage
+		}
+		if err := c.Do(ctx, http.MethodDelete, "/api/v1/tokens/"+url.PathEscape(pos[0]), nil, 0, nil); err != nil {
+			return fail(err)
+		}
+		fmt.Println("revoked", pos[0])
+		return exitOK
+	}
+	var res struct {
+		Tokens []struct{ ID, Role, Host, Created string }
+	}
+	if err := c.Do(ctx, http.MethodGet, "/api/v1/tokens", nil, 0, &res); err != nil {
+		return fail(err)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tROLE\tHOST\tCREATED")
+	for _, t := range res.Tokens {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Role, t.Host, t.Created)
+	}
+	tw.Flush()
+	return exitOK
 }

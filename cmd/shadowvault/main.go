@@ -15,6 +15,7 @@ usage:
   shadowvault snapshots --server URL --token T [--host H] [--vm NAME]
   shadowvault restore   --server URL --token T SNAPSHOT DISK [--format raw|original] [-o FILE]
   shadowvault token create --server URL --token T --role admin|restore|agent [--host H]
+  shadowvault repair index [--repo PATH] [--state DIR] | --server URL --token T
 
 Client flags also come from SHADOWVAULT_SERVER, SHADOWVAULT_TOKEN and
 SHADOWVAULT_RECEIPT_KEY. Run a command with -h for its flags.
@@ -38,6 +39,8 @@ func main() {
 		code = cmdRestore(args)
 	case "token":
 		code = cmdToken(args)
+	case "repair":
+		code = cmdRepair(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

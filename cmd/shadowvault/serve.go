@@ -32,7 +32,15 @@ func cmdServe(args []string) int {
 	lease := fs.Duration("session-lease", 15*time.Minute, "how long a session may stay idle before it is discarded")
 	spillLimit := fs.Int64("spill-limit", 1<<30, "largest temporary spool for containers whose metadata follow their payload (bytes)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
+	tlsKey := fs.String("tls-key", "", "the certificate's private key (PEM)")
+	registerS3Flags(fs)
 	_ = fs.Parse(args)
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprintln(os.Stderr, "serve: --tls-cert and --tls-key go together")
+		return 2
+	}
+	tlsFiles = [2]string{*tlsCert, *tlsKey}
 
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(*logLevel))
@@ -47,6 +55,9 @@ func cmdServe(args []string) int {
 	}
 	return 0
 }
+
+// tlsFiles are the certificate and key files, when serving HTTPS.
+var tlsFiles [2]string
 
 func openBackend(ctx context.Context, path string) (backend.Backend, string, error) {
 	if strings.HasPrefix(path, "s3://") {
@@ -88,7 +99,7 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 		return err
 	}
 	defer idx.Close()
-	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: key, SessionLease: lease})
+	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: key, SessionLease: lease, ParallelUploads: uploadParallelism(repoPath)})
 	if err != nil {
 		return err
 	}
@@ -107,9 +118,19 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 	if err != nil {
 		return err
 	}
-	log.Info("serving", "listen", "http://"+ln.Addr().String(), "repo", repoPath, "state", state)
+	scheme := "http"
+	if tlsFiles[0] != "" {
+		scheme = "https"
+	}
+	log.Info("serving", "listen", scheme+"://"+ln.Addr().String(), "repo", repoPath, "state", state)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsFiles[0] != "" {
+			errc <- srv.ServeTLS(ln, tlsFiles[0], tlsFiles[1])
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err

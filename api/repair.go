@@ -1,0 +1,77 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/shadowvault/shadowvault/repo"
+)
+
+// CodeBusy answers a maintenance call that cannot run while backups are in
+// flight.
+const CodeBusy = "REPOSITORY_BUSY"
+
+// maintenanceTimeout bounds a rebuild or check that goes on after its
+// client left: a rebuild must not stop half way because a client did.
+const maintenanceTimeout = 2 * time.Hour
+
+// repairIndex rebuilds the index and the catalogue from the backend:
+// POST /api/v1/repair/index. It answers 409 REPOSITORY_BUSY while sessions
+// are open.
+func (s *Server) repairIndex(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), maintenanceTimeout)
+	defer cancel()
+	st, err := s.repo.RebuildIndex(ctx)
+	if errors.Is(err, repo.ErrBusy) {
+		err = errf(http.StatusConflict, CodeBusy, err.Error()+"; retry when the backups in flight are done")
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	logger(r).Info("index rebuilt", "packs", st.Packs, "chunks", st.Chunks, "snapshots", st.Snapshots, "skipped", len(st.Skipped))
+	writeJSON(w, http.StatusOK, st)
+}
+
+// checkRequest is the body of POST /api/v1/check.
+type checkRequest struct {
+	// ReadDataPercent asks for that share of the packs to be read and
+	// verified. Accepted, not yet done: the check is structural.
+	ReadDataPercent int `json:"read_data_percent"`
+}
+
+// checkResponse is the check's result and what was actually checked.
+type checkResponse struct {
+	repo.CheckResult
+	ReadDataPercent int  `json:"read_data_percent"`
+	DataRead        bool `json:"data_read"` // false: chunk data was not read
+}
+
+// check checks the repository's structure: POST /api/v1/check. It answers
+// 200 whether or not damage was found; "ok" tells which.
+func (s *Server) check(w http.ResponseWriter, r *http.Request) {
+	var req checkRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &req); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	if req.ReadDataPercent < 0 || req.ReadDataPercent > 100 {
+		writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, "read_data_percent must be between 0 and 100"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), maintenanceTimeout)
+	defer cancel()
+	res, err := s.repo.Check(ctx)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if !res.OK {
+		logger(r).Warn("check found problems", "damaged_disks", len(res.Damaged), "problems", len(res.Problems))
+	}
+	writeJSON(w, http.StatusOK, checkResponse{CheckResult: res, ReadDataPercent: req.ReadDataPercent})
+}

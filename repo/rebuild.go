@@ -1,0 +1,264 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/repo/backend"
+	"github.com/shadowvault/shadowvault/repo/pack"
+)
+
+// ErrBusy is returned by RebuildIndex while backups are in flight.
+var ErrBusy = errors.New("repository busy: sessions in flight")
+
+// rebuildParallel bounds the objects a rebuild reads at once.
+const rebuildParallel = 8
+
+// idleWait bounds how long a rebuild waits for pack uploads of finished
+// sessions to drain before it gives up with ErrBusy.
+const idleWait = 30 * time.Second
+
+// RebuildStats is what a rebuild found in the backend and indexed.
+type RebuildStats struct {
+	Packs     int             `json:"packs"`
+	Chunks    int             `json:"chunks"` // distinct chunks now indexed
+	PackBytes int64           `json:"pack_bytes"`
+	Snapshots int             `json:"snapshots"`
+	Skipped   []SkippedObject `json:"skipped"` // damaged objects left out
+	Took      time.Duration   `json:"-"`
+	Seconds   float64         `json:"seconds"` // Took, for JSON
+}
+
+// SkippedObject is a backend object a rebuild could not use, and why.
+type SkippedObject struct {
+	Object string `json:"object"`
+	Reason string `json:"reason"`
+}
+
+// scan is what a pass over the backend found, by object name.
+type scan struct {
+	mu        sync.Mutex                 // guards the maps during a pass
+	packs     map[string]scannedPack     // by pack name
+	manifests map[string]scannedManifest // by snapshot id
+	skipped   map[string]SkippedObject   // by handle
+}
+
+type scannedPack struct {
+	id      chunk.ID
+	size    int64
+	entries []pack.Entry
+}
+
+type scannedManifest struct {
+	session string
+	data    []byte // the manifest as stored: the index record
+}
+
+// RebuildIndex rebuilds the index and the snapshot catalogue from the
+// backend alone: every pack's trailer and every snapshot manifest. Tokens
+// survive. Damaged packs and manifests are left out and reported in
+// RebuildStats.Skipped. It refuses (ErrBusy) while sessions are open.
+//
+// The backend is read first without holding anything up. Then, with new
+// sessions held back, the rebuild lists the backend again for objects
+// stored meanwhile, resets the index and re-adds packs, then snapshots
+// (the durability order). A storage error before the reset leaves the
+// index as it was. Restores that run during the short reset phase may fail.
+func (r *Repository) RebuildIndex(ctx context.Context) (RebuildStats, error) {
+	start := time.Now()
+	if n := r.openSessions(); n > 0 {
+		return RebuildStats{}, fmt.Errorf("rebuild index: %d sessions open: %w", n, ErrBusy)
+	}
+	// An open pack of an aborted session would keep the packer busy.
+	if err := r.packer.flush(ctx); err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
+	}
+	sc := &scan{packs: map[string]scannedPack{}, manifests: map[string]scannedManifest{}, skipped: map[string]SkippedObject{}}
+	if err := r.scanBackend(ctx, sc); err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
+	}
+
+	// OpenSession waits for r.mu: no session starts until the end.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(r.sessions); n > 0 {
+		return RebuildStats{}, fmt.Errorf("rebuild index: %d sessions open: %w", n, ErrBusy)
+	}
+	if err := r.packer.waitIdle(ctx, idleWait); err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
+	}
+	if err := r.scanBackend(ctx, sc); err != nil { // what was stored meanwhile
+		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
+	}
+	st, err := r.replaceIndex(sc)
+	st.Took = time.Since(start)
+	st.Seconds = st.Took.Seconds()
+	if err != nil {
+		return st, fmt.Errorf("rebuild index: %w", err)
+	}
+	r.log.Info("index rebuilt", "packs", st.Packs, "chunks", st.Chunks, "pack_bytes", st.PackBytes,
+		"snapshots", st.Snapshots, "skipped", len(st.Skipped), "took", st.Took.Round(time.Millisecond))
+	return st, nil
+}
+
+func (r *Repository) openSessions() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sessions)
+}
+
+// waitIdle waits until no pack is open or uploading, for at most d.
+func (p *packer) waitIdle(ctx context.Context, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		p.mu.Lock()
+		idle := p.cur == nil && len(p.reserved) == 0
+		p.mu.Unlock()
+		if idle {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pack uploads still running after %v: %w", d, ErrBusy)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// replaceIndex resets the index and adds what sc found: packs in name order,
+// then snapshots. It uses no context: once the reset is done, stopping
+// half way would leave the index emptier than necessary.
+func (r *Repository) replaceIndex(sc *scan) (RebuildStats, error) {
+	st := RebuildStats{Skipped: []SkippedObject{}}
+	for _, s := range sc.skipped {
+		st.Skipped = append(st.Skipped, s)
+	}
+	sort.Slice(st.Skipped, func(i, j int) bool { return st.Skipped[i].Object < st.Skipped[j].Object })
+	if err := r.idx.Reset(); err != nil {
+		return st, err
+	}
+	names := make([]string, 0, len(sc.packs))
+	for name := range sc.packs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := sc.packs[name]
+		if err := r.idx.AddPack(p.id, p.size, p.entries); err != nil {
+			return st, fmt.Errorf("index pack %s: %w", name, err)
+		}
+		st.Packs++
+		st.PackBytes += p.size
+	}
+	for id, m := range sc.manifests {
+		if err := r.idx.PutSnapshot(id, m.session, m.data); err != nil {
+			return st, fmt.Errorf("index snapshot %s: %w", id, err)
+		}
+		st.Snapshots++
+	}
+	chunks, _, _, err := r.idx.Counts()
+	st.Chunks = chunks
+	return st, err
+}
+
+// scanBackend adds to sc every pack and manifest in the backend that sc
+// does not hold yet. Damaged objects are recorded as skipped; a storage
+// error stops the scan.
+func (r *Repository) scanBackend(ctx context.Context, sc *scan) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(rebuildParallel)
+	for _, t := range []backend.Type{backend.TypePack, backend.TypeSnapshot} {
+		err := r.be.List(gctx, t, func(fi backend.ObjectInfo) error {
+			if sc.seen(fi.Handle) {
+				return nil
+			}
+			g.Go(func() error { return r.scanObject(gctx, sc, fi) })
+			return nil
+		})
+		if err != nil {
+			if werr := g.Wait(); werr != nil {
+				return werr // the cause; the listing saw the cancellation
+			}
+			return fmt.Errorf("list %s: %w", t, err)
+		}
+	}
+	return g.Wait()
+}
+
+func (sc *scan) seen(h backend.Handle) bool {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if _, ok := sc.skipped[h.String()]; ok {
+		return true
+	}
+	if h.Type == backend.TypePack {
+		_, ok := sc.packs[h.Name]
+		return ok
+	}
+	_, ok := sc.manifests[h.Name]
+	return ok
+}
+
+func (sc *scan) skip(h backend.Handle, reason string) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.skipped[h.String()] = SkippedObject{Object: h.String(), Reason: reason}
+}
+
+// scanObject reads one pack trailer or one manifest into sc.
+func (r *Repository) scanObject(ctx context.Context, sc *scan, fi backend.ObjectInfo) error {
+	h := fi.Handle
+	if h.Type == backend.TypePack {
+		id, err := chunk.ParseID(h.Name)
+		if err != nil {
+			sc.skip(h, "not a pack name")
+			return nil
+		}
+		entries, err := readPackTrailer(ctx, r.be, fi)
+		if errors.Is(err, backend.ErrNotFound) {
+			return nil // removed since the listing (prune): nothing to index
+		}
+		if errors.Is(err, pack.ErrCorrupt) {
+			r.log.Warn("rebuild: skipping damaged pack", "pack", h.Name, "err", err)
+			sc.skip(h, err.Error())
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		sc.mu.Lock()
+		sc.packs[h.Name] = scannedPack{id: id, size: fi.Size, entries: entries}
+		sc.mu.Unlock()
+		return nil
+	}
+	data, err := readObject(ctx, r.be, fi)
+	if errors.Is(err, backend.ErrNotFound) {
+		return nil // forgotten since the listing
+	}
+	if err != nil {
+		return fmt.Errorf("read manifest %s: %w", h.Name, err)
+	}
+	m, err := decodeManifest(data)
+	if err == nil && m.ID != h.Name {
+		err = fmt.Errorf("manifest of snapshot %q stored as %q", m.ID, h.Name)
+	}
+	if err != nil {
+		r.log.Warn("rebuild: skipping damaged manifest", "snapshot", h.Name, "err", err)
+		sc.skip(h, err.Error())
+		return nil
+	}
+	sc.mu.Lock()
+	sc.manifests[h.Name] = scannedManifest{session: m.Session, data: data}
+	sc.mu.Unlock()
+	return nil
+}
