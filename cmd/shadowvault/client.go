@@ -112,12 +112,34 @@ func cmdBackup(args []string) int {
 	typ := fs.String("type", "full", "full (guest logs may be truncated) or copy")
 	consistency := fs.String("consistency", "application", "application or crash")
 	format := fs.String("format", "", "force the disk format: raw, vhd or vhdx (default: detect)")
+	writers := fs.String("writers", "", "VSS writer metadata to record with the snapshot (JSON array)")
 	parallel := fs.Int("parallel", 2, "disks streamed at once")
 	retries := fs.Int("retries", 2, "extra attempts for a failed disk upload")
+	vss := fs.Bool("vss", false, "Windows: take a VSS backup with diskshadow (Hyper-V writer) and upload from the shadow copies")
 	disks := parseArgs(fs, args)
 	if *host == "" || *vm == "" || len(disks) == 0 {
 		fmt.Fprintln(os.Stderr, "backup needs --host, --vm and at least one disk")
 		return exitUsage
+	}
+	if *vss {
+		// The upload step repeats these flags; the token stays in the
+		// environment (SHADOWVAULT_TOKEN), never in the script.
+		if cf.token != "" && os.Getenv("SHADOWVAULT_TOKEN") == "" {
+			os.Setenv("SHADOWVAULT_TOKEN", cf.token)
+		}
+		up := []string{"--server", cf.server, "--host", *host, "--vm", *vm, "--type", *typ,
+			"--consistency", *consistency, "--parallel", fmt.Sprint(*parallel), "--retries", fmt.Sprint(*retries)}
+		if *key != "" {
+			up = append(up, "--receipt-key", *key)
+		}
+		if cf.caCert != "" {
+			up = append(up, "--ca-cert", cf.caCert)
+		}
+		if *format != "" {
+			up = append(up, "--format", *format)
+		}
+		up = append(up, "--writers", `[{"name":"Microsoft Hyper-V VSS Writer","id":"`+agent.HyperVWriter+`"}]`)
+		return runVSS(*vm, *typ, disks, up)
 	}
 	c, err := cf.client()
 	if err != nil {
@@ -130,7 +152,7 @@ func cmdBackup(args []string) int {
 	done := showProgress(p, "backup", true)
 	rc, err := agent.Backup(ctx, c, agent.BackupOptions{
 		Host: *host, VM: *vm, Type: *typ, Consistency: *consistency, Disks: disks, Format: *format,
-		ReceiptKey: *key, Parallel: *parallel, Retries: *retries, Progress: p, Log: log,
+		ReceiptKey: *key, Parallel: *parallel, Retries: *retries, Progress: p, Log: log, Writers: writersJSON(*writers),
 	})
 	done()
 	if err != nil {
@@ -374,4 +396,11 @@ func cmdTokenAdmin(verb string, args []string) int {
 	}
 	tw.Flush()
 	return exitOK
+}
+
+func writersJSON(s string) json.RawMessage {
+	if s == "" || !json.Valid([]byte(s)) {
+		return nil
+	}
+	return json.RawMessage(s)
 }

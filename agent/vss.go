@@ -1,0 +1,137 @@
+package agent
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// HyperVWriter is the id of the Hyper-V VSS writer, which reaches into each
+// guest so that its applications flush and freeze (recursive VSS).
+const HyperVWriter = "{66841cd4-6ded-4f4b-8f17-fd23f8ddc3de}"
+
+// VSSPlan is one VM backup through diskshadow.
+type VSSPlan struct {
+	VM        string
+	Type      string            // full or copy
+	Disks     []string          // the VM's disk files, e.g. D:\Hyper-V\SQL01\disk0.vhdx
+	Volumes   map[string]string // disk file -> the volume it lives on, e.g. D:\
+	Letters   []string          // free drive letters to expose shadows at, e.g. X:, Y:
+	Metadata  string            // where diskshadow writes the backup metadata .cab
+	UploadCmd string            // the .cmd file diskshadow EXECs
+	Agent     string            // the agent executable
+	AgentArgs []string          // server, host, vm, type, receipt key: everything but the disks
+}
+
+// VSSScripts is what a plan produces: the diskshadow script, the upload
+// step it EXECs, and the paths of the disks inside the exposed shadows.
+type VSSScripts struct {
+	Diskshadow  string
+	Upload      string
+	ShadowDisks []string
+	Exposed     []string
+}
+
+// Generate writes the diskshadow script and the upload step. The script
+// verifies the Hyper-V writer, begins a backup (a copy backup for type
+// copy), snapshots and exposes the volumes holding the disks, and EXECs the
+// upload step. diskshadow stops at the first failing command, so it reaches
+// END BACKUP, the moment VSS signals BackupComplete and the guests may
+// truncate their logs, only when the upload step returned 0: that is, only
+// when the agent verified the server's receipt.
+func (p VSSPlan) Generate() (VSSScripts, error) {
+	if p.Type != "full" && p.Type != "copy" {
+		return VSSScripts{}, fmt.Errorf("backup type %q: want full or copy", p.Type)
+	}
+	if len(p.Disks) == 0 {
+		return VSSScripts{}, fmt.Errorf("vm %s: no disks", p.VM)
+	}
+	var vols []string
+	seen := map[string]bool{}
+	for _, d := range p.Disks {
+		v, ok := p.Volumes[d]
+		if !ok || v == "" {
+			return VSSScripts{}, fmt.Errorf("disk %s: volume unknown", d)
+		}
+		v = volumeKey(v)
+		if !strings.HasPrefix(strings.ToUpper(d), strings.ToUpper(v)) {
+			return VSSScripts{}, fmt.Errorf("disk %s is not on volume %s", d, v)
+		}
+		if !seen[v] {
+			seen[v] = true
+			vols = append(vols, v)
+		}
+	}
+	sort.Strings(vols)
+	if len(p.Letters) < len(vols) {
+		return VSSScripts{}, fmt.Errorf("%d volumes to expose, %d free drive letters", len(vols), len(p.Letters))
+	}
+	for _, s := range append([]string{p.Metadata, p.UploadCmd, p.Agent}, p.Disks...) {
+		if strings.ContainsAny(s, "\"\r\n%") {
+			return VSSScripts{}, fmt.Errorf("path %q: quotes, percent signs and line breaks are not allowed", s)
+		}
+	}
+	alias := map[string]string{}
+	letter := map[string]string{}
+	var b strings.Builder
+	line := func(format string, a ...any) { fmt.Fprintf(&b, format+"\r\n", a...) }
+	line("# shadowvault: VSS backup of VM %s (generated; do not edit)", p.VM)
+	line("SET CONTEXT PERSISTENT")
+	line("SET VERBOSE ON")
+	line(`SET METADATA "%s"`, p.Metadata)
+	if p.Type == "copy" {
+		line("SET OPTION COPY")
+	}
+	line("BEGIN BACKUP")
+	line("WRITER VERIFY %s", HyperVWriter)
+	for i, v := range vols {
+		alias[v] = fmt.Sprintf("svVol%d", i)
+		letter[v] = strings.TrimSuffix(strings.ToUpper(p.Letters[i]), `\`)
+		line("ADD VOLUME %s ALIAS %s", v, alias[v])
+	}
+	line("CREATE")
+	for _, v := range vols {
+		line("EXPOSE %%%s%% %s", alias[v], letter[v])
+	}
+	line(`EXEC "%s"`, p.UploadCmd)
+	for _, v := range vols {
+		line("UNEXPOSE %s", letter[v])
+	}
+	line("END BACKUP")
+	line("EXIT")
+
+	out := VSSScripts{Diskshadow: b.String()}
+	for _, v := range vols {
+		out.Exposed = append(out.Exposed, letter[v])
+	}
+	for _, d := range p.Disks {
+		v := volumeKey(p.Volumes[d])
+		out.ShadowDisks = append(out.ShadowDisks, letter[v]+`\`+d[len(v):])
+	}
+	var u strings.Builder
+	u.WriteString("@echo off\r\n")
+	u.WriteString("rem shadowvault upload step: exits 0 only with a verified receipt\r\n")
+	fmt.Fprintf(&u, `"%s"`, p.Agent)
+	for _, a := range append(append([]string{"backup"}, p.AgentArgs...), out.ShadowDisks...) {
+		fmt.Fprintf(&u, " %s", cmdQuote(a))
+	}
+	u.WriteString("\r\nexit /b %ERRORLEVEL%\r\n")
+	out.Upload = u.String()
+	return out, nil
+}
+
+// volumeKey normalizes a volume path to end in a backslash.
+func volumeKey(v string) string {
+	if !strings.HasSuffix(v, `\`) {
+		v += `\`
+	}
+	return v
+}
+
+// cmdQuote quotes an argument for cmd.exe when needed.
+func cmdQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t&|<>^()") {
+		return s
+	}
+	return `"` + s + `"`
+}
