@@ -46,11 +46,14 @@ type server struct {
 	logs  *bytes.Buffer
 }
 
-var listenRE = regexp.MustCompile(`listen=(http://[0-9.:]+)`)
+var listenRE = regexp.MustCompile(`listen=(https?://[0-9.:]+)`)
+
+// serverArgs are extra flags for the next startServer.
+var serverArgs []string
 
 func startServer(t *testing.T, dir string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--repo", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0")
+	cmd := exec.Command(binary, append([]string{"serve", "--repo", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0"}, serverArgs...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -233,7 +236,7 @@ func TestKillMidComplete(t *testing.T) {
 func run(t *testing.T, s *server, args ...string) int {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "SHADOWVAULT_SERVER="+s.url, "SHADOWVAULT_TOKEN="+s.token)
+	cmd.Env = append(os.Environ(), "SHADOWVAULT_SERVER="+s.url, "SHADOWVAULT_TOKEN="+s.token, "SHADOWVAULT_CA_CERT=")
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); ok {
 		t.Logf("%v: %s", args, out)

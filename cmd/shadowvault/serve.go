@@ -32,6 +32,7 @@ func cmdServe(args []string) int {
 	lease := fs.Duration("session-lease", 15*time.Minute, "how long a session may stay idle before it is discarded")
 	spillLimit := fs.Int64("spill-limit", 1<<30, "largest temporary spool for containers whose metadata follow their payload (bytes)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&headerTimeout, "header-timeout", 15*time.Second, "how long a client may take to send its request headers")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "the certificate's private key (PEM)")
 	registerS3Flags(fs)
@@ -58,6 +59,9 @@ func cmdServe(args []string) int {
 
 // tlsFiles are the certificate and key files, when serving HTTPS.
 var tlsFiles [2]string
+
+// headerTimeout bounds how long a client may dribble its request headers.
+var headerTimeout = 15 * time.Second
 
 func openBackend(ctx context.Context, path string) (backend.Backend, string, error) {
 	if strings.HasPrefix(path, "s3://") {
@@ -109,7 +113,7 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 	}
 	srv := &http.Server{
 		Handler:           api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(state, "spill"), SpillLimit: spillLimit}).Handler(),
-		ReadHeaderTimeout: 15 * time.Second,
+		ReadHeaderTimeout: headerTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -43,6 +43,8 @@ type Options struct {
 	PackSize int             // default 4 MiB, so tests make several packs
 	Now      func() time.Time
 	Lease    time.Duration
+	// IdleTimeout cuts off uploads and restores that stall (default 2m).
+	IdleTimeout time.Duration
 }
 
 // Start starts a server; it stops when the test ends.
@@ -87,7 +89,7 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(dir, "spill")}).Handler())
+	hs := httptest.NewServer(api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(dir, "spill"), IdleTimeout: o.IdleTimeout}).Handler())
 	s := &Server{URL: hs.URL, Repo: r, Index: idx, Backend: be, Tokens: tokens, AdminToken: admin,
 		Key: priv.Public().(ed25519.PublicKey), HTTP: hs, Dir: dir}
 	t.Cleanup(func() {
