@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"sync"
+	"sync/atomic"
 )
 
 // Errors returned by this package, tested with errors.Is.
@@ -41,17 +41,15 @@ func corruptf(format string, a ...any) error {
 func guard(op string, fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			recovered.Add(1)
 			err = corruptf("%s: go-ntfs panicked: %v", op, p)
-			if debugPanics {
-				err = fmt.Errorf("%w\n%s", err, debug.Stack())
-			}
 		}
 	}()
 	return fn()
 }
 
-// debugPanics adds stack traces to recovered panics (for tests).
-var debugPanics = false
+// recovered counts the panics guard turned into errors (for tests).
+var recovered atomic.Int64
 
 // stickyReader remembers the first real I/O error of the disk. go-ntfs
 // often swallows read errors and parses zeros instead, so without it an

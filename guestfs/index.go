@@ -74,6 +74,9 @@ func (fs *FS) walkIndex(rec *record, fn func(indexEntry) bool) error {
 // indexBitmap returns the $I30 bitmap of rec, which marks the index
 // blocks in use, padded to hold at least blocks bits.
 func (fs *FS) indexBitmap(rec *record, blocks int64) ([]byte, error) {
+	if len(rec.find(attrBitmap, "$I30")) == 0 {
+		return nil, corruptf("directory record %d: index allocation without bitmap", rec.num)
+	}
 	s, err := fs.openStream(rec, attrBitmap, "$I30")
 	if err != nil {
 		return nil, err

@@ -59,7 +59,7 @@ func fragmentedPart(t *testing.T) (string, map[string][]byte) {
 		run(t, "", "ntfstruncate", part, inode(t, part, "/"+name), "0")
 		files[name] = []byte{}
 	}
-	copyIn("frag.bin", randBytes(5, 200<<10))
+	copyIn("frag.bin", randBytes(5, 150<<10))
 	return part, files
 }
 

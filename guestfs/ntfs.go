@@ -1,6 +1,7 @@
 package guestfs
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -57,6 +58,9 @@ func OpenNTFS(r io.ReaderAt, p Partition) (*FS, error) {
 		return nil, fmt.Errorf("open ntfs partition %d: %w", p.Index, err)
 	}
 	err = fs.do("open", func() error {
+		if err := checkMFTRecord(paged, boot); err != nil {
+			return err
+		}
 		ctx, err := ntfs.GetNTFSContext(paged, 0)
 		if err != nil {
 			return corruptf("%v", err)
@@ -139,4 +143,24 @@ func (fs *FS) Close() error {
 		fs.ctx.Close()
 		return nil
 	})
+}
+
+// checkMFTRecord looks at the $MFT's own record before go-ntfs
+// bootstraps from it, because go-ntfs expands its attribute list without
+// a size limit.
+func checkMFTRecord(disk io.ReaderAt, boot bootSector) error {
+	raw := make([]byte, boot.recordSize)
+	if err := readFull(disk, raw, boot.mftLCN*boot.clusterSize); err != nil {
+		return corruptf("read $MFT record: %v", err)
+	}
+	e, err := ntfs.GetFixedUpMFTEntry(&ntfs.NTFSContext{Profile: ntfs.NewNTFSProfile()}, bytes.NewReader(raw), 0)
+	if err != nil || !e.Magic().IsValid() {
+		return corruptf("$MFT record: bad signature or fixups")
+	}
+	for _, a := range directAttrs(e) {
+		if a.Type().Value == attrList && (a.DataSize() < 0 || a.DataSize() > maxAttrListBytes) {
+			return corruptf("$MFT record: attribute list of %d bytes", a.DataSize())
+		}
+	}
+	return nil
 }

@@ -168,3 +168,29 @@ func TestNotNTFS(t *testing.T) {
 		t.Fatalf("OpenNTFS on zeros: %v, want ErrUnsupported", err)
 	}
 }
+
+func TestConcurrentReads(t *testing.T) {
+	needTools(t)
+	files := testFiles()
+	fs := openFS(t, mkDisk(t, mkPart(t, 16, files), "none"))
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			var buf bytes.Buffer
+			name := []string{"big.bin", "Mixed Case.dat", "small.txt", "$Extend/deep.bin"}[i%4]
+			_, err := fs.Cat(context.Background(), "/"+name, &buf)
+			if err == nil && !bytes.Equal(buf.Bytes(), files[name]) {
+				err = errors.New(name + " differs")
+			}
+			if err == nil {
+				_, err = fs.List("/")
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -65,6 +65,9 @@ func (fs *FS) openStream(rec *record, typ uint64, name string) (*stream, error) 
 			if r.Length <= 0 {
 				return nil, corruptf("MFT record %d: run of %d clusters", rec.num, r.Length)
 			}
+			if r.RelativeUrnOffset != 0 && (r.Offset < 0 || r.Offset > fs.boot.clusters-r.Length) {
+				return nil, corruptf("MFT record %d: run at cluster %d outside the volume", rec.num, r.Offset)
+			}
 			sum += uint64(r.Length)
 			runs = append(runs, r)
 		}

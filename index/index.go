@@ -20,7 +20,11 @@ var (
 	bucketSnapshots = []byte("snapshots")
 	bucketSessions  = []byte("sessions")
 	bucketTokens    = []byte("tokens")
-	allBuckets      = [][]byte{bucketMeta, bucketChunks, bucketPacks, bucketSnapshots, bucketSessions, bucketTokens}
+	bucketPolicies  = []byte("policies")
+	bucketProtected = []byte("protected")
+	bucketOrphans   = []byte("orphans")
+	allBuckets      = [][]byte{bucketMeta, bucketChunks, bucketPacks, bucketSnapshots, bucketSessions, bucketTokens,
+		bucketPolicies, bucketProtected, bucketOrphans}
 )
 
 // SchemaVersion is the layout of the buckets; it is checked at Open.
@@ -125,13 +129,14 @@ func (x *Index) Has(id chunk.ID) (bool, error) {
 
 // AddPack records a durable pack and all its chunks in one transaction.
 // A chunk already indexed in another pack keeps its first location.
-func (x *Index) AddPack(packID chunk.ID, size int64, entries []pack.Entry) error {
+// created is when the pack was written (for the prune grace window).
+func (x *Index) AddPack(packID chunk.ID, size int64, entries []pack.Entry, created time.Time) error {
 	return x.db.Update(func(tx *bolt.Tx) error {
-		return addPackTx(tx, packID, size, entries)
+		return addPackTx(tx, packID, size, entries, created)
 	})
 }
 
-func addPackTx(tx *bolt.Tx, packID chunk.ID, size int64, entries []pack.Entry) error {
+func addPackTx(tx *bolt.Tx, packID chunk.ID, size int64, entries []pack.Entry, created time.Time) error {
 	chunks := tx.Bucket(bucketChunks)
 	for _, e := range entries {
 		if chunks.Get(e.ID[:]) != nil {
@@ -141,29 +146,42 @@ func addPackTx(tx *bolt.Tx, packID chunk.ID, size int64, entries []pack.Entry) e
 			return err
 		}
 	}
-	v := binary.LittleEndian.AppendUint64(nil, uint64(size))
-	v = binary.LittleEndian.AppendUint32(v, uint32(len(entries)))
-	return tx.Bucket(bucketPacks).Put(packID[:], v)
+	return putPackRecord(tx, PackInfo{ID: packID, Size: size, Count: len(entries), Created: created})
+}
+
+func putPackRecord(tx *bolt.Tx, p PackInfo) error {
+	v := binary.LittleEndian.AppendUint64(nil, uint64(p.Size))
+	v = binary.LittleEndian.AppendUint32(v, uint32(p.Count))
+	v = binary.LittleEndian.AppendUint64(v, uint64(p.Created.Unix()))
+	return tx.Bucket(bucketPacks).Put(p.ID[:], v)
+}
+
+func decodePackRecord(k, v []byte) PackInfo {
+	var p PackInfo
+	copy(p.ID[:], k)
+	if len(v) >= 12 {
+		p.Size = int64(binary.LittleEndian.Uint64(v))
+		p.Count = int(binary.LittleEndian.Uint32(v[8:]))
+	}
+	if len(v) >= 20 {
+		p.Created = time.Unix(int64(binary.LittleEndian.Uint64(v[12:])), 0)
+	}
+	return p
 }
 
 // PackInfo describes an indexed pack.
 type PackInfo struct {
-	ID    chunk.ID
-	Size  int64
-	Count int
+	ID      chunk.ID
+	Size    int64
+	Count   int
+	Created time.Time // zero when unknown
 }
 
 // Packs calls fn for every indexed pack.
 func (x *Index) Packs(fn func(PackInfo) error) error {
 	return x.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketPacks).ForEach(func(k, v []byte) error {
-			var p PackInfo
-			copy(p.ID[:], k)
-			if len(v) >= 12 {
-				p.Size = int64(binary.LittleEndian.Uint64(v))
-				p.Count = int(binary.LittleEndian.Uint32(v[8:]))
-			}
-			return fn(p)
+			return fn(decodePackRecord(k, v))
 		})
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/receipt"
 )
 
@@ -93,6 +94,24 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 			if err := pe.wait(ctx); err != nil {
 				return nil, fmt.Errorf("disk %s: %w", d.Name, err)
 			}
+		}
+	}
+	// Every chunk the disks reference must be indexed now: a last guard
+	// before anything points at it.
+	for _, d := range disks {
+		var missing error
+		d.Map.Chunks(func(id chunk.ID) {
+			if missing != nil {
+				return
+			}
+			if ok, err := r.idx.Has(id); err != nil {
+				missing = err
+			} else if !ok {
+				missing = fmt.Errorf("disk %s: chunk %s: %w", d.Name, id.Short(), ErrMissingChunk)
+			}
+		})
+		if missing != nil {
+			return nil, missing
 		}
 	}
 	resolveParents(disks)

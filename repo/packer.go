@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shadowvault/shadowvault/chunk"
@@ -53,21 +54,27 @@ type packer struct {
 	idx    *index.Index
 	target int
 	log    *slog.Logger
+	now    func() time.Time
 
 	mu       sync.Mutex
 	reserved map[chunk.ID]*pending // guarded by mu
 	cur      *pack.Writer          // guarded by mu
 	curState *packState            // guarded by mu
 	curIDs   []*pending            // guarded by mu
+	// tracked records every chunk a saver finds already stored or starts
+	// to store while a prune runs (nil otherwise), so that the prune keeps
+	// what a running backup has just come to depend on. Guarded by mu.
+	tracked  map[chunk.ID]struct{}
+	tracking atomic.Bool // tracked != nil, readable without mu
 
 	slots   chan struct{} // upload concurrency
 	uploads sync.WaitGroup
 	scratch sync.Pool
 }
 
-func newPacker(be backend.Backend, idx *index.Index, target, parallel int, log *slog.Logger) *packer {
+func newPacker(be backend.Backend, idx *index.Index, target, parallel int, log *slog.Logger, now func() time.Time) *packer {
 	return &packer{
-		be: be, idx: idx, target: target, log: log,
+		be: be, idx: idx, target: target, log: log, now: now,
 		reserved: make(map[chunk.ID]*pending),
 		slots:    make(chan struct{}, parallel),
 	}
@@ -78,16 +85,22 @@ func newPacker(be backend.Backend, idx *index.Index, target, parallel int, log *
 // stored the chunk, and the pending entry the caller must wait for before
 // committing anything that references the chunk (nil when already indexed).
 func (p *packer) save(ctx context.Context, id chunk.ID, data []byte) (int, *pending, error) {
-	if ok, err := p.idx.Has(id); err != nil || ok {
-		return 0, nil, err
+	if !p.tracking.Load() {
+		if ok, err := p.idx.Has(id); err != nil || ok {
+			return 0, nil, err
+		}
 	}
 	p.mu.Lock()
+	if p.tracked != nil {
+		p.tracked[id] = struct{}{}
+	}
 	if pe := p.reserved[id]; pe != nil {
 		p.mu.Unlock()
 		return 0, pe, nil
 	}
 	// Entries are committed to the index before they leave reserved, so a
-	// second look under the lock cannot miss a chunk in between.
+	// look under the lock cannot miss a chunk in between; and a prune
+	// commits under the lock, so a chunk found here stays.
 	if ok, err := p.idx.Has(id); err != nil || ok {
 		p.mu.Unlock()
 		return 0, nil, err
@@ -190,7 +203,7 @@ func (p *packer) write(w *pack.Writer) error {
 		p.log.Error("pack upload failed", "pack", name.Short(), "err", err)
 		return fmt.Errorf("store pack: %w", err)
 	}
-	if err := p.idx.AddPack(name, int64(len(data)), entries); err != nil {
+	if err := p.idx.AddPack(name, int64(len(data)), entries, p.now()); err != nil {
 		p.log.Error("pack index commit failed", "pack", name.Short(), "err", err)
 		return fmt.Errorf("index pack: %w", err)
 	}
@@ -203,4 +216,20 @@ func (p *packer) close(ctx context.Context) error {
 	err := p.flush(ctx)
 	p.uploads.Wait()
 	return err
+}
+
+// startTracking begins recording the chunks savers depend on.
+func (p *packer) startTracking() {
+	p.mu.Lock()
+	p.tracked = make(map[chunk.ID]struct{})
+	p.tracking.Store(true)
+	p.mu.Unlock()
+}
+
+// stopTracking ends the recording.
+func (p *packer) stopTracking() {
+	p.mu.Lock()
+	p.tracked = nil
+	p.tracking.Store(false)
+	p.mu.Unlock()
 }

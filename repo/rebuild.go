@@ -154,7 +154,7 @@ func (r *Repository) replaceIndex(sc *scan) (RebuildStats, error) {
 	sort.Strings(names)
 	for _, name := range names {
 		p := sc.packs[name]
-		if err := r.idx.AddPack(p.id, p.size, p.entries); err != nil {
+		if err := r.idx.AddPack(p.id, p.size, p.entries, r.now()); err != nil {
 			return st, fmt.Errorf("index pack %s: %w", name, err)
 		}
 		st.Packs++

@@ -46,6 +46,8 @@ type Repository struct {
 	sessions   map[string]*Session     // guarded by mu
 	tombstones map[string]sessionState // ended sessions, guarded by mu
 
+	maintMu sync.Mutex // one prune or check at a time
+
 	stop    chan struct{}
 	stopped sync.WaitGroup
 }
@@ -78,7 +80,7 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 	r := &Repository{
 		be: be, idx: idx, cfg: cfg, log: opts.Logger, key: opts.ReceiptKey,
 		lease: opts.SessionLease, now: opts.Now, restoreParallel: opts.RestoreParallel,
-		packer:   newPacker(be, idx, cfg.PackSize, opts.ParallelUploads, opts.Logger),
+		packer:   newPacker(be, idx, cfg.PackSize, opts.ParallelUploads, opts.Logger, opts.Now),
 		sessions: make(map[string]*Session), tombstones: make(map[string]sessionState),
 		stop: make(chan struct{}),
 	}

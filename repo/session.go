@@ -85,11 +85,11 @@ type Session struct {
 	completeMu sync.Mutex // serializes Complete
 
 	mu         sync.Mutex
-	state      sessionState     // guarded by mu
-	lastActive time.Time        // guarded by mu
-	uploading  map[string]bool  // guarded by mu
-	disks      map[string]*Disk // guarded by mu
-	failure    error            // guarded by mu
+	state      sessionState       // guarded by mu
+	lastActive time.Time          // guarded by mu
+	uploading  map[string]*Upload // guarded by mu
+	disks      map[string]*Disk   // guarded by mu
+	failure    error              // guarded by mu
 }
 
 func newID(now time.Time) string {
@@ -105,7 +105,7 @@ func (r *Repository) OpenSession(info SessionInfo) *Session {
 	s := &Session{
 		r: r, ID: newID(now), Info: info, Created: now,
 		state: stateOpen, lastActive: now,
-		uploading: make(map[string]bool), disks: make(map[string]*Disk),
+		uploading: make(map[string]*Upload), disks: make(map[string]*Disk),
 	}
 	r.mu.Lock()
 	r.sessions[s.ID] = s
@@ -249,9 +249,15 @@ type Upload struct {
 
 	mu          sync.Mutex
 	deps        []*pending // guarded by mu
+	refs        []uint64   // ID prefixes of every chunk saved, guarded by mu
 	newBytes    int64      // guarded by mu
 	storedBytes int64      // guarded by mu
 }
+
+// prefix is the first 8 bytes of a chunk ID: in-flight references are kept
+// as prefixes, so a backup of a huge disk costs prune 8 bytes per chunk; a
+// collision only makes a prune keep a chunk longer.
+func prefix(id chunk.ID) uint64 { return binary.LittleEndian.Uint64(id[:8]) }
 
 // BeginDisk starts the upload of a disk. A disk of the same name uploaded
 // before is replaced when this upload finishes.
@@ -264,17 +270,23 @@ func (s *Session) BeginDisk(name string) (*Upload, error) {
 	if s.state != stateOpen {
 		return nil, fmt.Errorf("session %s: completing: %w", s.ID, ErrSessionClosed)
 	}
-	if s.uploading[name] {
+	if s.uploading[name] != nil {
 		return nil, fmt.Errorf("disk %s: %w", name, ErrDiskBusy)
 	}
-	s.uploading[name] = true
+	u := &Upload{s: s, name: name}
+	s.uploading[name] = u
 	s.touchLocked()
-	return &Upload{s: s, name: name}, nil
+	return u, nil
 }
 
 // Save stores a chunk unless the repository has it or is storing it, and
 // records what the session must wait for before it commits.
 func (u *Upload) Save(ctx context.Context, id chunk.ID, data []byte) (stored int, err error) {
+	// Record the reference before looking the chunk up: a prune that
+	// starts later sees it here, one that started earlier tracks the save.
+	u.mu.Lock()
+	u.refs = append(u.refs, prefix(id))
+	u.mu.Unlock()
 	n, pe, err := u.s.r.packer.save(ctx, id, data)
 	if err != nil {
 		return 0, err

@@ -163,20 +163,25 @@ func (s *Server) start() error {
 	return nil
 }
 
-// waitReady polls the readiness endpoint until it answers 200, the process
-// exits or readyTimeout passes.
+// waitReady polls the readiness endpoint, then the cluster health endpoint
+// (which answers 200 only once the object layer serves requests), until
+// both answer 200, the process exits or readyTimeout passes.
 func waitReady(base string, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/minio/health/ready", nil)
+	probe := func(path string) bool {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	for {
+		if probe("/minio/health/ready") && probe("/minio/health/cluster") {
+			return nil
 		}
 		select {
 		case <-exited:

@@ -17,10 +17,11 @@ const (
 	TypeDiskMap  Type = "diskmaps"
 	TypeSnapshot Type = "snapshots"
 	TypeKeys     Type = "keys"
+	TypeProtect  Type = "protect" // an empty marker per protected snapshot
 )
 
 // Types lists every object type, in the order a rebuild reads them.
-var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys}
+var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect}
 
 // Handle names one object.
 type Handle struct {

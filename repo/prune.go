@@ -1,0 +1,212 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/index"
+)
+
+// PruneOptions tune a prune.
+type PruneOptions struct {
+	// RepackBelow is the share of live bytes under which a pack is
+	// rewritten with its live chunks only (default 0.7).
+	RepackBelow float64
+	// Grace protects packs younger than this, and orphan packs seen for
+	// less than this (default 1 hour).
+	Grace time.Duration
+}
+
+// PruneResult reports what a prune did.
+type PruneResult struct {
+	PacksDeleted   int     `json:"packs_deleted"`
+	PacksRewritten int     `json:"packs_rewritten"`
+	PacksWritten   int     `json:"packs_written"`
+	OrphansDeleted int     `json:"orphans_deleted"`
+	ChunksRemoved  int     `json:"chunks_removed"`
+	LiveChunks     int     `json:"live_chunks"`
+	BytesFreed     int64   `json:"bytes_freed"`
+	Seconds        float64 `json:"seconds"`
+}
+
+// packUse is how much of a pack is still referenced.
+type packUse struct {
+	info      index.PackInfo
+	live      int
+	liveBytes int64
+	total     int64
+}
+
+// Prune deletes packs no kept snapshot or running backup references,
+// rewrites packs that are mostly garbage, and deletes orphan packs. It runs
+// while backups run: chunks referenced by sessions in flight, and chunks a
+// saver finds stored while the prune runs, are kept. The index changes in
+// one transaction, before any pack is deleted, so a crash at any point
+// leaves at worst packs the next prune removes.
+func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, error) {
+	if o.RepackBelow <= 0 {
+		o.RepackBelow = 0.7
+	}
+	if o.Grace <= 0 {
+		o.Grace = time.Hour
+	}
+	r.maintMu.Lock()
+	defer r.maintMu.Unlock()
+	start := time.Now()
+	now := r.now()
+	var res PruneResult
+
+	// Track before reading the sessions, and read the sessions before the
+	// snapshots: a backup is then seen in flight, as a snapshot, or by its
+	// saves, whatever the moment it completes.
+	r.packer.startTracking()
+	defer r.packer.stopTracking()
+	inflight := r.inflightRefs()
+	live, err := r.liveChunks(ctx)
+	if err != nil {
+		return res, fmt.Errorf("prune: %w", err)
+	}
+	isLive := func(id chunk.ID) bool {
+		if _, ok := live[id]; ok {
+			return true
+		}
+		_, ok := inflight[prefix(id)]
+		return ok
+	}
+	uses, err := r.packUses(isLive)
+	if err != nil {
+		return res, fmt.Errorf("prune: %w", err)
+	}
+	res.LiveChunks = len(live)
+	var remove, rewrite []chunk.ID
+	for id, u := range uses {
+		if !u.info.Created.IsZero() && now.Sub(u.info.Created) < o.Grace {
+			continue
+		}
+		switch {
+		case u.live == 0:
+			remove = append(remove, id)
+		case float64(u.liveBytes) < o.RepackBelow*float64(u.total):
+			rewrite = append(rewrite, id)
+		}
+	}
+	written, err := r.repack(ctx, rewrite, isLive, now)
+	if err != nil {
+		return res, fmt.Errorf("prune: repack: %w", err)
+	}
+	res.PacksWritten = len(written)
+	removed, kept, err := r.commitPrune(append(remove, rewrite...), written)
+	if err != nil {
+		return res, fmt.Errorf("prune: %w", err)
+	}
+	res.ChunksRemoved = removed
+	for _, id := range append(remove, rewrite...) {
+		if kept[id] {
+			continue
+		}
+		if err := r.removePack(ctx, id); err != nil {
+			return res, fmt.Errorf("prune: %w", err)
+		}
+		res.BytesFreed += uses[id].info.Size
+		if uses[id].live == 0 {
+			res.PacksDeleted++
+		} else {
+			res.PacksRewritten++
+		}
+	}
+	for _, np := range written {
+		res.BytesFreed -= np.Info.Size
+	}
+	n, freed, err := r.collectOrphans(ctx, now, o.Grace)
+	if err != nil {
+		return res, fmt.Errorf("prune: orphans: %w", err)
+	}
+	res.OrphansDeleted, res.BytesFreed = n, res.BytesFreed+freed
+	res.Seconds = time.Since(start).Seconds()
+	r.log.Info("prune done", "packs_deleted", res.PacksDeleted, "packs_rewritten", res.PacksRewritten,
+		"orphans_deleted", res.OrphansDeleted, "bytes_freed", res.BytesFreed, "live_chunks", res.LiveChunks,
+		"took", time.Since(start).Round(time.Millisecond))
+	return res, nil
+}
+
+// inflightRefs returns the ID prefixes of every chunk that sessions in
+// flight reference: finished disks and uploads in progress.
+func (r *Repository) inflightRefs() map[uint64]struct{} {
+	out := map[uint64]struct{}{}
+	r.mu.Lock()
+	sessions := make([]*Session, 0, len(r.sessions))
+	for _, s := range r.sessions {
+		sessions = append(sessions, s)
+	}
+	r.mu.Unlock()
+	for _, s := range sessions {
+		s.mu.Lock()
+		for _, d := range s.disks {
+			d.Map.Chunks(func(id chunk.ID) { out[prefix(id)] = struct{}{} })
+		}
+		for _, u := range s.uploading {
+			u.mu.Lock()
+			for _, p := range u.refs {
+				out[p] = struct{}{}
+			}
+			u.mu.Unlock()
+		}
+		s.mu.Unlock()
+	}
+	return out
+}
+
+// liveChunks returns every chunk referenced by a snapshot in the index.
+func (r *Repository) liveChunks(ctx context.Context) (map[chunk.ID]struct{}, error) {
+	snaps, err := r.Snapshots(Filter{})
+	if err != nil {
+		return nil, err
+	}
+	live := map[chunk.ID]struct{}{}
+	var mu sync.Mutex
+	seen := map[chunk.ID]bool{}
+	for _, m := range snaps {
+		for _, d := range m.Disks {
+			if seen[d.DiskMap] {
+				continue
+			}
+			seen[d.DiskMap] = true
+			dm, err := r.LoadDiskMap(ctx, d.DiskMap)
+			if err != nil {
+				return nil, fmt.Errorf("snapshot %s disk %s: %w", m.ID, d.Name, err)
+			}
+			mu.Lock()
+			dm.Chunks(func(id chunk.ID) { live[id] = struct{}{} })
+			mu.Unlock()
+		}
+	}
+	return live, nil
+}
+
+// packUses counts live chunks and bytes per indexed pack.
+func (r *Repository) packUses(isLive func(chunk.ID) bool) (map[chunk.ID]*packUse, error) {
+	uses := map[chunk.ID]*packUse{}
+	err := r.idx.Packs(func(p index.PackInfo) error {
+		uses[p.ID] = &packUse{info: p, total: p.Size}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = r.idx.ForEachChunk(func(id chunk.ID, loc index.Location) error {
+		u := uses[loc.Pack]
+		if u == nil {
+			u = &packUse{info: index.PackInfo{ID: loc.Pack}}
+			uses[loc.Pack] = u
+		}
+		if isLive(id) {
+			u.live++
+			u.liveBytes += int64(loc.Entry.Length)
+		}
+		return nil
+	})
+	return uses, err
+}

@@ -1,0 +1,160 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/index"
+	"github.com/shadowvault/shadowvault/repo/backend"
+	"github.com/shadowvault/shadowvault/repo/pack"
+)
+
+// repack copies the live chunks of the given packs into new packs, checking
+// each chunk against its ID on the way, and stores the new packs durably.
+// Nothing points at them until commitPrune.
+func (r *Repository) repack(ctx context.Context, packs []chunk.ID, isLive func(chunk.ID) bool, now time.Time) ([]index.NewPack, error) {
+	if len(packs) == 0 {
+		return nil, nil
+	}
+	want := make(map[chunk.ID][]pack.Entry, len(packs))
+	for _, p := range packs {
+		want[p] = nil
+	}
+	err := r.idx.ForEachChunk(func(id chunk.ID, loc index.Location) error {
+		if _, ok := want[loc.Pack]; ok && isLive(id) {
+			want[loc.Pack] = append(want[loc.Pack], loc.Entry)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []index.NewPack
+	w := pack.NewWriter(r.cfg.PackSize)
+	flush := func() error {
+		if w.Count() == 0 {
+			return nil
+		}
+		entries := append([]pack.Entry(nil), w.Entries()...)
+		data, name, err := w.Finish()
+		if err != nil {
+			return err
+		}
+		h := backend.Handle{Type: backend.TypePack, Name: name.String()}
+		if err := r.be.Put(ctx, h, bytes.NewReader(data), int64(len(data))); err != nil {
+			return err
+		}
+		out = append(out, index.NewPack{Info: index.PackInfo{ID: name, Size: int64(len(data)), Count: len(entries), Created: now}, Entries: entries})
+		w = pack.NewWriter(r.cfg.PackSize)
+		return nil
+	}
+	for _, p := range packs {
+		h := backend.Handle{Type: backend.TypePack, Name: p.String()}
+		data, err := backend.ReadAll(ctx, r.be, h)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range want[p] {
+			if e.Offset+uint64(e.Length) > uint64(len(data)) {
+				return nil, fmt.Errorf("pack %s: chunk %s outside the pack", p.Short(), e.ID.Short())
+			}
+			stored := data[e.Offset : e.Offset+uint64(e.Length)]
+			if _, err := pack.Decode(nil, stored, e); err != nil {
+				return nil, fmt.Errorf("pack %s: %w (run check)", p.Short(), err)
+			}
+			w.Add(e.ID, stored, int(e.RawLength), e.Compression)
+			if w.Size() >= r.cfg.PackSize {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, flush()
+}
+
+// commitPrune drops the given packs from the index and moves the chunks of
+// the new packs there, in one transaction, under the packer's lock so that
+// no saver finds a chunk in between. A pack holding a chunk a saver came to
+// depend on during the prune (and that was not copied) is kept.
+func (r *Repository) commitPrune(drop []chunk.ID, written []index.NewPack) (int, map[chunk.ID]bool, error) {
+	p := r.packer
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	copied := map[chunk.ID]bool{}
+	for _, np := range written {
+		for _, e := range np.Entries {
+			copied[e.ID] = true
+		}
+	}
+	kept := map[chunk.ID]bool{}
+	for id := range p.tracked {
+		if copied[id] {
+			continue
+		}
+		loc, ok, err := r.idx.Lookup(id)
+		if err != nil {
+			return 0, nil, err
+		}
+		if ok {
+			kept[loc.Pack] = true
+		}
+	}
+	var remove []chunk.ID
+	for _, id := range drop {
+		if !kept[id] {
+			remove = append(remove, id)
+		}
+	}
+	n, err := r.idx.ApplyRewrite(index.Rewrite{Remove: remove, Add: written})
+	return n, kept, err
+}
+
+func (r *Repository) removePack(ctx context.Context, id chunk.ID) error {
+	return r.be.Remove(ctx, backend.Handle{Type: backend.TypePack, Name: id.String()})
+}
+
+// collectOrphans deletes packs in the backend that the index does not know
+// and that were first seen as such at least grace ago (an interrupted
+// upload, a crashed prune). Newly seen orphans are recorded.
+func (r *Repository) collectOrphans(ctx context.Context, now time.Time, grace time.Duration) (int, int64, error) {
+	indexed := map[string]bool{}
+	if err := r.idx.Packs(func(p index.PackInfo) error { indexed[p.ID.String()] = true; return nil }); err != nil {
+		return 0, 0, err
+	}
+	seen, err := r.idx.Orphans()
+	if err != nil {
+		return 0, 0, err
+	}
+	next := map[string]time.Time{}
+	var deleted int
+	var freed int64
+	err = r.be.List(ctx, backend.TypePack, func(fi backend.ObjectInfo) error {
+		name := fi.Handle.Name
+		if indexed[name] {
+			return nil
+		}
+		first, ok := seen[name]
+		if !ok {
+			next[name] = now
+			return nil
+		}
+		if now.Sub(first) < grace {
+			next[name] = first
+			return nil
+		}
+		if err := r.be.Remove(ctx, fi.Handle); err != nil {
+			return err
+		}
+		deleted++
+		freed += fi.Size
+		return nil
+	})
+	if err != nil {
+		return deleted, freed, err
+	}
+	return deleted, freed, r.idx.SetOrphans(next)
+}
