@@ -39,6 +39,7 @@ const (
 	CodeUnknownDisk      = "UNKNOWN_DISK"
 	CodeBadRange         = "RANGE_NOT_SATISFIABLE"
 	CodeParentMissing    = "PARENT_MISSING"
+	CodeProtected        = "SNAPSHOT_PROTECTED"
 	CodeStorage          = "STORAGE_ERROR"
 	CodeCorruptData      = "CORRUPT_DATA"
 	CodeInternal         = "INTERNAL"
@@ -81,6 +82,7 @@ func classify(err error) *apiError {
 		{vhd.ErrTruncated, http.StatusBadRequest, CodeTruncatedImage},
 		{vhd.ErrCorrupt, http.StatusBadRequest, CodeBadDiskImage},
 		{io.ErrUnexpectedEOF, http.StatusBadRequest, CodeTruncatedBody},
+		{repo.ErrProtected, http.StatusConflict, CodeProtected},
 		{repo.ErrNoParent, http.StatusConflict, CodeParentMissing},
 		{repo.ErrParentLoop, http.StatusConflict, CodeParentMissing},
 		{repo.ErrMissingChunk, http.StatusInternalServerError, CodeCorruptData},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shadowvault/shadowvault/agent"
 	"github.com/shadowvault/shadowvault/internal/testserver"
+	"github.com/shadowvault/shadowvault/repo"
 )
 
 type route struct {
@@ -99,6 +100,53 @@ func routes() []route {
 		}},
 		{"GET tokens", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
 			st, _ := call(t, s, "GET", "/api/v1/tokens", tok, nil)
+			return st
+		}},
+		{"PUT policy", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
+			st, _ := call(t, s, "PUT", "/api/v1/policies/daily", tok, strings.NewReader(`{"match":{"vm":"SQL*"},"keep_daily":7}`))
+			return st
+		}},
+		{"GET policies", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
+			st, _ := call(t, s, "GET", "/api/v1/policies", tok, nil)
+			return st
+		}},
+		{"GET policy", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
+			s.Repo.PutPolicy("p1", repoPolicy())
+			st, _ := call(t, s, "GET", "/api/v1/policies/p1", tok, nil)
+			return st
+		}},
+		{"DELETE policy", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
+			s.Repo.PutPolicy("p2", repoPolicy())
+			st, _ := call(t, s, "DELETE", "/api/v1/policies/p2", tok, nil)
+			return st
+		}},
+		{"PUT protected", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
+			st, _ := call(t, s, "PUT", "/api/v1/snapshots/"+fixture(t, s)+"/protected", tok, strings.NewReader("true"))
+			return st
+		}},
+		{"POST forget", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
+			st, _ := call(t, s, "POST", "/api/v1/forget", tok, strings.NewReader(`{"dry_run":true,"policy":{"keep_last":1}}`))
+			return st
+		}},
+		{"POST prune", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
+			st, _ := call(t, s, "POST", "/api/v1/prune", tok, nil)
+			return st
+		}},
+		{"POST check", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
+			st, _ := call(t, s, "POST", "/api/v1/check", tok, strings.NewReader(`{"read_data_percent":10}`))
+			return st
+		}},
+		{"GET jobs", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
+			st, _ := call(t, s, "GET", "/api/v1/jobs", tok, nil)
+			return st
+		}},
+		{"POST repair index", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
+			for _, open := range s.Repo.Sessions() { // a rebuild waits for no backup
+				if sess, err := s.Repo.Session(open.ID); err == nil {
+					sess.Abort()
+				}
+			}
+			st, _ := call(t, s, "POST", "/api/v1/repair/index", tok, nil)
 			return st
 		}},
 		{"DELETE token", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
@@ -206,3 +254,5 @@ func TestRevokedTokenFails(t *testing.T) {
 		t.Fatalf("forged secret: %d, want 401", st)
 	}
 }
+
+func repoPolicy() repo.Policy { return repo.Policy{KeepLast: 3} }

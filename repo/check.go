@@ -26,8 +26,9 @@ type CheckResult struct {
 	// What was checked.
 	Snapshots int `json:"snapshots"`
 	Disks     int `json:"disks"`
-	Chunks    int `json:"chunks"` // distinct chunks referenced
-	Packs     int `json:"packs"`  // packs holding them
+	Chunks    int `json:"chunks"`     // distinct chunks referenced
+	Packs     int `json:"packs"`      // packs holding them
+	PacksRead int `json:"packs_read"` // packs whose data was read (read-data)
 }
 
 // DamagedDisk names a disk of a snapshot that cannot be restored in full.
@@ -77,6 +78,9 @@ func (c *checker) damage(d diskRef, reason string) {
 // the same place. It does not read chunk data. A storage error stops the
 // check and is returned; damage is reported in the result.
 func (r *Repository) Check(ctx context.Context) (CheckResult, error) {
+	// A prune deletes packs: it must not run under a check.
+	r.maintMu.Lock()
+	defer r.maintMu.Unlock()
 	snaps, err := r.Snapshots(Filter{})
 	if err != nil {
 		return CheckResult{}, fmt.Errorf("check: %w", err)

@@ -116,9 +116,10 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 	}
 	resolveParents(disks)
 	// 3: disk maps, then the manifest with the signed receipt.
-	now := r.now().UTC().Truncate(time.Second)
+	exact := r.now().UTC()
+	now := exact.Truncate(time.Second)
 	m := &Manifest{
-		Magic: ManifestMagic, Version: ManifestVersion, ID: newID(now), Session: s.ID,
+		Magic: ManifestMagic, Version: ManifestVersion, ID: newID(exact), Session: s.ID,
 		Host: s.Info.Host, VM: s.Info.VM, Time: now, BackupType: s.Info.BackupType,
 		Consistency: s.Info.Consistency, Writers: s.Info.Writers,
 	}

@@ -82,7 +82,12 @@ type bucketRule struct {
 // kept.
 func (p Policy) Apply(snaps []*Manifest, protected map[string]bool) (keep, remove []Decision) {
 	sorted := append([]*Manifest(nil), snaps...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Time.After(sorted[j].Time) })
+	// Newest first; IDs begin with their creation time, so they break ties
+	// between snapshots of the same second.
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, b := sorted[i], sorted[j]
+		return a.Time.After(b.Time) || a.Time.Equal(b.Time) && a.ID > b.ID
+	})
 	reasons := make([][]string, len(sorted))
 	if p.empty() {
 		for i := range reasons {

@@ -15,8 +15,9 @@ import (
 	"github.com/shadowvault/shadowvault/repo/pack"
 )
 
-// ErrBusy is returned by RebuildIndex while backups are in flight.
-var ErrBusy = errors.New("repository busy: sessions in flight")
+// ErrBusy is returned by RebuildIndex while backups or maintenance are in
+// flight.
+var ErrBusy = errors.New("repository busy")
 
 // rebuildParallel bounds the objects a rebuild reads at once.
 const rebuildParallel = 8
@@ -31,7 +32,8 @@ type RebuildStats struct {
 	Chunks    int             `json:"chunks"` // distinct chunks now indexed
 	PackBytes int64           `json:"pack_bytes"`
 	Snapshots int             `json:"snapshots"`
-	Skipped   []SkippedObject `json:"skipped"` // damaged objects left out
+	Protected int             `json:"protected"` // snapshots marked protected
+	Skipped   []SkippedObject `json:"skipped"`   // damaged objects left out
 	Took      time.Duration   `json:"-"`
 	Seconds   float64         `json:"seconds"` // Took, for JSON
 }
@@ -48,6 +50,7 @@ type scan struct {
 	packs     map[string]scannedPack     // by pack name
 	manifests map[string]scannedManifest // by snapshot id
 	skipped   map[string]SkippedObject   // by handle
+	protected map[string]bool            // snapshot ids with a protect marker
 }
 
 type scannedPack struct {
@@ -62,9 +65,10 @@ type scannedManifest struct {
 }
 
 // RebuildIndex rebuilds the index and the snapshot catalogue from the
-// backend alone: every pack's trailer and every snapshot manifest. Tokens
-// survive. Damaged packs and manifests are left out and reported in
-// RebuildStats.Skipped. It refuses (ErrBusy) while sessions are open.
+// backend alone: every pack's trailer, every snapshot manifest and the
+// protect markers. Tokens and policies survive. Damaged packs and manifests
+// are left out and reported in RebuildStats.Skipped. It refuses (ErrBusy)
+// while sessions are open or a prune or check runs.
 //
 // The backend is read first without holding anything up. Then, with new
 // sessions held back, the rebuild lists the backend again for objects
@@ -73,6 +77,11 @@ type scannedManifest struct {
 // index as it was. Restores that run during the short reset phase may fail.
 func (r *Repository) RebuildIndex(ctx context.Context) (RebuildStats, error) {
 	start := time.Now()
+	// A prune rewrites packs and the index: it must not run meanwhile.
+	if !r.maintMu.TryLock() {
+		return RebuildStats{}, fmt.Errorf("rebuild index: a prune or check is running: %w", ErrBusy)
+	}
+	defer r.maintMu.Unlock()
 	if n := r.openSessions(); n > 0 {
 		return RebuildStats{}, fmt.Errorf("rebuild index: %d sessions open: %w", n, ErrBusy)
 	}
@@ -80,7 +89,10 @@ func (r *Repository) RebuildIndex(ctx context.Context) (RebuildStats, error) {
 	if err := r.packer.flush(ctx); err != nil {
 		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
 	}
-	sc := &scan{packs: map[string]scannedPack{}, manifests: map[string]scannedManifest{}, skipped: map[string]SkippedObject{}}
+	sc := &scan{
+		packs: map[string]scannedPack{}, manifests: map[string]scannedManifest{},
+		skipped: map[string]SkippedObject{}, protected: map[string]bool{},
+	}
 	if err := r.scanBackend(ctx, sc); err != nil {
 		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
 	}
@@ -166,9 +178,38 @@ func (r *Repository) replaceIndex(sc *scan) (RebuildStats, error) {
 		}
 		st.Snapshots++
 	}
+	if err := r.restoreProtection(sc, &st); err != nil {
+		return st, err
+	}
 	chunks, _, _, err := r.idx.Counts()
 	st.Chunks = chunks
 	return st, err
+}
+
+// restoreProtection makes the index's protected marks those of the
+// backend, for the snapshots sc found.
+func (r *Repository) restoreProtection(sc *scan, st *RebuildStats) error {
+	marked, err := r.idx.Protected()
+	if err != nil {
+		return err
+	}
+	for id := range marked {
+		if !sc.protected[id] {
+			if err := r.idx.SetProtected(id, false); err != nil {
+				return err
+			}
+		}
+	}
+	for id := range sc.protected {
+		if _, ok := sc.manifests[id]; !ok {
+			continue // a marker left by a snapshot since forgotten
+		}
+		if err := r.idx.SetProtected(id, true); err != nil {
+			return err
+		}
+		st.Protected++
+	}
+	return nil
 }
 
 // scanBackend adds to sc every pack and manifest in the backend that sc
@@ -192,7 +233,19 @@ func (r *Repository) scanBackend(ctx context.Context, sc *scan) error {
 			return fmt.Errorf("list %s: %w", t, err)
 		}
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	protected := map[string]bool{}
+	err := r.be.List(ctx, backend.TypeProtect, func(fi backend.ObjectInfo) error {
+		protected[fi.Handle.Name] = true
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list %s: %w", backend.TypeProtect, err)
+	}
+	sc.protected = protected
+	return nil
 }
 
 func (sc *scan) seen(h backend.Handle) bool {

@@ -265,3 +265,30 @@ func TestRebuildStorageFaults(t *testing.T) {
 		t.Fatal("rebuild with short reads: catalogue differs")
 	}
 }
+
+// Protection is kept in the backend as a marker; a rebuild restores the
+// index's marks from the markers, and drops marks without one.
+func TestRebuildRestoresProtection(t *testing.T) {
+	f := newFixture(t)
+	f.populate(t)
+	ctx := context.Background()
+	kept, stale := f.rcs[0].Snapshot, f.rcs[1].Snapshot
+	if err := f.Repo.SetProtected(ctx, kept, true); err != nil {
+		t.Fatal(err)
+	}
+	// The index forgets the first mark and holds one the backend lacks.
+	if err := f.Index.SetProtected(kept, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Index.SetProtected(stale, true); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.Repo.RebuildIndex(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.Repo.Protected()
+	if err != nil || !reflect.DeepEqual(got, map[string]bool{kept: true}) || st.Protected != 1 {
+		t.Fatalf("protected after rebuild: %v (%v), stats say %d; want only %s", got, err, st.Protected, kept)
+	}
+}

@@ -47,6 +47,7 @@ type Repository struct {
 	tombstones map[string]sessionState // ended sessions, guarded by mu
 
 	maintMu sync.Mutex // one prune or check at a time
+	jobs    *Jobs
 
 	stop    chan struct{}
 	stopped sync.WaitGroup
@@ -83,6 +84,7 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 		packer:   newPacker(be, idx, cfg.PackSize, opts.ParallelUploads, opts.Logger, opts.Now),
 		sessions: make(map[string]*Session), tombstones: make(map[string]sessionState),
 		stop: make(chan struct{}),
+		jobs: newJobs(),
 	}
 	r.stopped.Add(1)
 	go r.janitor()

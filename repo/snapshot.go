@@ -134,6 +134,9 @@ func (r *Repository) Snapshots(f Filter) ([]*Manifest, error) {
 		}
 		return nil
 	})
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return a.Time.Before(b.Time) || a.Time.Equal(b.Time) && a.ID < b.ID
+	})
 	return out, err
 }

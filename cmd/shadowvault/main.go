@@ -15,6 +15,11 @@ usage:
   shadowvault snapshots --server URL --token T [--host H] [--vm NAME]
   shadowvault restore   --server URL --token T SNAPSHOT DISK [--format raw|original] [-o FILE]
   shadowvault token create --server URL --token T --role admin|restore|agent [--host H]
+  shadowvault forget    [--host H] [--vm V] [--dry-run] [--keep-last N --keep-daily N ...]
+  shadowvault prune     [--repack-below 0.7] [--grace 1h]
+  shadowvault check     [--read-data N%|all]
+  shadowvault policy    set NAME [--match-vm 'SQL*'] [--keep-daily 7 ...] | list | delete NAME
+  shadowvault protect   SNAPSHOT [--off]
   shadowvault repair index [--repo PATH] [--state DIR] | --server URL --token T
 
 Client flags also come from SHADOWVAULT_SERVER, SHADOWVAULT_TOKEN and
@@ -41,6 +46,16 @@ func main() {
 		code = cmdToken(args)
 	case "repair":
 		code = cmdRepair(args)
+	case "forget":
+		code = cmdForget(args)
+	case "prune":
+		code = cmdPrune(args)
+	case "check":
+		code = cmdCheck(args)
+	case "policy":
+		code = cmdPolicy(args)
+	case "protect":
+		code = cmdProtect(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

@@ -33,6 +33,9 @@ func cmdServe(args []string) int {
 	spillLimit := fs.Int64("spill-limit", 1<<30, "largest temporary spool for containers whose metadata follow their payload (bytes)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&headerTimeout, "header-timeout", 15*time.Second, "how long a client may take to send its request headers")
+	fs.DurationVar(&schedule.prune, "prune-interval", 0, "apply the stored retention policies and prune this often (0: never)")
+	fs.DurationVar(&schedule.check, "check-interval", 0, "check the repository this often (0: never)")
+	fs.IntVar(&schedule.readData, "check-read-data", 5, "share of packs (percent) a scheduled check re-reads")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "the certificate's private key (PEM)")
 	registerS3Flags(fs)
@@ -59,6 +62,12 @@ func cmdServe(args []string) int {
 
 // tlsFiles are the certificate and key files, when serving HTTPS.
 var tlsFiles [2]string
+
+// schedule is the maintenance the server runs by itself.
+var schedule struct {
+	prune, check time.Duration
+	readData     int
+}
 
 // headerTimeout bounds how long a client may dribble its request headers.
 var headerTimeout = 15 * time.Second
@@ -107,6 +116,7 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 	if err != nil {
 		return err
 	}
+	r.Schedule(ctx, schedule.prune, schedule.check, repo.PruneOptions{}, repo.CheckOptions{ReadDataPercent: schedule.readData})
 	tokens := api.NewTokens(idx)
 	if err := ensureAdminToken(log, tokens, filepath.Join(state, "admin.token")); err != nil {
 		return err

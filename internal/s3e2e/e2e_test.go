@@ -100,8 +100,9 @@ func readCatalogue(t *testing.T, s *server) catalogue {
 }
 
 // repair index rebuilds a deleted index from the backend alone: every
-// snapshot lists and restores byte for byte, the stats are as before, and
-// completing an old session again returns its receipt.
+// snapshot lists and restores byte for byte, the stats are as before,
+// completing an old session again returns its receipt, and a protected
+// snapshot is still protected.
 func TestRepairIndex(t *testing.T) {
 	for _, kind := range []string{"minio", "local"} {
 		t.Run(kind, func(t *testing.T) {
@@ -123,6 +124,7 @@ func TestRepairIndex(t *testing.T) {
 				rc := backup(t, s, vm, disks)
 				want[rc.Snapshot], rcs = disks, append(rcs, rc)
 			}
+			adminJSON(t, s, http.MethodPut, "/api/v1/snapshots/"+rcs[0].Snapshot+"/protected", "true", nil)
 			before := readCatalogue(t, s)
 			if before.Stats.Snapshots != 3 || before.Stats.Packs < 3 {
 				t.Fatalf("before: %+v", before.Stats)
@@ -152,6 +154,10 @@ func TestRepairIndex(t *testing.T) {
 				}
 			}
 			checkRepo(t, s)
+			err := s.client().Do(context.Background(), http.MethodDelete, "/api/v1/snapshots/"+rcs[0].Snapshot, nil, 0, nil)
+			if st, code := apiCode(err); st != http.StatusConflict || code != "SNAPSHOT_PROTECTED" {
+				t.Fatalf("delete of a protected snapshot after the rebuild: %v, want 409 SNAPSHOT_PROTECTED", err)
+			}
 		})
 	}
 }
