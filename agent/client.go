@@ -209,3 +209,12 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Get streams the body of a GET; the caller closes it.
+func (c *Client) Get(ctx context.Context, path string) (io.ReadCloser, error) {
+	resp, err := c.send(ctx, http.MethodGet, path, nil, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}

@@ -130,3 +130,8 @@ func newRequest(method, url, token string) (*http.Request, error) {
 }
 
 func httpDo(req *http.Request) (*http.Response, error) { return http.DefaultClient.Do(req) }
+
+func httpGet(s *testserver.Server, path string) (*http.Response, error) {
+	req, _ := newRequest("GET", s.URL+path, s.AdminToken)
+	return http.DefaultClient.Do(req)
+}

@@ -29,8 +29,11 @@ func TestForgetPruneOverAPI(t *testing.T) {
 		t.Fatalf("protect: %d %s", st, code)
 	}
 	var res struct {
-		Keep   []struct{ Snapshot, VM string; Reasons []string } `json:"keep"`
-		Remove []struct{ Snapshot string }                         `json:"remove"`
+		Keep []struct {
+			Snapshot, VM string
+			Reasons      []string
+		} `json:"keep"`
+		Remove []struct{ Snapshot string } `json:"remove"`
 	}
 	dry := `{"dry_run":true}`
 	if err := c.Do(ctx, "POST", "/api/v1/forget", strings.NewReader(dry), int64(len(dry)), &res); err != nil {

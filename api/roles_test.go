@@ -86,6 +86,25 @@ func routes() []route {
 			st, _ := call(t, s, "GET", "/api/v1/snapshots/"+fixture(t, s)+"/disks/d.raw?format=raw", tok, nil)
 			return st
 		}},
+		{"GET fs partitions", roles("admin", "restore"), func(t *testing.T, s *testserver.Server, tok string) int {
+			st, _ := call(t, s, "GET", "/api/v1/snapshots/"+fixture(t, s)+"/disks/d.raw/fs/", tok, nil)
+			return st
+		}},
+		{"GET fs ls", roles("admin", "restore"), func(t *testing.T, s *testserver.Server, tok string) int {
+			// a disk without NTFS: the route is reached, and answers 404 for the partition
+			st, _ := call(t, s, "GET", "/api/v1/snapshots/"+fixture(t, s)+"/disks/d.raw/fs/1/ls?path=/", tok, nil)
+			if st == 404 {
+				st = 200
+			}
+			return st
+		}},
+		{"GET fs cat", roles("admin", "restore"), func(t *testing.T, s *testserver.Server, tok string) int {
+			st, _ := call(t, s, "GET", "/api/v1/snapshots/"+fixture(t, s)+"/disks/d.raw/fs/1/cat?path=/a", tok, nil)
+			if st == 404 {
+				st = 200
+			}
+			return st
+		}},
 		{"DELETE snapshot", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
 			st, _ := call(t, s, "DELETE", "/api/v1/snapshots/"+fixture(t, s), tok, nil)
 			return st

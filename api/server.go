@@ -33,6 +33,7 @@ type Server struct {
 	tokens *Tokens
 	log    *slog.Logger
 	opts   Options
+	fs     fsCache
 }
 
 // New returns a server.
@@ -73,6 +74,10 @@ func (s *Server) Handler() http.Handler {
 		r.With(allow(RoleAdmin, RoleRestore, RoleAgent)).Get("/snapshots/{id}", s.getSnapshot)
 		r.With(allow(RoleAdmin, RoleRestore)).Get("/snapshots/{id}/disks/{name}", s.restoreDisk)
 		r.With(allow(RoleAdmin)).Delete("/snapshots/{id}", s.deleteSnapshot)
+		r.With(allow(RoleAdmin, RoleRestore)).Get("/snapshots/{id}/disks/{name}/fs", s.fsPartitions)
+		r.With(allow(RoleAdmin, RoleRestore)).Get("/snapshots/{id}/disks/{name}/fs/", s.fsPartitions)
+		r.With(allow(RoleAdmin, RoleRestore)).Get("/snapshots/{id}/disks/{name}/fs/{index}/ls", s.fsList)
+		r.With(allow(RoleAdmin, RoleRestore)).Get("/snapshots/{id}/disks/{name}/fs/{index}/cat", s.fsCat)
 		r.With(allow(RoleAdmin)).Put("/snapshots/{id}/protected", s.setProtected)
 		r.With(allow(RoleAdmin)).Get("/policies", s.listPolicies)
 		r.With(allow(RoleAdmin)).Put("/policies/{name}", s.putPolicy)

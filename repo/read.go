@@ -189,7 +189,7 @@ func (d *DiskReader) ReadAt(p []byte, off int64) (int, error) {
 
 // chunkCacheSize bounds the decoded chunks a DiskReader keeps (at most
 // 1 MiB each).
-const chunkCacheSize = 32
+const chunkCacheSize = 16
 
 func (d *DiskReader) cachedChunk(id chunk.ID) ([]byte, error) {
 	d.mu.Lock()

@@ -15,6 +15,8 @@ usage:
   shadowvault snapshots --server URL --token T [--host H] [--vm NAME]
   shadowvault restore   --server URL --token T SNAPSHOT DISK [--format raw|original] [-o FILE]
   shadowvault token create --server URL --token T --role admin|restore|agent [--host H]
+  shadowvault ls        SNAPSHOT DISK [PATH] [--part N]      (files inside an NTFS volume)
+  shadowvault cat       SNAPSHOT DISK PATH [--part N] [-o FILE]
   shadowvault forget    [--host H] [--vm V] [--dry-run] [--keep-last N --keep-daily N ...]
   shadowvault prune     [--repack-below 0.7] [--grace 1h]
   shadowvault check     [--read-data N%|all]
@@ -46,6 +48,10 @@ func main() {
 		code = cmdToken(args)
 	case "repair":
 		code = cmdRepair(args)
+	case "ls":
+		code = cmdLs(args)
+	case "cat":
+		code = cmdCat(args)
 	case "forget":
 		code = cmdForget(args)
 	case "prune":

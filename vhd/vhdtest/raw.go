@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -88,7 +89,9 @@ func NTFSDisk(t testing.TB, dir string, sizeMiB int, files map[string][]byte) st
 	Run(t, "mkntfs", "-F", "-Q", "-q", "-s", "512", "-L", "shadowvault", "-p", "2048", "-H", "255", "-S", "63", part)
 	src := t.TempDir()
 	for name, data := range files {
-		p := filepath.Join(src, name)
+		// ntfscp cannot create directories: a name may only go into one
+		// that exists, such as "$Extend/name".
+		p := filepath.Join(src, strings.ReplaceAll(name, "/", "_"))
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}

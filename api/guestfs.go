@@ -1,0 +1,212 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/shadowvault/shadowvault/guestfs"
+	"github.com/shadowvault/shadowvault/repo"
+)
+
+// fsCache keeps a few opened filesystems, so that browsing a snapshot does
+// not re-read its MFT at every click. Each holds a bounded chunk cache.
+type fsCache struct {
+	mu    sync.Mutex
+	order []string               // most recent first, guarded by mu
+	open  map[string]*guestfs.FS // guarded by mu
+}
+
+const fsCacheSize = 4
+
+func (c *fsCache) get(key string) *guestfs.FS {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fs := c.open[key]
+	if fs != nil {
+		c.touchLocked(key)
+	}
+	return fs
+}
+
+func (c *fsCache) put(key string, fs *guestfs.FS) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.open == nil {
+		c.open = map[string]*guestfs.FS{}
+	}
+	c.open[key] = fs
+	c.touchLocked(key)
+	for len(c.order) > fsCacheSize {
+		old := c.order[len(c.order)-1]
+		c.order = c.order[:len(c.order)-1]
+		if f := c.open[old]; f != nil {
+			f.Close()
+		}
+		delete(c.open, old)
+	}
+}
+
+func (c *fsCache) touchLocked(key string) {
+	for i, k := range c.order {
+		if k == key {
+			c.order = append(c.order[:i], c.order[i+1:]...)
+			break
+		}
+	}
+	c.order = append([]string{key}, c.order...)
+}
+
+// diskForFS opens the virtual content of a snapshot disk.
+func (s *Server) diskForFS(w http.ResponseWriter, r *http.Request) (*repo.Manifest, string, *repo.DiskReader, bool) {
+	m, ok := s.snapshot(w, r)
+	if !ok {
+		return nil, "", nil, false
+	}
+	name := chi.URLParam(r, "name")
+	if _, ok := m.Disk(name); !ok {
+		writeError(w, r, errf(http.StatusNotFound, CodeUnknownDisk, fmt.Sprintf("snapshot %s has no disk %q", m.ID, name)))
+		return nil, "", nil, false
+	}
+	d, err := s.repo.OpenChain(r.Context(), m, name)
+	if err == nil {
+		err = d.Readable()
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return nil, "", nil, false
+	}
+	return m, name, d, true
+}
+
+func (s *Server) fsPartitions(w http.ResponseWriter, r *http.Request) {
+	_, _, d, ok := s.diskForFS(w, r)
+	if !ok {
+		return
+	}
+	parts, err := guestfs.Partitions(d, d.Size())
+	if err != nil {
+		writeError(w, r, fsError(err))
+		return
+	}
+	if parts == nil {
+		parts = []guestfs.Partition{}
+	}
+	writeJSON(w, http.StatusOK, parts)
+}
+
+// openFS opens partition {index} as NTFS, through the cache.
+func (s *Server) openFS(w http.ResponseWriter, r *http.Request) (*guestfs.FS, bool) {
+	m, name, d, ok := s.diskForFS(w, r)
+	if !ok {
+		return nil, false
+	}
+	idx, err := strconv.Atoi(chi.URLParam(r, "index"))
+	if err != nil {
+		writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, "partition index must be a number"))
+		return nil, false
+	}
+	key := m.ID + "/" + name + "/" + strconv.Itoa(idx)
+	if fs := s.fs.get(key); fs != nil {
+		return fs, true
+	}
+	parts, err := guestfs.Partitions(d, d.Size())
+	if err != nil {
+		writeError(w, r, fsError(err))
+		return nil, false
+	}
+	for _, p := range parts {
+		if p.Index != idx {
+			continue
+		}
+		fs, err := guestfs.OpenNTFS(d, p)
+		if err != nil {
+			writeError(w, r, fsError(err))
+			return nil, false
+		}
+		s.fs.put(key, fs)
+		return fs, true
+	}
+	writeError(w, r, errf(http.StatusNotFound, CodeNotFound, fmt.Sprintf("no partition %d", idx)))
+	return nil, false
+}
+
+func (s *Server) fsList(w http.ResponseWriter, r *http.Request) {
+	fs, ok := s.openFS(w, r)
+	if !ok {
+		return
+	}
+	p := r.URL.Query().Get("path")
+	if p == "" {
+		p = "/"
+	}
+	entries, err := fs.List(p)
+	if err != nil {
+		writeError(w, r, fsError(err))
+		return
+	}
+	if entries == nil {
+		entries = []guestfs.Entry{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"path": p, "entries": entries})
+}
+
+func (s *Server) fsCat(w http.ResponseWriter, r *http.Request) {
+	fs, ok := s.openFS(w, r)
+	if !ok {
+		return
+	}
+	p := r.URL.Query().Get("path")
+	st, err := fs.Stat(p)
+	if err == nil && st.Dir {
+		err = guestfs.ErrIsDir
+	}
+	if err != nil {
+		writeError(w, r, fsError(err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.FormatInt(st.Size, 10))
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", st.Name))
+	if _, err := fs.Cat(r.Context(), p, &limitWriter{w: s.bodyWriter(w), left: st.Size}); err != nil {
+		logger(r).Error("file download failed mid-stream", "path", p, "err", err)
+	}
+}
+
+// limitWriter stops a download at the size announced in Content-Length.
+type limitWriter struct {
+	w    interface{ Write([]byte) (int, error) }
+	left int64
+}
+
+var errTooLong = errors.New("file longer than its recorded size")
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.left {
+		n, _ := l.w.Write(p[:l.left])
+		l.left -= int64(n)
+		return n, errTooLong
+	}
+	n, err := l.w.Write(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// fsError maps guest filesystem errors to API errors.
+func fsError(err error) error {
+	switch {
+	case errors.Is(err, guestfs.ErrNotFound):
+		return errf(http.StatusNotFound, CodeNotFound, err.Error())
+	case errors.Is(err, guestfs.ErrNotDir), errors.Is(err, guestfs.ErrIsDir):
+		return errf(http.StatusBadRequest, CodeBadRequest, err.Error())
+	case errors.Is(err, guestfs.ErrUnsupported):
+		return errf(http.StatusUnprocessableEntity, "UNSUPPORTED_FILESYSTEM", err.Error())
+	case errors.Is(err, guestfs.ErrCorrupt):
+		return errf(http.StatusUnprocessableEntity, "CORRUPT_FILESYSTEM", err.Error())
+	}
+	return err
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"text/tabwriter"
+	"time"
+)
+
+// cmdLs lists a directory inside a snapshot disk's NTFS volume:
+// shadowvault ls SNAPSHOT DISK [PATH] [--part N]
+func cmdLs(args []string) int {
+	fs := flag.NewFlagSet("ls", flag.ExitOnError)
+	var cf clientFlags
+	cf.register(fs)
+	part := fs.Int("part", 0, "partition index (default: the first NTFS partition)")
+	pos := parseArgs(fs, args)
+	if len(pos) < 2 || len(pos) > 3 {
+		fmt.Fprintln(os.Stderr, "usage: shadowvault ls SNAPSHOT DISK [PATH] [--part N]")
+		return exitUsage
+	}
+	path := "/"
+	if len(pos) == 3 {
+		path = pos[2]
+	}
+	c, err := cf.client()
+	if err != nil {
+		return fail(err)
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	base, err := fsBase(cf, pos[0], pos[1], *part)
+	if err != nil {
+		return fail(err)
+	}
+	var out struct {
+		Entries []struct {
+			Name  string
+			Size  int64
+			Dir   bool
+			MTime time.Time
+		}
+	}
+	if err := c.Do(ctx, http.MethodGet, base+"/ls?path="+url.QueryEscape(path), nil, 0, &out); err != nil {
+		return fail(err)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	for _, e := range out.Entries {
+		kind, size := "", humanBytes(e.Size)
+		if e.Dir {
+			kind, size = "/", "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s%s\n", e.MTime.Format("2006-01-02 15:04"), size, e.Name, kind)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+// cmdCat downloads one file from a snapshot disk's NTFS volume:
+// shadowvault cat SNAPSHOT DISK PATH [--part N] [-o FILE]
+func cmdCat(args []string) int {
+	fs := flag.NewFlagSet("cat", flag.ExitOnError)
+	var cf clientFlags
+	cf.register(fs)
+	part := fs.Int("part", 0, "partition index (default: the first NTFS partition)")
+	out := fs.String("o", "", "write to this file (default: stdout)")
+	pos := parseArgs(fs, args)
+	if len(pos) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: shadowvault cat SNAPSHOT DISK PATH [--part N] [-o FILE]")
+		return exitUsage
+	}
+	c, err := cf.client()
+	if err != nil {
+		return fail(err)
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	base, err := fsBase(cf, pos[0], pos[1], *part)
+	if err != nil {
+		return fail(err)
+	}
+	var w io.Writer = os.Stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return fail(err)
+		}
+		defer f.Close()
+		w = f
+	}
+	var rc io.ReadCloser
+	if rc, err = c.Get(ctx, base+"/cat?path="+url.QueryEscape(pos[2])); err != nil {
+		return fail(err)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(w, rc); err != nil {
+		return fail(err)
+	}
+	return exitOK
+}
+
+// fsBase finds the API path of a partition, picking the first NTFS one
+// when part is 0.
+func fsBase(cf clientFlags, snap, disk string, part int) (string, error) {
+	base := "/api/v1/snapshots/" + url.PathEscape(snap) + "/disks/" + url.PathEscape(disk) + "/fs"
+	if part > 0 {
+		return fmt.Sprintf("%s/%d", base, part), nil
+	}
+	c, err := cf.client()
+	if err != nil {
+		return "", err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	var parts []struct {
+		Index int
+		Type  string
+	}
+	if err := c.Do(ctx, http.MethodGet, base+"/", nil, 0, &parts); err != nil {
+		return "", err
+	}
+	for _, p := range parts {
+		if p.Type == "ntfs" {
+			return fmt.Sprintf("%s/%d", base, p.Index), nil
+		}
+	}
+	return "", fmt.Errorf("disk %s of snapshot %s has no NTFS partition", disk, snap)
+}
