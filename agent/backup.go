@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -9,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -36,6 +39,11 @@ type BackupOptions struct {
 	Backoff     time.Duration
 	Progress    *Progress
 	Log         *slog.Logger
+	// GuestHints reads each disk's NTFS volumes and sends the server file
+	// boundaries (better dedup); ExcludeFree also sends free space, stored
+	// as zeros (smaller backups; deleted data is not kept).
+	GuestHints  bool
+	ExcludeFree bool
 }
 
 // Progress counts bytes for a progress display.
@@ -188,6 +196,9 @@ func sendDisk(ctx context.Context, c *Client, o BackupOptions, id string, d *sen
 		return err
 	}
 	defer f.Close()
+	if o.GuestHints {
+		sendHints(ctx, c, o, id, d)
+	}
 	h := blake3.New()
 	counted := &countingReader{r: io.TeeReader(f, h), p: o.Progress}
 	start := time.Now()
@@ -244,4 +255,21 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	c.n += int64(n)
 	c.p.Sent.Add(int64(n))
 	return n, err
+}
+
+// sendHints sends the guest hints of a disk; a disk without usable hints is
+// backed up without them.
+func sendHints(ctx context.Context, c *Client, o BackupOptions, id string, d *sentDisk) {
+	hb, err := GuestHints(ctx, d.path, o.ExcludeFree)
+	if err != nil {
+		o.Log.Info("no guest hints for disk", "disk", d.name, "why", err)
+		return
+	}
+	body, _ := json.Marshal(hb)
+	p := "/api/v1/sessions/" + url.PathEscape(id) + "/disks/" + url.PathEscape(d.name) + "/hints"
+	if err := c.Do(ctx, http.MethodPut, p, bytes.NewReader(body), int64(len(body)), nil); err != nil {
+		o.Log.Warn("guest hints refused; backing up without them", "disk", d.name, "err", err)
+		return
+	}
+	o.Log.Info("guest hints sent", "disk", d.name, "boundaries", len(hb.Boundaries), "free_ranges", len(hb.Free))
 }

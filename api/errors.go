@@ -78,6 +78,7 @@ func classify(err error) *apiError {
 		{vhd.ErrSpillLimit, http.StatusRequestEntityTooLarge, CodeSpillLimit},
 		{vhd.ErrFormatMismatch, http.StatusBadRequest, CodeFormatMismatch},
 		{vhd.ErrUnsupported, http.StatusBadRequest, CodeUnsupported},
+		{ingest.ErrBadHints, http.StatusBadRequest, CodeBadHints},
 		{ingest.ErrTrailingData, http.StatusBadRequest, CodeTrailingData},
 		{vhd.ErrTruncated, http.StatusBadRequest, CodeTruncatedImage},
 		{vhd.ErrCorrupt, http.StatusBadRequest, CodeBadDiskImage},

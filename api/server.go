@@ -67,6 +67,7 @@ func (s *Server) Handler() http.Handler {
 		r.Route("/sessions/{id}", func(r chi.Router) {
 			r.Use(allow(RoleAdmin, RoleAgent))
 			r.Put("/disks/{name}", s.putDisk)
+			r.Put("/disks/{name}/hints", s.putHints)
 			r.Post("/complete", s.complete)
 			r.Post("/abort", s.abort)
 		})

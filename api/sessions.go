@@ -117,9 +117,10 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	hints := hintsFor(sess, name)
 	res, err := ingest.Disk(r.Context(), s.bodyReader(w, r), up, ingest.Options{
 		Params: s.repo.Config().Chunker, Format: format,
-		SpillDir: s.opts.SpillDir, SpillLimit: s.opts.SpillLimit,
+		SpillDir: s.opts.SpillDir, SpillLimit: s.opts.SpillLimit, Hints: hints,
 	})
 	if err != nil {
 		up.Cancel()
@@ -129,6 +130,7 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 	d := &repo.Disk{
 		Format: res.Format, Map: &repo.DiskMap{VirtualSize: res.VirtualSize, Extents: res.Extents, Recipe: res.Recipe},
 		StreamBytes: res.StreamBytes, StreamBLAKE3: res.StreamBLAKE3, Container: container(res.Info),
+		Guest: guestInfo(hints, res),
 	}
 	if err := up.Finish(d); err != nil {
 		writeError(w, r, err)

@@ -20,7 +20,7 @@ func needTools(t testing.TB) {
 	t.Helper()
 	for _, tool := range []string{"mkntfs", "ntfscp", "sfdisk", "ntfstruncate", "ntfsinfo"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
+			t.Fatalf("%s not installed: make test installs ntfs-3g and fdisk", tool)
 		}
 	}
 }

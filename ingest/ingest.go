@@ -30,6 +30,9 @@ type Options struct {
 	Format     vhd.Format // 0: detect
 	SpillDir   string
 	SpillLimit int64
+	// Hints, if not nil, force chunk cuts at file boundaries and turn free
+	// ranges into zero extents. They must be normalized.
+	Hints *Hints
 }
 
 // Result is an ingested disk.
@@ -42,6 +45,8 @@ type Result struct {
 	StreamBytes  int64
 	StreamBLAKE3 string
 	Chunks       int
+	// FreeExcluded counts the bytes of hinted free ranges stored as zeros.
+	FreeExcluded int64
 }
 
 // job is one chunk on its way to the Saver, with the slot for its ID.
@@ -91,6 +96,7 @@ func Disk(ctx context.Context, body io.Reader, s Saver, opts Options) (*Result, 
 		}()
 	}
 	w := newWalker(ctx, st, opts.Params, pool, jobs)
+	w.hints = opts.Hints
 	werr := w.run()
 	close(jobs)
 	wg.Wait()
@@ -107,6 +113,12 @@ func Disk(ctx context.Context, body io.Reader, s Saver, opts Options) (*Result, 
 	res := &Result{
 		Format: info.Format.String(), Info: info, VirtualSize: info.VirtualSize,
 		StreamBytes: hr.n, StreamBLAKE3: hex.EncodeToString(hr.sum()), Chunks: w.chunks,
+		FreeExcluded: w.freeBytes,
+	}
+	if opts.Hints != nil {
+		if err := opts.Hints.check(info.VirtualSize); err != nil {
+			return nil, err
+		}
 	}
 	if info.FileSize != hr.n {
 		return nil, fmt.Errorf("%w: container is %d bytes, stream %d", vhd.ErrCorrupt, info.FileSize, hr.n)

@@ -45,6 +45,9 @@ type walker struct {
 	extents []*chunk.Extent
 	recipe  []*chunk.Piece
 	chunks  int
+
+	hints     *Hints // nil: none
+	freeBytes int64  // bytes of hinted free ranges stored as zeros
 }
 
 func newWalker(ctx context.Context, st *vhd.Stream, p chunk.Params, pool *sync.Pool, jobs chan<- job) *walker {
@@ -127,6 +130,20 @@ func (w *walker) read(p []byte) (int, error) {
 			continue
 		}
 		n := min(zeroBlock-w.vpos%zeroBlock, w.left)
+		free := false
+		if h := w.hints; h != nil {
+			if w.runBytes > 0 && h.isCut(w.vpos) {
+				return 0, io.EOF // a file boundary: forced cut
+			}
+			if c := h.nextCut(w.vpos); c > 0 {
+				n = min(n, c-w.vpos)
+			}
+			var edge int64
+			free, edge = h.freeAt(w.vpos)
+			if edge > 0 {
+				n = min(n, edge-w.vpos)
+			}
+		}
 		buf := w.block[:cap(w.block)][:n]
 		if _, err := io.ReadFull(w.st, buf); err != nil {
 			return 0, pieceErr(err)
@@ -134,6 +151,10 @@ func (w *walker) read(p []byte) (int, error) {
 		voff := w.vpos
 		w.vpos += n
 		w.left -= n
+		if free && !chunk.IsZero(buf) {
+			w.freeBytes += n
+			clear(buf)
+		}
 		if chunk.IsZero(buf) {
 			w.block, w.bpos = buf[:0], 0
 			w.addZero(voff, n)

@@ -136,7 +136,7 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 		m.Disks = append(m.Disks, ManifestDisk{
 			Name: d.Name, Format: d.Format, VirtualSize: d.Map.VirtualSize, FileSize: d.Map.RecipeSize(),
 			StreamBytes: d.StreamBytes, StreamBLAKE3: d.StreamBLAKE3, NewBytes: d.NewBytes,
-			StoredBytes: d.StoredBytes, DiskMap: id, Container: d.Container, Parent: d.Parent,
+			StoredBytes: d.StoredBytes, DiskMap: id, Container: d.Container, Parent: d.Parent, Guest: d.Guest,
 		})
 		rc.Disks = append(rc.Disks, receipt.Disk{
 			Name: d.Name, Format: d.Format, VirtualSize: d.Map.VirtualSize, StreamBytes: d.StreamBytes,

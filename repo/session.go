@@ -72,6 +72,7 @@ type Disk struct {
 	StoredBytes  int64 // their stored (compressed) size
 	Container    Container
 	Parent       string // the disk of the same session this one differences
+	Guest        *GuestHints
 	deps         []*pending
 }
 
@@ -90,6 +91,7 @@ type Session struct {
 	uploading  map[string]*Upload // guarded by mu
 	disks      map[string]*Disk   // guarded by mu
 	failure    error              // guarded by mu
+	hints      map[string]any     // per disk, set before its upload; guarded by mu
 }
 
 func newID(now time.Time) string {
@@ -337,4 +339,37 @@ func (u *Upload) Cancel() {
 	delete(s.uploading, u.name)
 	s.touchLocked()
 	s.mu.Unlock()
+}
+
+// SetHints keeps the guest hints an agent sent for a disk, for its upload.
+func (s *Session) SetHints(name string, h any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.state.err(); err != nil {
+		return fmt.Errorf("session %s: %w", s.ID, err)
+	}
+	if s.hints == nil {
+		s.hints = map[string]any{}
+	}
+	s.hints[name] = h
+	s.touchLocked()
+	return nil
+}
+
+// Hints returns the hints sent for a disk, or nil.
+func (s *Session) Hints(name string) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hints[name]
+}
+
+// GuestHints records how guest hints shaped a stored disk.
+type GuestHints struct {
+	Boundaries int `json:"boundaries"`
+	FreeRanges int `json:"free_ranges"`
+	// FreeExcluded says free guest space was stored as zeros: a restore has
+	// zeros where deleted data was, and the original file is not restored
+	// byte for byte.
+	FreeExcluded bool  `json:"free_excluded"`
+	FreeBytes    int64 `json:"free_bytes"`
 }

@@ -26,17 +26,18 @@ var ErrUnknownSnapshot = errors.New("unknown snapshot")
 
 // ManifestDisk is one disk of a snapshot.
 type ManifestDisk struct {
-	Name         string    `json:"name"`
-	Format       string    `json:"format"`
-	VirtualSize  int64     `json:"virtual_size"`
-	FileSize     int64     `json:"file_size"`
-	StreamBytes  int64     `json:"stream_bytes"`
-	StreamBLAKE3 string    `json:"stream_blake3"`
-	NewBytes     int64     `json:"new_bytes"`
-	StoredBytes  int64     `json:"stored_bytes"`
-	DiskMap      chunk.ID  `json:"disk_map"`
-	Container    Container `json:"container"`
-	Parent       string    `json:"parent,omitempty"`
+	Name         string      `json:"name"`
+	Format       string      `json:"format"`
+	VirtualSize  int64       `json:"virtual_size"`
+	FileSize     int64       `json:"file_size"`
+	StreamBytes  int64       `json:"stream_bytes"`
+	StreamBLAKE3 string      `json:"stream_blake3"`
+	NewBytes     int64       `json:"new_bytes"`
+	StoredBytes  int64       `json:"stored_bytes"`
+	DiskMap      chunk.ID    `json:"disk_map"`
+	Container    Container   `json:"container"`
+	Parent       string      `json:"parent,omitempty"`
+	Guest        *GuestHints `json:"guest,omitempty"`
 }
 
 // Manifest is a snapshot, as stored in the backend and the index.

@@ -141,10 +141,8 @@ func (s *source) readStream(p []byte, off int64) (int, error) {
 	}
 	s.drop()
 	if off > s.pos {
-		m, err := io.CopyN(io.Discard, s.r, off-s.pos)
-		s.pos += m
-		if err != nil {
-			return 0, s.eofErr(err, off)
+		if err := s.skip(off - s.pos); err != nil {
+			return 0, err
 		}
 		s.base = s.pos
 	}
@@ -211,4 +209,22 @@ func (s *source) close() {
 		s.f.Close()
 		s.f = nil
 	}
+}
+
+// skip moves n bytes forward: by seeking when the stream is a file (so a
+// caller that maps a container without reading its payload reads only
+// metadata), else by reading and discarding.
+func (s *source) skip(n int64) error {
+	if sk, ok := s.r.(io.Seeker); ok {
+		if _, err := sk.Seek(n, io.SeekCurrent); err == nil {
+			s.pos += n
+			return nil
+		}
+	}
+	m, err := io.CopyN(io.Discard, s.r, n)
+	s.pos += m
+	if err != nil {
+		return s.eofErr(err, s.pos+n-m)
+	}
+	return nil
 }

@@ -115,6 +115,8 @@ func cmdBackup(args []string) int {
 	writers := fs.String("writers", "", "VSS writer metadata to record with the snapshot (JSON array)")
 	parallel := fs.Int("parallel", 2, "disks streamed at once")
 	retries := fs.Int("retries", 2, "extra attempts for a failed disk upload")
+	hints := fs.Bool("guest-hints", true, "read each disk's NTFS volumes and send file boundaries (better dedup)")
+	excludeFree := fs.Bool("exclude-free", false, "also send free space, page and hibernation files: stored as zeros (smaller; deleted data is not kept)")
 	vss := fs.Bool("vss", false, "Windows: take a VSS backup with diskshadow (Hyper-V writer) and upload from the shadow copies")
 	disks := parseArgs(fs, args)
 	if *host == "" || *vm == "" || len(disks) == 0 {
@@ -138,6 +140,7 @@ func cmdBackup(args []string) int {
 		if *format != "" {
 			up = append(up, "--format", *format)
 		}
+		up = append(up, fmt.Sprintf("--guest-hints=%v", *hints), fmt.Sprintf("--exclude-free=%v", *excludeFree))
 		up = append(up, "--writers", `[{"name":"Microsoft Hyper-V VSS Writer","id":"`+agent.HyperVWriter+`"}]`)
 		return runVSS(*vm, *typ, disks, up)
 	}
@@ -153,6 +156,7 @@ func cmdBackup(args []string) int {
 	rc, err := agent.Backup(ctx, c, agent.BackupOptions{
 		Host: *host, VM: *vm, Type: *typ, Consistency: *consistency, Disks: disks, Format: *format,
 		ReceiptKey: *key, Parallel: *parallel, Retries: *retries, Progress: p, Log: log, Writers: writersJSON(*writers),
+		GuestHints: *hints, ExcludeFree: *excludeFree,
 	})
 	done()
 	if err != nil {

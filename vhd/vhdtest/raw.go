@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -110,4 +111,62 @@ func NTFSDisk(t testing.TB, dir string, sizeMiB int, files map[string][]byte) st
 		t.Fatal(err)
 	}
 	return out
+}
+
+// File is a file to put into an NTFS image, in order.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// NTFSOrdered builds a raw disk like NTFSDisk at path, copying files in the
+// given order (so the same files land at different offsets in different
+// images), then truncating the named files to zero length: their clusters
+// become free but keep their old bytes, as deleted files do.
+func NTFSOrdered(t testing.TB, path string, sizeMiB int, files []File, truncate []string) string {
+	t.Helper()
+	partMiB := sizeMiB - 2
+	part := filepath.Join(t.TempDir(), "part.raw")
+	for _, p := range []struct {
+		path string
+		mib  int
+	}{{path, sizeMiB}, {part, partMiB}} {
+		f, err := os.Create(p.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(int64(p.mib) << 20); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	runStdin(t, "sfdisk", fmt.Sprintf("label: dos\nstart=2048, size=%d, type=7, bootable\n", partMiB*2048), "-q", path)
+	Run(t, "mkntfs", "-F", "-Q", "-q", "-s", "512", "-L", "shadowvault", "-p", "2048", "-H", "255", "-S", "63", part)
+	src := filepath.Join(t.TempDir(), "src")
+	for _, f := range files {
+		if err := os.WriteFile(src, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		Run(t, "ntfscp", "-q", part, src, "/"+f.Name)
+	}
+	for _, name := range truncate {
+		m := regexp.MustCompile(`Dumping Inode (\d+)`).FindStringSubmatch(Run(t, "ntfsinfo", "-F", "/"+name, part))
+		if m == nil {
+			t.Fatalf("ntfsinfo: no inode for %s", name)
+		}
+		Run(t, "ntfstruncate", part, m[1], "0")
+	}
+	b, err := os.ReadFile(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(b, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -1,0 +1,80 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/shadowvault/shadowvault/ingest"
+	"github.com/shadowvault/shadowvault/repo"
+)
+
+// maxHintsBody caps a hints body: about 2 million boundaries in JSON.
+const maxHintsBody = 64 << 20
+
+// CodeBadHints answers malformed guest hints.
+const CodeBadHints = "BAD_HINTS"
+
+// hintsRequest is the body of PUT .../disks/{name}/hints.
+type hintsRequest struct {
+	Boundaries []int64        `json:"boundaries"`
+	Free       []ingest.Range `json:"free"`
+	// ExcludeFree stores the free ranges as zeros; without it they are
+	// ignored (the boundaries still apply).
+	ExcludeFree bool `json:"exclude_free"`
+}
+
+// putHints takes the guest hints for a disk, before its upload.
+func (s *Server) putHints(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	if err := validName("disk", name); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	sess, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	var req hintsRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxHintsBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, r, errf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "hints over 64 MiB"))
+			return
+		}
+		writeError(w, r, errf(http.StatusBadRequest, CodeBadHints, "invalid hints JSON: "+err.Error()))
+		return
+	}
+	h := &ingest.Hints{Cuts: req.Boundaries}
+	if req.ExcludeFree {
+		h.Free = req.Free
+	}
+	if err := h.Normalize(); err != nil {
+		writeError(w, r, errf(http.StatusBadRequest, CodeBadHints, err.Error()))
+		return
+	}
+	if err := sess.SetHints(name, h); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"disk": name, "boundaries": len(h.Cuts), "free_ranges": len(h.Free)})
+}
+
+// hintsFor returns the normalized hints sent for a disk, or nil.
+func hintsFor(sess *repo.Session, name string) *ingest.Hints {
+	h, _ := sess.Hints(name).(*ingest.Hints)
+	return h
+}
+
+// guestInfo records what the hints did.
+func guestInfo(h *ingest.Hints, res *ingest.Result) *repo.GuestHints {
+	if h == nil {
+		return nil
+	}
+	return &repo.GuestHints{Boundaries: len(h.Cuts), FreeRanges: len(h.Free),
+		FreeExcluded: len(h.Free) > 0, FreeBytes: res.FreeExcluded}
+}

@@ -1,0 +1,86 @@
+package vhd
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+)
+
+// Image is random access to the virtual content of a container file: the
+// agent's view of a disk in the shadow copy, for reading its filesystem.
+type Image struct {
+	f     io.ReaderAt
+	info  Info
+	ext   []Piece // Payload pieces, by VOff
+}
+
+// OpenImage maps the container in f without reading its payload: the
+// pieces are walked once, and payload bytes are skipped by seeking. A
+// differencing disk or a VHDX with a non-empty log cannot be mapped alone
+// (ErrUnsupported).
+func OpenImage(f *os.File) (*Image, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	st, err := NewStream(f, Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	img := &Image{f: f}
+	for {
+		p, err := st.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch p.Kind {
+		case Payload:
+			img.ext = append(img.ext, p)
+		case Virtual:
+			return nil, fmt.Errorf("%w: a VHDX with a log to replay cannot be mapped", ErrUnsupported)
+		}
+	}
+	img.info = st.Info()
+	if img.info.HasParent {
+		return nil, fmt.Errorf("%w: a differencing disk needs its parent", ErrUnsupported)
+	}
+	sort.Slice(img.ext, func(i, j int) bool { return img.ext[i].VOff < img.ext[j].VOff })
+	return img, nil
+}
+
+// Info describes the container.
+func (m *Image) Info() Info { return m.info }
+
+// Size is the virtual size.
+func (m *Image) Size() int64 { return m.info.VirtualSize }
+
+// ReadAt reads virtual content: payload from the file, zeros elsewhere.
+func (m *Image) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("vhd image: read at %d", off)
+	}
+	n := int64(len(p))
+	if off >= m.info.VirtualSize {
+		return 0, io.EOF
+	}
+	if off+n > m.info.VirtualSize {
+		n = m.info.VirtualSize - off
+	}
+	clear(p[:n])
+	i := sort.Search(len(m.ext), func(i int) bool { return m.ext[i].VOff+m.ext[i].Len > off })
+	for ; i < len(m.ext) && m.ext[i].VOff < off+n; i++ {
+		e := m.ext[i]
+		from, to := max(off, e.VOff), min(off+n, e.VOff+e.Len)
+		if _, err := m.f.ReadAt(p[from-off:to-off], e.FileOff+(from-e.VOff)); err != nil {
+			return int(from - off), err
+		}
+	}
+	if n < int64(len(p)) {
+		return int(n), io.EOF
+	}
+	return int(n), nil
+}
