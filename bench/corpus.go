@@ -19,7 +19,7 @@ import (
 
 // corpusVersion changes whenever the recipe changes, so that cached corpora
 // built by an older recipe are not reused.
-const corpusVersion = 1
+const corpusVersion = 2
 
 // CorpusParams size a benchmark corpus: VMs disk images (MBR, one NTFS
 // partition) that hold the same OS-like files from the machine's /usr in a
@@ -327,11 +327,12 @@ func buildVM(c *Corpus, files []sharedFile, i int, logf func(string, ...any)) er
 	return nil
 }
 
-// mutate overwrites a few 4 KiB regions (a quarter of the file at most)
-// with random bytes and returns how many bytes it changed.
+// mutate overwrites one 4 KiB region per 64 KiB of the file (a quarter of
+// a small file at most) with random bytes, so that most of its chunks
+// change, and returns how many bytes it changed.
 func mutate(data []byte, rng *rand.Rand) int64 {
 	var n int64
-	regions := 1 + len(data)/(256<<10)
+	regions := 1 + len(data)/(64<<10)
 	for r := 0; r < regions; r++ {
 		l := min(4096, len(data)/4)
 		off := rng.IntN(len(data) - l + 1)
