@@ -3,7 +3,6 @@ package repo
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/shadowvault/shadowvault/chunk"
@@ -70,10 +69,11 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 		return res, fmt.Errorf("prune: %w", err)
 	}
 	isLive := func(id chunk.ID) bool {
-		if _, ok := live[id]; ok {
+		p := prefix(id)
+		if _, ok := live[p]; ok {
 			return true
 		}
-		_, ok := inflight[prefix(id)]
+		_, ok := inflight[p]
 		return ok
 	}
 	uses, err := r.packUses(isLive)
@@ -159,14 +159,15 @@ func (r *Repository) inflightRefs() map[uint64]struct{} {
 	return out
 }
 
-// liveChunks returns every chunk referenced by a snapshot in the index.
-func (r *Repository) liveChunks(ctx context.Context) (map[chunk.ID]struct{}, error) {
+// liveChunks returns the ID prefixes of every chunk referenced by a snapshot
+// in the index. Prefixes keep the set small (8 bytes a chunk); a collision
+// only keeps a dead chunk one prune longer.
+func (r *Repository) liveChunks(ctx context.Context) (map[uint64]struct{}, error) {
 	snaps, err := r.Snapshots(Filter{})
 	if err != nil {
 		return nil, err
 	}
-	live := map[chunk.ID]struct{}{}
-	var mu sync.Mutex
+	live := map[uint64]struct{}{}
 	seen := map[chunk.ID]bool{}
 	for _, m := range snaps {
 		for _, d := range m.Disks {
@@ -178,9 +179,7 @@ func (r *Repository) liveChunks(ctx context.Context) (map[chunk.ID]struct{}, err
 			if err != nil {
 				return nil, fmt.Errorf("snapshot %s disk %s: %w", m.ID, d.Name, err)
 			}
-			mu.Lock()
-			dm.Chunks(func(id chunk.ID) { live[id] = struct{}{} })
-			mu.Unlock()
+			dm.Chunks(func(id chunk.ID) { live[prefix(id)] = struct{}{} })
 		}
 	}
 	return live, nil
