@@ -35,7 +35,8 @@ import (
 //	SHADOWVAULT_BENCH_SCALE      corpus size factor (default 1: 3 x 512 MiB disks)
 //	SHADOWVAULT_BENCH_VMS        number of VMs (default 3)
 //	SHADOWVAULT_BENCH_REPEAT     repetitions; the table shows medians and ranges (default 1)
-//	SHADOWVAULT_BENCH_SYSTEMS    comma list of sv-vhdx, sv-vhd, restic, borg (default all)
+//	SHADOWVAULT_BENCH_SYSTEMS    comma list of sv-vhdx, sv-vhdx-nohints, sv-vhd, restic, borg
+//	                             (default all but sv-vhdx-nohints)
 //	SHADOWVAULT_BENCH_PARALLEL   shadowvault backup clients (VMs) run at once (default 1)
 //	SHADOWVAULT_BENCH_WORKDIR    where repositories go (default a temp dir)
 //	SHADOWVAULT_BENCH_RESULTS    results directory (default bench/results)
@@ -149,6 +150,8 @@ func newSystem(t *testing.T, name, bin string) (system, string) {
 	switch name {
 	case "sv-vhdx":
 		return &shadowvault{t: t, bin: bin, parallel: envInt("SHADOWVAULT_BENCH_PARALLEL", 1)}, "vhdx"
+	case "sv-vhdx-nohints":
+		return &shadowvault{t: t, bin: bin, parallel: envInt("SHADOWVAULT_BENCH_PARALLEL", 1), extra: []string{"--guest-hints=false"}}, "vhdx"
 	case "sv-vhd":
 		return &shadowvault{t: t, bin: bin, parallel: envInt("SHADOWVAULT_BENCH_PARALLEL", 1)}, "vhd"
 	case "restic":
@@ -156,7 +159,7 @@ func newSystem(t *testing.T, name, bin string) (system, string) {
 	case "borg":
 		return &borg{}, "vhdx"
 	}
-	t.Fatalf("unknown system %q (sv-vhdx, sv-vhd, restic, borg)", name)
+	t.Fatalf("unknown system %q (sv-vhdx, sv-vhdx-nohints, sv-vhd, restic, borg)", name)
 	return nil, ""
 }
 
@@ -413,6 +416,7 @@ type shadowvault struct {
 	t        *testing.T
 	bin      string
 	parallel int
+	extra    []string // more backup flags
 	server   *exec.Cmd
 	url      string
 	tokFile  string
@@ -508,8 +512,9 @@ func (s *shadowvault) backup(dir string, files []string) (usage, error) {
 		go func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			cmd := exec.Command(s.bin, "backup", "--server", s.url, "--token", "@"+s.tokFile,
-				"--host", "HV01", "--vm", fmt.Sprintf("VM%d", i+1), f)
+			args := append([]string{"backup", "--server", s.url, "--token", "@" + s.tokFile,
+				"--host", "HV01", "--vm", fmt.Sprintf("VM%d", i+1)}, s.extra...)
+			cmd := exec.Command(s.bin, append(args, f)...)
 			u, out, err := runTool(cmd)
 			var rc struct{ Snapshot string }
 			if err == nil {
@@ -552,10 +557,11 @@ func (s *shadowvault) repoBytes(dir string) int64 {
 // --- the table ---
 
 var systemLabels = map[string]string{
-	"sv-vhdx": "shadowvault (VHDX)",
-	"sv-vhd":  "shadowvault (VHD)",
-	"restic":  "restic (VHDX)",
-	"borg":    "borg (VHDX)",
+	"sv-vhdx":         "shadowvault (VHDX)",
+	"sv-vhd":          "shadowvault (VHD)",
+	"sv-vhdx-nohints": "shadowvault (VHDX, --guest-hints=false)",
+	"restic":          "restic (VHDX)",
+	"borg":            "borg (VHDX)",
 }
 
 func median(v []float64) float64 {
@@ -699,7 +705,7 @@ input bytes (the image files' sizes) / wall seconds. CPU is user+sys of every pr
 server's share from /proc/PID/stat plus the backup CLI processes). Peak RSS: the largest VmHWM of the
 processes (shadowvault: server, its peak reset before each step, and CLI separately; "vs restic" uses the
 larger). Stored bytes: every file of the repository (shadowvault: packs, manifests, disk maps and the bbolt
-index). shadowvault: one ` + "`shadowvault backup`" + ` process per VM` + fmt.Sprintf(" (%d at a time)", envInt("SHADOWVAULT_BENCH_PARALLEL", 1)) + `, restore with
+index). shadowvault: one ` + "`shadowvault backup`" + ` process per VM (CLI defaults: guest hints on)` + fmt.Sprintf(" (%d at a time)", envInt("SHADOWVAULT_BENCH_PARALLEL", 1)) + `, restore with
 ` + "`--format original`" + ` (the CLI fsyncs the output). restic: ` + "`restic backup`" + ` of the three files, default
 compression (auto), ` + "`restic restore latest --include`" + `. borg: ` + "`borg init -e none`" + `, ` + "`borg create`" + ` with
 default lz4, ` + "`borg extract`" + `.
@@ -711,6 +717,7 @@ default lz4, ` + "`borg extract`" + `.
 // on a local repository, agent.Backup as the CLI runs it, guest hints on),
 // so that `go test -bench CorpusBackup -cpuprofile` profiles client and
 // server together: "first" into an empty repository, "unchanged" again.
+// SHADOWVAULT_BENCH_HINTS=0 turns the guest hints off.
 func BenchmarkCorpusBackup(b *testing.B) {
 	cache := os.Getenv("SHADOWVAULT_CACHE")
 	if cache == "" {
@@ -740,7 +747,7 @@ func BenchmarkCorpusBackup(b *testing.B) {
 			for i, f := range files {
 				_, err := agent.Backup(context.Background(), s.Client(""), agent.BackupOptions{
 					Host: "HV01", VM: fmt.Sprintf("VM%d", i+1), Type: "full", Consistency: "application",
-					Disks: []string{f}, ReceiptKey: hex.EncodeToString(s.Key), Log: quiet, GuestHints: true,
+					Disks: []string{f}, ReceiptKey: hex.EncodeToString(s.Key), Log: quiet, GuestHints: os.Getenv("SHADOWVAULT_BENCH_HINTS") != "0",
 				})
 				if err != nil {
 					b.Fatal(err)

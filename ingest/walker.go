@@ -144,7 +144,13 @@ func (w *walker) read(p []byte) (int, error) {
 				n = min(n, edge-w.vpos)
 			}
 		}
+		// Read straight into the chunker's buffer when the block fits: one
+		// copy less on the busiest goroutine.
+		direct := int64(len(p)) >= n
 		buf := w.block[:cap(w.block)][:n]
+		if direct {
+			buf = p[:n]
+		}
 		if _, err := io.ReadFull(w.st, buf); err != nil {
 			return 0, pieceErr(err)
 		}
@@ -156,7 +162,7 @@ func (w *walker) read(p []byte) (int, error) {
 			clear(buf)
 		}
 		if chunk.IsZero(buf) {
-			w.block, w.bpos = buf[:0], 0
+			w.block, w.bpos = w.block[:0], 0
 			w.addZero(voff, n)
 			if w.runBytes > 0 {
 				return 0, io.EOF
@@ -165,6 +171,11 @@ func (w *walker) read(p []byte) (int, error) {
 		}
 		if w.runBytes == 0 {
 			w.runStart = voff
+		}
+		if direct {
+			w.block, w.bpos = w.block[:0], 0
+			w.runBytes += n
+			return int(n), nil
 		}
 		w.block, w.bpos = buf, 0
 	}
