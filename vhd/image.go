@@ -20,6 +20,9 @@ type Image struct {
 // differencing disk or a VHDX with a non-empty log cannot be mapped alone
 // (ErrUnsupported).
 func OpenImage(f *os.File) (*Image, error) {
+	if img, ok, err := openFlat(f); ok || err != nil {
+		return img, err
+	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
@@ -83,4 +86,36 @@ func (m *Image) ReadAt(p []byte, off int64) (int, error) {
 		return int(n), io.EOF
 	}
 	return int(n), nil
+}
+
+// openFlat maps a raw disk or a fixed VHD (whose payload is the file up to
+// its footer) without walking it.
+func openFlat(f *os.File) (*Image, bool, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, false, err
+	}
+	size := fi.Size()
+	head := make([]byte, min(size, 512))
+	if _, err := f.ReadAt(head, 0); err != nil {
+		return nil, false, err
+	}
+	if Detect(head) != FormatRaw {
+		return nil, false, nil
+	}
+	img := &Image{f: f, info: Info{Format: FormatRaw, Type: Fixed, VirtualSize: size, FileSize: size,
+		LogicalSectorSize: 512, PhysicalSectorSize: 512}}
+	if size >= vhdFooterSize {
+		last := make([]byte, vhdFooterSize)
+		if _, err := f.ReadAt(last, size-vhdFooterSize); err != nil {
+			return nil, false, err
+		}
+		if ft, err := parseVHDFooter(last); err == nil && ft.diskType == vhdTypeFixed && ft.currentSize == size-vhdFooterSize {
+			img.info.Format, img.info.VirtualSize, img.info.DiskID = FormatVHD, ft.currentSize, ft.uniqueID
+		}
+	}
+	if img.info.VirtualSize > 0 {
+		img.ext = []Piece{{Kind: Payload, Len: img.info.VirtualSize}}
+	}
+	return img, true, nil
 }
