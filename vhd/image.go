@@ -10,9 +10,9 @@ import (
 // Image is random access to the virtual content of a container file: the
 // agent's view of a disk in the shadow copy, for reading its filesystem.
 type Image struct {
-	f     io.ReaderAt
-	info  Info
-	ext   []Piece // Payload pieces, by VOff
+	f    io.ReaderAt
+	info Info
+	ext  []Piece // Payload pieces, by VOff
 }
 
 // OpenImage maps the container in f without reading its payload: the
