@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
@@ -84,5 +85,30 @@ func TestForgetPruneOverAPI(t *testing.T) {
 	cbody := `{"read_data_percent":100}`
 	if err := c.Do(ctx, "POST", "/api/v1/check", strings.NewReader(cbody), int64(len(cbody)), &chk); err != nil || !chk.OK {
 		t.Fatalf("check after prune: %+v %v", chk, err)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	s := testserver.Start(t, testserver.Options{})
+	backup(t, s, "HV01", "VM1", writeDisk(t, t.TempDir(), "d.raw", random(3<<20)))
+	resp, err := httpGet(s, "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	io.Copy(&b, resp.Body)
+	for _, want := range []string{
+		"shadowvault_ingest_stream_bytes_total 3.145728e+06",
+		`shadowvault_sessions_total{outcome="completed"} 1`,
+		`shadowvault_http_requests_total{route="PUT /api/v1/sessions/{id}/disks/{name}",status="200"} 1`,
+		"shadowvault_repository_stored_bytes",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if st, _ := call(t, s, "GET", "/metrics", "", nil); st != 401 {
+		t.Errorf("metrics without a token: %d", st)
 	}
 }

@@ -109,6 +109,10 @@ func routes() []route {
 			st, _ := call(t, s, "DELETE", "/api/v1/snapshots/"+fixture(t, s), tok, nil)
 			return st
 		}},
+		{"GET metrics", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
+			st, _ := call(t, s, "GET", "/metrics", tok, nil)
+			return st
+		}},
 		{"GET stats", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
 			st, _ := call(t, s, "GET", "/api/v1/stats", tok, nil)
 			return st

@@ -25,6 +25,8 @@ type Options struct {
 	// IdleTimeout cuts off an upload or restore whose client sends or reads
 	// nothing for this long (default 2 minutes).
 	IdleTimeout time.Duration
+	// PublicMetrics serves /metrics without a token (default: admin only).
+	PublicMetrics bool
 }
 
 // Server serves API v1 for one repository.
@@ -34,6 +36,7 @@ type Server struct {
 	log    *slog.Logger
 	opts   Options
 	fs     fsCache
+	m      *metrics
 }
 
 // New returns a server.
@@ -49,7 +52,7 @@ func New(r *repo.Repository, tokens *Tokens, opts Options) *Server {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 2 * time.Minute
 	}
-	return &Server{repo: r, tokens: tokens, log: opts.Logger, opts: opts}
+	return &Server{repo: r, tokens: tokens, log: opts.Logger, opts: opts, m: newMetrics(r)}
 }
 
 // Handler returns the routes.
@@ -59,6 +62,11 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	if s.opts.PublicMetrics {
+		r.Handle("/metrics", s.m.handler())
+	} else {
+		r.With(s.authenticate, allow(RoleAdmin)).Handle("/metrics", s.m.handler())
+	}
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
 		r.Get("/receipt-key", s.receiptKey)
@@ -156,6 +164,11 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 		start := time.Now()
 		ctx := context.WithValue(r.Context(), keyLogger, l)
 		next.ServeHTTP(sw, r.WithContext(ctx))
+		route := ""
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			route = r.Method + " " + rc.RoutePattern()
+		}
+		s.m.observe(route, sw.status, time.Since(start))
 		l.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 			"bytes_out", sw.bytes, "bytes_in", r.ContentLength, "took", time.Since(start).Round(time.Microsecond),
 			"remote", r.RemoteAddr)

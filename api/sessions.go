@@ -136,6 +136,8 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	s.m.streamed.Add(float64(res.StreamBytes))
+	s.m.newBytes.Add(float64(d.NewBytes))
 	logger(r).Info("disk received", "session", sess.ID, "disk", name, "format", res.Format,
 		"virtual_size", res.VirtualSize, "stream_bytes", res.StreamBytes, "new_bytes", d.NewBytes, "chunks", res.Chunks)
 	writeJSON(w, http.StatusOK, DiskSummary{
@@ -160,9 +162,11 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	rc, err := s.repo.CompleteSession(ctx, id)
 	if err != nil {
+		s.m.completed.WithLabelValues("failed").Inc()
 		writeError(w, r, err)
 		return
 	}
+	s.m.completed.WithLabelValues("completed").Inc()
 	if tok := caller(r); tok.Role == RoleAgent && rc.Host != tok.Host {
 		writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "session belongs to another host"))
 		return

@@ -33,6 +33,7 @@ func cmdServe(args []string) int {
 	spillLimit := fs.Int64("spill-limit", 1<<30, "largest temporary spool for containers whose metadata follow their payload (bytes)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&headerTimeout, "header-timeout", 15*time.Second, "how long a client may take to send its request headers")
+	fs.BoolVar(&publicMetrics, "metrics-public", false, "serve /metrics without a token (default: admin token required)")
 	fs.DurationVar(&schedule.prune, "prune-interval", 0, "apply the stored retention policies and prune this often (0: never)")
 	fs.DurationVar(&schedule.check, "check-interval", 0, "check the repository this often (0: never)")
 	fs.IntVar(&schedule.readData, "check-read-data", 5, "share of packs (percent) a scheduled check re-reads")
@@ -68,6 +69,9 @@ var schedule struct {
 	prune, check time.Duration
 	readData     int
 }
+
+// publicMetrics serves /metrics to anyone.
+var publicMetrics bool
 
 // headerTimeout bounds how long a client may dribble its request headers.
 var headerTimeout = 15 * time.Second
@@ -122,7 +126,7 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(state, "spill"), SpillLimit: spillLimit}).Handler(),
+		Handler:           api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(state, "spill"), SpillLimit: spillLimit, PublicMetrics: publicMetrics}).Handler(),
 		ReadHeaderTimeout: headerTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
