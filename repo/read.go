@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo/backend"
 	"github.com/shadowvault/shadowvault/repo/pack"
 )
@@ -236,14 +237,44 @@ func (s *sliceWriter) Write(b []byte) (int, error) {
 var zeros = make([]byte, 1<<20)
 
 type fetch struct {
-	seg  segment
-	done chan struct{}
-	data []byte
-	err  error
+	segs  []segment
+	locs  []index.Location
+	done  chan struct{}
+	datas [][]byte
+	err   error
 }
 
-// stream writes the segments produced by gen to w, fetching chunks ahead in
-// parallel and writing them in order.
+// maxBatch bounds one coalesced read of adjacent chunks.
+const maxBatch = 4 << 20
+
+// load reads a run of adjacent chunks of one pack with one request, then
+// decodes and checks each.
+func (r *Repository) load(ctx context.Context, f *fetch) {
+	if len(f.locs) == 0 {
+		return
+	}
+	first, last := f.locs[0].Entry, f.locs[len(f.locs)-1].Entry
+	start, end := first.Offset, last.Offset+uint64(last.Length)
+	buf := make([]byte, end-start)
+	h := backend.Handle{Type: backend.TypePack, Name: f.locs[0].Pack.String()}
+	if _, err := r.be.ReadAt(ctx, h, buf, int64(start)); err != nil {
+		f.err = err
+		return
+	}
+	f.datas = make([][]byte, len(f.locs))
+	for i, l := range f.locs {
+		d, err := pack.Decode(nil, buf[l.Entry.Offset-start:l.Entry.Offset-start+uint64(l.Entry.Length)], l.Entry)
+		if err != nil {
+			f.err = err
+			return
+		}
+		f.datas[i] = d
+	}
+}
+
+// stream writes the segments produced by gen to w in order. Chunks stored
+// next to each other in a pack are fetched with one ranged read (up to
+// maxBatch), and restoreParallel reads are in flight at once.
 func (r *Repository) stream(ctx context.Context, w io.Writer, gen func(func(segment) error) error) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -251,33 +282,72 @@ func (r *Repository) stream(ctx context.Context, w io.Writer, gen func(func(segm
 	slots := make(chan struct{}, r.restoreParallel)
 	var genErr error
 	var wg sync.WaitGroup
-	go func() {
-		defer close(queue)
-		genErr = gen(func(s segment) error {
-			f := &fetch{seg: s, done: make(chan struct{})}
-			if s.id.IsZero() {
-				close(f.done)
-			} else {
-				select {
-				case slots <- struct{}{}:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					defer func() { <-slots }()
-					f.data, f.err = r.LoadChunk(ctx, nil, s.id)
-					close(f.done)
-				}()
-			}
+	dispatch := func(f *fetch) error {
+		if len(f.locs) == 0 {
+			close(f.done)
+		} else {
 			select {
-			case queue <- f:
-				return nil
+			case slots <- struct{}{}:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				r.load(ctx, f)
+				close(f.done)
+			}()
+		}
+		select {
+		case queue <- f:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	go func() {
+		defer close(queue)
+		var cur *fetch
+		var end uint64
+		flush := func() error {
+			if cur == nil {
+				return nil
+			}
+			f := cur
+			cur = nil
+			return dispatch(f)
+		}
+		genErr = gen(func(s segment) error {
+			if s.id.IsZero() {
+				if err := flush(); err != nil {
+					return err
+				}
+				return dispatch(&fetch{segs: []segment{s}, done: make(chan struct{})})
+			}
+			loc, ok, err := r.idx.Lookup(s.id)
+			if err == nil && !ok {
+				err = fmt.Errorf("chunk %s: %w", s.id.Short(), ErrMissingChunk)
+			}
+			if err != nil {
+				return err
+			}
+			if cur != nil && loc.Pack == cur.locs[0].Pack && loc.Entry.Offset == end &&
+				end+uint64(loc.Entry.Length)-cur.locs[0].Entry.Offset <= maxBatch {
+				cur.segs, cur.locs = append(cur.segs, s), append(cur.locs, loc)
+				end += uint64(loc.Entry.Length)
+				return nil
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+			cur = &fetch{segs: []segment{s}, locs: []index.Location{loc}, done: make(chan struct{})}
+			end = loc.Entry.Offset + uint64(loc.Entry.Length)
+			return nil
 		})
+		if genErr == nil {
+			genErr = flush()
+		}
 	}()
 	var written int64
 	var err error
@@ -290,9 +360,15 @@ func (r *Repository) stream(ctx context.Context, w io.Writer, gen func(func(segm
 			cancel()
 			continue
 		}
-		err = writeSegment(w, f, &written)
-		if err != nil {
-			cancel()
+		for i, s := range f.segs {
+			var data []byte
+			if f.datas != nil {
+				data = f.datas[i]
+			}
+			if err = writeSegment(w, s, data, &written); err != nil {
+				cancel()
+				break
+			}
 		}
 	}
 	wg.Wait()
@@ -302,8 +378,7 @@ func (r *Repository) stream(ctx context.Context, w io.Writer, gen func(func(segm
 	return written, err
 }
 
-func writeSegment(w io.Writer, f *fetch, written *int64) error {
-	s := f.seg
+func writeSegment(w io.Writer, s segment, data []byte, written *int64) error {
 	if s.id.IsZero() {
 		for left := s.n; left > 0; {
 			k := min(left, int64(len(zeros)))
@@ -316,10 +391,10 @@ func writeSegment(w io.Writer, f *fetch, written *int64) error {
 		}
 		return nil
 	}
-	if s.skip+s.n > int64(len(f.data)) {
-		return fmt.Errorf("chunk %s: %d bytes, extent wants [%d,+%d)", s.id.Short(), len(f.data), s.skip, s.n)
+	if s.skip+s.n > int64(len(data)) {
+		return fmt.Errorf("chunk %s: %d bytes, extent wants [%d,+%d)", s.id.Short(), len(data), s.skip, s.n)
 	}
-	m, err := w.Write(f.data[s.skip : s.skip+s.n])
+	m, err := w.Write(data[s.skip : s.skip+s.n])
 	*written += int64(m)
 	return err
 }
