@@ -11,9 +11,10 @@ import (
 // Defaults applied by Open to zero fields of Config.
 const (
 	DefaultMaxConns = 16
-	// DefaultPartSize splits a 16 MiB pack into two or three parts that
-	// upload in parallel. S3 requires at least 5 MiB per part.
-	DefaultPartSize = 8 << 20
+	// DefaultPartSize sends a 16 MiB pack in one PUT (measured faster on
+	// loopback MinIO than parts in parallel); larger objects go multipart.
+	// S3 requires at least 5 MiB per part.
+	DefaultPartSize = 32 << 20
 	// MinPartSize is the smallest part S3 accepts.
 	MinPartSize = 5 << 20
 )
@@ -37,7 +38,7 @@ type Config struct {
 	CreateBucket bool
 	// MaxConns bounds the open connections to the server (default 16).
 	MaxConns int
-	// PartSize is the multipart part size in bytes (default 8 MiB, at
+	// PartSize is the multipart part size in bytes (default 32 MiB, at
 	// least 5 MiB). Objects up to this size go up in a single PUT.
 	PartSize int64
 }

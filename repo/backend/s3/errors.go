@@ -56,8 +56,12 @@ func classify(err error) error {
 		errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.EPIPE),
 		errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, io.EOF),
 		// minio-go replaces an EOF from the transport with this text.
-		strings.Contains(err.Error(), "Connection closed by foreign host"):
+		strings.Contains(err.Error(), "Connection closed by foreign host"),
+		// net/http, when the server closed a kept-alive connection just as
+		// the request went out on it.
+		strings.Contains(err.Error(), "server closed idle connection"):
 		return backend.ErrTransient
 	}
 	return nil
