@@ -37,8 +37,8 @@ func (s *Server) repairIndex(w http.ResponseWriter, r *http.Request) {
 
 // checkRequest is the body of POST /api/v1/check.
 type checkRequest struct {
-	// ReadDataPercent asks for that share of the packs to be read and
-	// verified. Accepted, not yet done: the check is structural.
+	// ReadDataPercent asks for that share of the packs (chosen at random)
+	// to be read, decompressed and re-hashed; 0 checks the structure only.
 	ReadDataPercent int `json:"read_data_percent"`
 }
 
@@ -46,11 +46,12 @@ type checkRequest struct {
 type checkResponse struct {
 	repo.CheckResult
 	ReadDataPercent int  `json:"read_data_percent"`
-	DataRead        bool `json:"data_read"` // false: chunk data was not read
+	DataRead        bool `json:"data_read"` // chunk data of PacksRead packs was re-hashed
 }
 
-// check checks the repository's structure: POST /api/v1/check. It answers
-// 200 whether or not damage was found; "ok" tells which.
+// check checks the repository: POST /api/v1/check. It answers 200 whether
+// or not damage was found; "ok" tells which, and "damaged" names each
+// snapshot disk that cannot be restored in full.
 func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	var req checkRequest
 	if r.ContentLength != 0 {
@@ -65,7 +66,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), maintenanceTimeout)
 	defer cancel()
-	res, err := s.repo.Check(ctx)
+	res, err := s.repo.RunCheck(ctx, repo.CheckOptions{ReadDataPercent: req.ReadDataPercent})
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -73,5 +74,6 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	if !res.OK {
 		logger(r).Warn("check found problems", "damaged_disks", len(res.Damaged), "problems", len(res.Problems))
 	}
-	writeJSON(w, http.StatusOK, checkResponse{CheckResult: res, ReadDataPercent: req.ReadDataPercent})
+	writeJSON(w, http.StatusOK, checkResponse{CheckResult: res, ReadDataPercent: req.ReadDataPercent,
+		DataRead: req.ReadDataPercent > 0})
 }

@@ -203,10 +203,11 @@ func TestMaintenanceAPI(t *testing.T) {
 		OK              bool `json:"ok"`
 		ReadDataPercent int  `json:"read_data_percent"`
 		DataRead        bool `json:"data_read"`
+		PacksRead       int  `json:"packs_read"`
 		Snapshots       int  `json:"snapshots"`
 	}
 	adminJSON(t, s, http.MethodPost, "/api/v1/check", `{"read_data_percent":10}`, &res)
-	if !res.OK || res.ReadDataPercent != 10 || res.DataRead || res.Snapshots != 1 {
+	if !res.OK || res.ReadDataPercent != 10 || !res.DataRead || res.PacksRead < 1 || res.Snapshots != 1 {
 		t.Fatalf("check: %+v", res)
 	}
 	adminJSON(t, s, http.MethodPost, "/api/v1/check", "", &res) // no body
