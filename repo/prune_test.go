@@ -414,3 +414,31 @@ func TestPruneTracksSavesDuringPrune(t *testing.T) {
 	}
 	e.mustCheck(t)
 }
+
+// TestScheduledMaintenance: the server runs prune and check on its own and
+// shows their status.
+func TestScheduledMaintenance(t *testing.T) {
+	e := newPruneEnv(t)
+	e.store(t, "VM", randomBytes(31, 1<<20))
+	e.Repo.PutPolicy("all", repo.Policy{KeepLast: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.Repo.Schedule(ctx, 30*time.Millisecond, 30*time.Millisecond, repo.PruneOptions{}, repo.CheckOptions{ReadDataPercent: 100})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := e.Repo.Jobs().Status()
+		if st[0].Runs > 0 && st[1].Runs > 0 && !st[0].Running && !st[1].Running {
+			if st[0].Interval == "" || st[1].LastError != "" || st[0].LastError != "" || st[1].Seconds < 0 {
+				t.Fatalf("job status %+v", st)
+			}
+			if res, ok := st[1].LastResult.(repo.CheckResult); !ok || !res.OK || res.PacksRead == 0 {
+				t.Fatalf("scheduled check result %+v", st[1].LastResult)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs did not run: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
