@@ -278,3 +278,29 @@ func leU64(b []byte) uint64 {
 	}
 	return v
 }
+
+// TestSpilledContainers: a VHD and a VHDX whose BAT comes after the payload
+// are spooled and stored right; over the spool limit they are refused.
+func TestSpilledContainers(t *testing.T) {
+	dir := t.TempDir()
+	raw := vhdtest.RandomRaw(t, dir, 12<<20, "rtzr")
+	vhdPath, vhdxPath := filepath.Join(dir, "late.vhd"), filepath.Join(dir, "late.vhdx")
+	vhdtest.SpillVHD(t, vhdPath, raw)
+	vhdtest.SpillVHDX(t, vhdxPath, raw)
+	ok := testserver.Start(t, testserver.Options{})
+	tight := testserver.Start(t, testserver.Options{SpillLimit: 1 << 20})
+	for _, img := range []string{vhdPath, vhdxPath} {
+		rc := backup(t, ok, "HV01", "VM1", img)
+		if !bytes.Equal(restore(t, ok, rc.Snapshot, filepath.Base(img), "raw"), readFile(t, raw)) {
+			t.Fatalf("%s: raw restore differs", img)
+		}
+		if !bytes.Equal(restore(t, ok, rc.Snapshot, filepath.Base(img), "original"), readFile(t, img)) {
+			t.Fatalf("%s: original restore differs", img)
+		}
+		id := openSession(t, tight, "HV01", "VM1")
+		st, code := call(t, tight, "PUT", "/api/v1/sessions/"+id+"/disks/d", tight.AdminToken, bytes.NewReader(readFile(t, img)))
+		if st != 413 || code != "SPILL_LIMIT" {
+			t.Fatalf("%s over the spool limit: %d %s", img, st, code)
+		}
+	}
+}

@@ -45,6 +45,8 @@ type Options struct {
 	Lease    time.Duration
 	// IdleTimeout cuts off uploads and restores that stall (default 2m).
 	IdleTimeout time.Duration
+	// SpillLimit bounds the spool of containers whose metadata come last.
+	SpillLimit int64
 }
 
 // Start starts a server; it stops when the test ends.
@@ -89,7 +91,7 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(dir, "spill"), IdleTimeout: o.IdleTimeout}).Handler())
+	hs := httptest.NewServer(api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(dir, "spill"), IdleTimeout: o.IdleTimeout, SpillLimit: o.SpillLimit}).Handler())
 	s := &Server{URL: hs.URL, Repo: r, Index: idx, Backend: be, Tokens: tokens, AdminToken: admin,
 		Key: priv.Public().(ed25519.PublicKey), HTTP: hs, Dir: dir}
 	t.Cleanup(func() {
