@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
+	"sort"
 	"testing"
 )
 
@@ -70,47 +70,16 @@ func NTFSDisk(t testing.TB, dir string, sizeMiB int, files map[string][]byte) st
 	if sizeMiB < 8 {
 		t.Fatalf("NTFSDisk: %d MiB is too small", sizeMiB)
 	}
-	out := filepath.Join(dir, fmt.Sprintf("ntfs-%d.raw", sizeMiB))
-	part := filepath.Join(t.TempDir(), "part.raw")
-	partMiB := sizeMiB - 2
-	for _, p := range []struct {
-		path string
-		mib  int
-	}{{out, sizeMiB}, {part, partMiB}} {
-		f, err := os.Create(p.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Truncate(int64(p.mib) << 20); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
 	}
-	runStdin(t, "sfdisk", fmt.Sprintf("label: dos\nstart=2048, size=%d, type=7, bootable\n", partMiB*2048), "-q", out)
-	Run(t, "mkntfs", "-F", "-Q", "-q", "-s", "512", "-L", "shadowvault", "-p", "2048", "-H", "255", "-S", "63", part)
-	src := t.TempDir()
-	for name, data := range files {
-		// ntfscp cannot create directories: a name may only go into one
-		// that exists, such as "$Extend/name".
-		p := filepath.Join(src, strings.ReplaceAll(name, "/", "_"))
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		Run(t, "ntfscp", "-q", part, p, "/"+name)
+	sort.Strings(names)
+	ordered := make([]File, 0, len(names))
+	for _, name := range names {
+		ordered = append(ordered, File{Name: name, Data: files[name]})
 	}
-	b, err := os.ReadFile(part)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(out, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteAt(b, 1<<20); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return NTFSOrdered(t, filepath.Join(dir, fmt.Sprintf("ntfs-%d.raw", sizeMiB)), sizeMiB, ordered, nil)
 }
 
 // File is a file to put into an NTFS image, in order.
@@ -144,6 +113,8 @@ func NTFSOrdered(t testing.TB, path string, sizeMiB int, files []File, truncate 
 	Run(t, "mkntfs", "-F", "-Q", "-q", "-s", "512", "-L", "shadowvault", "-p", "2048", "-H", "255", "-S", "63", part)
 	src := filepath.Join(t.TempDir(), "src")
 	for _, f := range files {
+		// ntfscp cannot create directories: a name may only go into one
+		// that exists, such as "$Extend/name".
 		if err := os.WriteFile(src, f.Data, 0o644); err != nil {
 			t.Fatal(err)
 		}
