@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,7 +38,8 @@ import (
 //	SHADOWVAULT_BENCH_REPEAT     repetitions; the table shows medians and ranges (default 1)
 //	SHADOWVAULT_BENCH_SYSTEMS    comma list of sv-vhdx, sv-vhdx-nohints, sv-vhd, restic, borg
 //	                             (default all but sv-vhdx-nohints)
-//	SHADOWVAULT_BENCH_PARALLEL   shadowvault backup clients (VMs) run at once (default 1)
+//	SHADOWVAULT_BENCH_PARALLEL   shadowvault backup clients (VMs) run at once (default 2,
+//	                             restic's read concurrency; 0: all)
 //	SHADOWVAULT_BENCH_WORKDIR    where repositories go (default a temp dir)
 //	SHADOWVAULT_BENCH_RESULTS    results directory (default bench/results)
 func TestCompare(t *testing.T) {
@@ -146,14 +148,23 @@ type system interface {
 	close()
 }
 
+// svParallel is how many shadowvault backup clients run at once: 2 by
+// default, as restic 0.14 reads 2 files at once (--read-concurrency).
+func svParallel() int {
+	if v, err := strconv.Atoi(os.Getenv("SHADOWVAULT_BENCH_PARALLEL")); err == nil && v >= 0 {
+		return v
+	}
+	return 2
+}
+
 func newSystem(t *testing.T, name, bin string) (system, string) {
 	switch name {
 	case "sv-vhdx":
-		return &shadowvault{t: t, bin: bin, parallel: envInt("SHADOWVAULT_BENCH_PARALLEL", 1)}, "vhdx"
+		return &shadowvault{t: t, bin: bin, parallel: svParallel()}, "vhdx"
 	case "sv-vhdx-nohints":
-		return &shadowvault{t: t, bin: bin, parallel: envInt("SHADOWVAULT_BENCH_PARALLEL", 1), extra: []string{"--guest-hints=false"}}, "vhdx"
+		return &shadowvault{t: t, bin: bin, parallel: svParallel(), extra: []string{"--guest-hints=false"}}, "vhdx"
 	case "sv-vhd":
-		return &shadowvault{t: t, bin: bin, parallel: envInt("SHADOWVAULT_BENCH_PARALLEL", 1)}, "vhd"
+		return &shadowvault{t: t, bin: bin, parallel: svParallel()}, "vhd"
 	case "restic":
 		return &restic{}, "vhdx"
 	case "borg":
@@ -411,12 +422,15 @@ func (b *borg) close()                     {}
 
 // shadowvault runs `shadowvault serve` on a local repository (index and
 // secrets in a separate state directory; the stored bytes count both) and
-// one `shadowvault backup` process per VM.
+// one `shadowvault backup` process per VM. The server is started afresh
+// for every step (outside the timed part), as restic and borg are, so that
+// its CPU time and peak RSS are those of the step alone.
 type shadowvault struct {
 	t        *testing.T
 	bin      string
 	parallel int
 	extra    []string // more backup flags
+	dir      string
 	server   *exec.Cmd
 	url      string
 	tokFile  string
@@ -424,10 +438,14 @@ type shadowvault struct {
 }
 
 func (s *shadowvault) init(dir string) error {
-	s.snaps = map[string]string{}
-	state := filepath.Join(dir, "state")
-	s.tokFile = filepath.Join(state, "admin.token")
-	s.server = exec.Command(s.bin, "serve", "--repo", filepath.Join(dir, "repo"), "--state", state,
+	s.dir, s.snaps = dir, map[string]string{}
+	s.tokFile = filepath.Join(dir, "state", "admin.token")
+	return nil
+}
+
+// start starts the server on the repository.
+func (s *shadowvault) start() error {
+	s.server = exec.Command(s.bin, "serve", "--repo", filepath.Join(s.dir, "repo"), "--state", filepath.Join(s.dir, "state"),
 		"--listen", "127.0.0.1:0", "--log-level", "info")
 	stderr, err := s.server.StderrPipe()
 	if err != nil {
@@ -449,56 +467,38 @@ func (s *shadowvault) init(dir string) error {
 	case s.url = <-url:
 		return nil
 	case <-time.After(30 * time.Second):
+		s.stop()
 		return fmt.Errorf("server did not start")
 	}
 }
 
-func (s *shadowvault) close() {
-	if s.server != nil && s.server.Process != nil {
-		s.server.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { s.server.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			s.server.Process.Kill()
-			<-done
-		}
+// stop stops the server (SIGTERM) and returns its CPU time and peak RSS.
+func (s *shadowvault) stop() (cpu time.Duration, rssKiB int64) {
+	if s.server == nil || s.server.Process == nil {
+		return 0, 0
 	}
+	s.server.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.server.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		s.server.Process.Kill()
+		<-done
+	}
+	if ru, ok := s.server.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		cpu, rssKiB = time.Duration(ru.Utime.Nano()+ru.Stime.Nano()), ru.Maxrss
+	}
+	s.server = nil
+	return cpu, rssKiB
 }
 
-// serverCPU is the server's user+sys time so far, from /proc/PID/stat.
-func (s *shadowvault) serverCPU() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.server.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	// after "pid (comm) ": state is field 3, utime 14, stime 15
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
-}
-
-// resetPeak restarts the server's VmHWM (clear_refs 5, Linux 4.0+).
-func (s *shadowvault) resetPeak() {
-	os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", s.server.Process.Pid), []byte("5"), 0)
-}
-
-func (s *shadowvault) serverPeak() int64 {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.server.Process.Pid))
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			kb, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
-			return kb
-		}
-	}
-	return 0
-}
+func (s *shadowvault) close() { s.stop() }
 
 func (s *shadowvault) backup(dir string, files []string) (usage, error) {
-	s.resetPeak()
-	cpu0 := s.serverCPU()
+	if err := s.start(); err != nil {
+		return usage{}, err
+	}
 	t0 := time.Now()
 	type res struct {
 		u    usage
@@ -507,7 +507,11 @@ func (s *shadowvault) backup(dir string, files []string) (usage, error) {
 		err  error
 	}
 	ch := make(chan res, len(files))
-	sem := make(chan struct{}, max(1, s.parallel))
+	par := s.parallel
+	if par <= 0 {
+		par = len(files)
+	}
+	sem := make(chan struct{}, par)
 	for i, f := range files {
 		go func() {
 			sem <- struct{}{}
@@ -524,29 +528,33 @@ func (s *shadowvault) backup(dir string, files []string) (usage, error) {
 		}()
 	}
 	var u usage
+	var firstErr error
 	for range files {
 		r := <-ch
-		if r.err != nil {
-			return u, r.err
+		if r.err != nil && firstErr == nil {
+			firstErr = r.err
 		}
 		u.CPU += r.u.CPU
 		u.RSSClient = max(u.RSSClient, r.u.RSSClient)
 		s.snaps[filepath.Base(r.file)] = r.snap
 	}
 	u.Wall = time.Since(t0)
-	u.CPU += s.serverCPU() - cpu0
-	u.RSSServer = s.serverPeak()
-	return u, nil
+	cpu, rss := s.stop()
+	u.CPU += cpu
+	u.RSSServer = rss
+	return u, firstErr
 }
 
 func (s *shadowvault) restore(dir, file, out string) (usage, error) {
-	s.resetPeak()
-	cpu0 := s.serverCPU()
+	if err := s.start(); err != nil {
+		return usage{}, err
+	}
 	name := filepath.Base(file)
 	u, _, err := runTool(exec.Command(s.bin, "restore", "--server", s.url, "--token", "@"+s.tokFile,
 		"--format", "original", "-o", out, s.snaps[name], name))
-	u.CPU += s.serverCPU() - cpu0
-	u.RSSServer = s.serverPeak()
+	cpu, rss := s.stop()
+	u.CPU += cpu
+	u.RSSServer = rss
 	return u, err
 }
 
@@ -702,10 +710,10 @@ func renderTable(c *Corpus, names []string, results map[string][]*runResult, rep
 Method: every system runs on the same image files (hard links in one folder, touched before each
 re-backup as a running VM's files are), from the page cache; ` + "`sync`" + ` runs between steps. MB/s is
 input bytes (the image files' sizes) / wall seconds. CPU is user+sys of every process (shadowvault: the
-server's share from /proc/PID/stat plus the backup CLI processes). Peak RSS: the largest VmHWM of the
-processes (shadowvault: server, its peak reset before each step, and CLI separately; "vs restic" uses the
-larger). Stored bytes: every file of the repository (shadowvault: packs, manifests, disk maps and the bbolt
-index). shadowvault: one ` + "`shadowvault backup`" + ` process per VM (CLI defaults: guest hints on)` + fmt.Sprintf(" (%d at a time)", envInt("SHADOWVAULT_BENCH_PARALLEL", 1)) + `, restore with
+server, started afresh for each step, plus the backup CLI processes). Peak RSS: the largest VmHWM of the
+processes (shadowvault: the server, started afresh for each step, and the CLI separately; "vs restic" uses
+the larger). Stored bytes: every file of the repository (shadowvault: packs, manifests, disk maps and the bbolt
+index). shadowvault: one ` + "`shadowvault backup`" + ` process per VM (CLI defaults: guest hints on)` + fmt.Sprintf(" (%d at a time; 0: all)", svParallel()) + `, restore with
 ` + "`--format original`" + ` (the CLI fsyncs the output). restic: ` + "`restic backup`" + ` of the three files, default
 compression (auto), ` + "`restic restore latest --include`" + `. borg: ` + "`borg init -e none`" + `, ` + "`borg create`" + ` with
 default lz4, ` + "`borg extract`" + `.
@@ -718,6 +726,8 @@ default lz4, ` + "`borg extract`" + `.
 // so that `go test -bench CorpusBackup -cpuprofile` profiles client and
 // server together: "first" into an empty repository, "unchanged" again.
 // SHADOWVAULT_BENCH_HINTS=0 turns the guest hints off.
+// SHADOWVAULT_BENCH_CPUPROFILE=PREFIX writes a CPU profile of the timed
+// part alone (not the setup) to PREFIX-<sub-benchmark>.pprof.
 func BenchmarkCorpusBackup(b *testing.B) {
 	cache := os.Getenv("SHADOWVAULT_CACHE")
 	if cache == "" {
@@ -764,9 +774,11 @@ func BenchmarkCorpusBackup(b *testing.B) {
 					if step == "unchanged" {
 						backupAll(b, s)
 					}
+					stopProfile := profileStep(b)
 					b.StartTimer()
 					backupAll(b, s)
 					b.StopTimer()
+					stopProfile()
 					stored = dirBytes(s.Dir)
 					b.StartTimer()
 				}
@@ -775,5 +787,28 @@ func BenchmarkCorpusBackup(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// profileStep starts a CPU profile of the timed part of b when
+// SHADOWVAULT_BENCH_CPUPROFILE is set, and returns the function that stops
+// it.
+func profileStep(b *testing.B) func() {
+	prefix := os.Getenv("SHADOWVAULT_BENCH_CPUPROFILE")
+	if prefix == "" {
+		return func() {}
+	}
+	f, err := os.Create(fmt.Sprintf("%s-%s.pprof", prefix, strings.NewReplacer("/", "-").Replace(b.Name())))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		b.Logf("no step profile: %v", err) // -cpuprofile is on
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }

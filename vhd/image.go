@@ -1,6 +1,7 @@
 package vhd
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,13 +16,27 @@ type Image struct {
 	ext  []Piece // Payload pieces, by VOff
 }
 
-// OpenImage maps the container in f without reading its payload: the
-// pieces are walked once, and payload bytes are skipped by seeking. A
+// OpenImage maps the container in f without reading its payload: raw and
+// fixed disks directly, dynamic VHD and VHDX from their BAT, anything else
+// by walking the stream once while skipping payload bytes by seeking. A
 // differencing disk or a VHDX with a non-empty log cannot be mapped alone
 // (ErrUnsupported).
 func OpenImage(f *os.File) (*Image, error) {
 	if img, ok, err := openFlat(f); ok || err != nil {
 		return img, err
+	}
+	head := make([]byte, vhdFooterSize)
+	if _, err := f.ReadAt(head, 0); err == nil {
+		mapper := map[Format]func(io.ReaderAt) (*Image, error){FormatVHDX: mapVHDX, FormatVHD: mapVHD}[Detect(head)]
+		if mapper != nil {
+			img, err := mapper(f)
+			if err == nil {
+				sort.Slice(img.ext, func(i, j int) bool { return img.ext[i].VOff < img.ext[j].VOff })
+			}
+			if err == nil || !errors.Is(err, ErrUnsupported) {
+				return img, err
+			}
+		}
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
