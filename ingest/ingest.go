@@ -75,7 +75,10 @@ func Disk(ctx context.Context, body io.Reader, s Saver, opts Options) (*Result, 
 	}
 	defer st.Close()
 
-	pool := &sync.Pool{New: func() any { b := make([]byte, 0, opts.Params.MaxSize); return &b }}
+	// Buffers start at twice the average chunk and grow to the maximum only
+	// when a chunk needs it, so chunks in flight hold little memory.
+	initial := min(int(opts.Params.MaxSize), 2<<opts.Params.AvgBits)
+	pool := &sync.Pool{New: func() any { b := make([]byte, 0, initial); return &b }}
 	jobs := make(chan job, 2*opts.Workers)
 	var wg sync.WaitGroup
 	for i := 0; i < opts.Workers; i++ {

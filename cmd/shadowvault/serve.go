@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +38,7 @@ func cmdServe(args []string) int {
 	fs.DurationVar(&schedule.prune, "prune-interval", 0, "apply the stored retention policies and prune this often (0: never)")
 	fs.DurationVar(&schedule.check, "check-interval", 0, "check the repository this often (0: never)")
 	fs.IntVar(&schedule.readData, "check-read-data", 5, "share of packs (percent) a scheduled check re-reads")
+	memLimit := fs.Int64("memory-limit", 256, "soft memory limit of the server in MiB: the garbage collector works harder near it (0: none)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "the certificate's private key (PEM)")
 	registerS3Flags(fs)
@@ -46,6 +48,7 @@ func cmdServe(args []string) int {
 		return 2
 	}
 	tlsFiles = [2]string{*tlsCert, *tlsKey}
+	tuneMemory(*memLimit)
 
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(*logLevel))
@@ -216,4 +219,16 @@ func writeSecret(path string, data []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// tuneMemory keeps the server's footprint small: the heap is mostly
+// short-lived chunk and pack buffers, so a tighter GC target costs little.
+// GOGC and GOMEMLIMIT in the environment win.
+func tuneMemory(limitMiB int64) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && limitMiB > 0 {
+		debug.SetMemoryLimit(limitMiB << 20)
+	}
 }
