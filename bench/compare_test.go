@@ -1,3 +1,5 @@
+//go:build linux
+
 package bench
 
 import (
@@ -630,8 +632,9 @@ func renderTable(c *Corpus, names []string, results map[string][]*runResult, rep
 		}
 	}
 	fmt.Fprintf(&b, "# shadowvault vs restic vs borg, %s\n\n", time.Now().Format("2006-01-02 15:04"))
-	fmt.Fprintf(&b, "Machine: %d cores (%s), %s; %s; %s. Load average before/after: %s / %s. Run took %s.\n\n",
-		runtime.NumCPU(), cpuModel(), runtime.Version(), toolVersion("restic", "version"), toolVersion("borg", "--version"), load0, load1, took.Round(time.Second))
+	fmt.Fprintf(&b, "Code: %s. Machine: %d cores (%s), %s; %s; %s. Load average before/after: %s / %s. Run took %s.\n\n",
+		toolVersion("git", "describe", "--always", "--dirty"), runtime.NumCPU(), cpuModel(), runtime.Version(),
+		toolVersion("restic", "version"), toolVersion("borg", "--version"), load0, load1, took.Round(time.Second))
 	fmt.Fprintf(&b, "Corpus: %d VMs, each an MBR disk of %d MiB with one NTFS partition holding the same %d files (%.1f MB: one in %d of the files of 16 KiB..16 MiB under %s, by sorted path) in a different order, plus %d MiB of unique random data; dynamic VHD and VHDX by qemu-img. Changed step: VM 1 with %d files (%d%%) modified in place (%d KiB of new bytes). Input of each backup: %.1f MB of VHDX or %.1f MB of VHD files.\n\n",
 		p.VMs, p.DiskMiB, c.SharedFiles, float64(c.SharedBytes)/1e6, p.Every, strings.Join(p.Roots, ","), p.UniqueMiB, c.ChangedFiles, p.ChangePercent, c.ChangedBytes>>10, float64(inVHDX)/1e6, float64(inVHD)/1e6)
 	if reps > 1 {

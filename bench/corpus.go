@@ -156,6 +156,11 @@ func corpusKey(p CorpusParams, files []sharedFile) string {
 
 // BuildCorpus returns the corpus for p, building it under cacheDir unless a
 // complete one is cached there. logf (may be nil) reports progress.
+//
+// The file selection, the order of the files in each VM, the unique data
+// and the changes are deterministic; the images are not byte for byte,
+// because mkntfs and ntfscp record a random volume serial number and the
+// current time in NTFS metadata (a few KiB per image).
 func BuildCorpus(cacheDir string, p CorpusParams, logf func(string, ...any)) (*Corpus, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}

@@ -101,3 +101,23 @@ func TestSplitterRestartsOnReset(t *testing.T) {
 		t.Fatal("max below min accepted")
 	}
 }
+
+// TestCompressProbe: a large chunk whose samples do not compress is stored
+// raw at once, and a chunk that compresses anywhere in its samples is not.
+func TestCompressProbe(t *testing.T) {
+	noise := make([]byte, 256<<10)
+	rand.Read(noise)
+	if _, c := Compress(nil, noise); c != Raw {
+		t.Fatalf("random chunk stored as %v", c)
+	}
+	half := append([]byte(nil), noise...)
+	copy(half[len(half)/2:], bytes.Repeat([]byte("log line "), len(half)/18))
+	stored, c := Compress(nil, half)
+	if c != Zstd || len(stored) >= len(half)*3/4 {
+		t.Fatalf("half-text chunk: %v, %d of %d bytes", c, len(stored), len(half))
+	}
+	out, err := Decompress(nil, stored, c, len(half))
+	if err != nil || !bytes.Equal(out, half) {
+		t.Fatal("round trip")
+	}
+}

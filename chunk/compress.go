@@ -27,20 +27,42 @@ func (c Compression) String() string {
 
 // Encoder and decoder are safe for concurrent EncodeAll/DecodeAll calls.
 var (
+	// Chunks carry their own BLAKE3 check, so zstd's frame checksum would
+	// only cost time.
 	encoder, _ = zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedDefault),
 		zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderCRC(false),
 		zstd.WithZeroFrames(true),
+		zstd.WithLowerEncoderMem(true))
+	probe, _ = zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderCRC(false),
 		zstd.WithLowerEncoderMem(true))
 	decoder, _ = zstd.NewReader(nil,
 		zstd.WithDecoderConcurrency(0),
 		zstd.WithDecoderMaxMemory(64<<20))
 )
 
+// probeSize is how much of a large chunk is test-compressed first: random
+// or already compressed data (encrypted files, media, packed archives) is
+// then stored raw without a full compression attempt.
+const probeSize = 8 << 10
+
 // Compress appends the stored form of data to dst. It returns zstd output
 // when that saves at least 1/32 of the size, and a copy of data otherwise.
 func Compress(dst, data []byte) ([]byte, Compression) {
 	start := len(dst)
+	if len(data) >= 8*probeSize {
+		var buf [probeSize + 512]byte
+		// Two samples, at the start and in the middle.
+		a := probe.EncodeAll(data[:probeSize], buf[:0])
+		b := probe.EncodeAll(data[len(data)/2:len(data)/2+probeSize], buf[:0])
+		if len(a) >= probeSize-probeSize/64 && len(b) >= probeSize-probeSize/64 {
+			return append(dst, data...), Raw
+		}
+	}
 	out := encoder.EncodeAll(data, dst)
 	if n := len(out) - start; n < len(data)-len(data)/32 {
 		return out, Zstd

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
@@ -96,11 +97,11 @@ func BenchmarkWriteVirtual(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var out bytes.Buffer
-	if _, err := d.WriteVirtual(ctx, &out, 0, size); err != nil || !bytes.Equal(out.Bytes(), disk) {
+	h := sha256.New()
+	if _, err := d.WriteVirtual(ctx, h, 0, size); err != nil || sha256.Sum256(disk) != [32]byte(h.Sum(nil)) {
 		b.Fatalf("restore differs: %v", err)
 	}
-	out = bytes.Buffer{}
+	disk = nil
 
 	b.SetBytes(size)
 	b.ResetTimer()
