@@ -226,7 +226,7 @@ func writeSecret(path string, data []byte) error {
 // GOGC and GOMEMLIMIT in the environment win.
 func tuneMemory(limitMiB int64) {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
+		debug.SetGCPercent(25)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" && limitMiB > 0 {
 		debug.SetMemoryLimit(limitMiB << 20)
