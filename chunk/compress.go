@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"fmt"
+	"runtime"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -29,15 +30,17 @@ func (c Compression) String() string {
 var (
 	// Chunks carry their own BLAKE3 check, so zstd's frame checksum would
 	// only cost time.
+	// EncodeAll takes one of the encoder's states for each call: the
+	// concurrency bounds how many chunks compress at once.
 	encoder, _ = zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedDefault),
-		zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
 		zstd.WithEncoderCRC(false),
 		zstd.WithZeroFrames(true),
 		zstd.WithLowerEncoderMem(true))
 	probe, _ = zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedFastest),
-		zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
 		zstd.WithEncoderCRC(false),
 		zstd.WithLowerEncoderMem(true))
 	decoder, _ = zstd.NewReader(nil,
