@@ -38,7 +38,7 @@ func cmdServe(args []string) int {
 	fs.DurationVar(&schedule.prune, "prune-interval", 0, "apply the stored retention policies and prune this often (0: never)")
 	fs.DurationVar(&schedule.check, "check-interval", 0, "check the repository this often (0: never)")
 	fs.IntVar(&schedule.readData, "check-read-data", 5, "share of packs (percent) a scheduled check re-reads")
-	memLimit := fs.Int64("memory-limit", 256, "soft memory limit of the server in MiB: the garbage collector works harder near it (0: none)")
+	memLimit := fs.Int64("memory-limit", 1024, "soft memory limit of the server in MiB: the garbage collector works harder near it (0: none)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "the certificate's private key (PEM)")
 	registerS3Flags(fs)
