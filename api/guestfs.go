@@ -99,20 +99,25 @@ func (s *Server) fsPartitions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, parts)
 }
 
-// openFS opens partition {index} as NTFS, through the cache.
+// openFS opens partition {index} as NTFS, through the cache: a cached
+// filesystem needs no disk map load.
 func (s *Server) openFS(w http.ResponseWriter, r *http.Request) (*guestfs.FS, bool) {
-	m, name, d, ok := s.diskForFS(w, r)
-	if !ok {
-		return nil, false
-	}
 	idx, err := strconv.Atoi(chi.URLParam(r, "index"))
 	if err != nil {
 		writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, "partition index must be a number"))
 		return nil, false
 	}
-	key := m.ID + "/" + name + "/" + strconv.Itoa(idx)
+	m, ok := s.snapshot(w, r)
+	if !ok {
+		return nil, false
+	}
+	key := m.ID + "/" + chi.URLParam(r, "name") + "/" + strconv.Itoa(idx)
 	if fs := s.fs.get(key); fs != nil {
 		return fs, true
+	}
+	_, _, d, ok := s.diskForFS(w, r)
+	if !ok {
+		return nil, false
 	}
 	parts, err := guestfs.Partitions(d, d.Size())
 	if err != nil {
