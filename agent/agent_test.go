@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 	"testing"
 
 	"github.com/shadowvault/shadowvault/agent"
@@ -198,4 +199,78 @@ func TestLoad(t *testing.T) {
 		t.Fatalf("concurrent: %d chunks in %d bytes; sequential: %d chunks in %d bytes", chunks, bytes_, seqChunks, seqBytes)
 	}
 	_ = repo.Filter{}
+}
+
+// cuttingProxy forwards to the server but cuts the first n disk uploads
+// half way, as a flaky network would.
+func cuttingProxy(t *testing.T, target string, n int) (string, *int) {
+	u, _ := url.Parse(target)
+	p := httputil.NewSingleHostReverseProxy(u)
+	var mu sync.Mutex
+	cut := 0
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		doCut := r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/disks/") && !strings.HasSuffix(r.URL.Path, "/hints") && cut < n
+		if doCut {
+			cut++
+		}
+		mu.Unlock()
+		if doCut {
+			// Read part of the body, then drop the connection.
+			io.CopyN(io.Discard, r.Body, 100000)
+			hj, ok := w.(http.Hijacker)
+			if !ok {
+				t.Error("no hijacker")
+				return
+			}
+			c, _, _ := hj.Hijack()
+			c.Close()
+			return
+		}
+		p.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	return hs.URL, &cut
+}
+
+func TestRetryReplacesPartialDisk(t *testing.T) {
+	s := testserver.Start(t, testserver.Options{})
+	data := seeded(40, 3<<20)
+	path := disk(t, "d.raw", data)
+	proxy, cut := cuttingProxy(t, s.URL, 2)
+	rc, err := agent.Backup(context.Background(), &agent.Client{Server: proxy, Token: s.AdminToken}, agent.BackupOptions{
+		Host: "HV01", VM: "VM1", Type: "full", Consistency: "application", Disks: []string{path},
+		ReceiptKey: hex.EncodeToString(s.Key), Log: quiet, Retries: 2, Backoff: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatalf("backup through a flaky network: %v", err)
+	}
+	if *cut != 2 || len(rc.Disks) != 1 {
+		t.Fatalf("%d uploads cut, %d disks in the receipt", *cut, len(rc.Disks))
+	}
+	m, _ := s.Repo.Snapshot(rc.Snapshot)
+	d, err := s.Repo.OpenDisk(context.Background(), m, "d.raw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	d.WriteVirtual(context.Background(), &buf, 0, d.Size())
+	if !bytes.Equal(buf.Bytes(), data) {
+		t.Fatal("the retried disk restores differently")
+	}
+	// Past the retry limit the session is aborted: no snapshot.
+	proxy, _ = cuttingProxy(t, s.URL, 10)
+	_, err = agent.Backup(context.Background(), &agent.Client{Server: proxy, Token: s.AdminToken}, agent.BackupOptions{
+		Host: "HV01", VM: "VM2", Type: "full", Consistency: "application", Disks: []string{path},
+		ReceiptKey: hex.EncodeToString(s.Key), Log: quiet, Retries: 1, Backoff: 10 * time.Millisecond,
+	})
+	if !errors.Is(err, agent.ErrNetwork) {
+		t.Fatalf("backup past the retry limit: %v, want a network error", err)
+	}
+	if list, _ := s.Repo.Snapshots(repo.Filter{VM: "VM2"}); len(list) != 0 {
+		t.Fatal("a failed backup left a snapshot")
+	}
+	if open := s.Repo.Sessions(); len(open) != 0 {
+		t.Fatalf("the failed backup's session is still open: %+v", open)
+	}
 }
