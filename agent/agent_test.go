@@ -18,8 +18,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/shadowvault/shadowvault/agent"
 	"github.com/shadowvault/shadowvault/internal/testserver"
