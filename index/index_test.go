@@ -120,3 +120,23 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("%d chunks after reopen", n)
 	}
 }
+
+func TestAddPacksBatch(t *testing.T) {
+	x := open(t)
+	var batch []NewPack
+	for i := 0; i < 10; i++ {
+		id := chunk.Sum([]byte{byte(i)})
+		batch = append(batch, NewPack{Info: PackInfo{ID: id, Size: 100, Count: 3, Created: time.Unix(5, 0)}, Entries: entries(string(rune('A'+i)), 3)})
+	}
+	if err := x.AddPacks(batch); err != nil {
+		t.Fatal(err)
+	}
+	chunks, packs, bytes, _ := x.Counts()
+	if chunks != 30 || packs != 10 || bytes != 1000 {
+		t.Fatalf("counts %d %d %d", chunks, packs, bytes)
+	}
+	loc, ok, _ := x.Lookup(batch[7].Entries[2].ID)
+	if !ok || loc.Pack != batch[7].Info.ID {
+		t.Fatalf("lookup %+v %v", loc, ok)
+	}
+}

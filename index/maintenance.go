@@ -166,3 +166,16 @@ func (x *Index) each(bucket []byte, fn func(string, []byte) error) error {
 		return tx.Bucket(bucket).ForEach(func(k, v []byte) error { return fn(string(k), v) })
 	})
 }
+
+// AddPacks records several durable packs in one transaction (a rebuild
+// adds thousands; one transaction each would spend its time in fsync).
+func (x *Index) AddPacks(packs []NewPack) error {
+	return x.db.Update(func(tx *bolt.Tx) error {
+		for _, p := range packs {
+			if err := addPackTx(tx, p.Info.ID, p.Info.Size, p.Entries, p.Info.Created); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

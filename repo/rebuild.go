@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo/backend"
 	"github.com/shadowvault/shadowvault/repo/pack"
 )
@@ -164,13 +165,18 @@ func (r *Repository) replaceIndex(sc *scan) (RebuildStats, error) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	for _, name := range names {
-		p := sc.packs[name]
-		if err := r.idx.AddPack(p.id, p.size, p.entries, r.now()); err != nil {
-			return st, fmt.Errorf("index pack %s: %w", name, err)
+	const batch = 256
+	for start := 0; start < len(names); start += batch {
+		var add []index.NewPack
+		for _, name := range names[start:min(len(names), start+batch)] {
+			p := sc.packs[name]
+			add = append(add, index.NewPack{Info: index.PackInfo{ID: p.id, Size: p.size, Count: len(p.entries), Created: r.now()}, Entries: p.entries})
+			st.Packs++
+			st.PackBytes += p.size
 		}
-		st.Packs++
-		st.PackBytes += p.size
+		if err := r.idx.AddPacks(add); err != nil {
+			return st, fmt.Errorf("index packs: %w", err)
+		}
 	}
 	for id, m := range sc.manifests {
 		if err := r.idx.PutSnapshot(id, m.session, m.data); err != nil {
