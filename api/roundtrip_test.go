@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"fmt"
 	"sync"
@@ -141,5 +140,3 @@ func rangeGet(t *testing.T, s *testserver.Server, snap, disk, hdr string) ([]byt
 	_, _ = buf.ReadFrom(resp.Body)
 	return buf.Bytes(), resp.StatusCode
 }
-
-var _ = context.Background

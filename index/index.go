@@ -200,3 +200,19 @@ func (x *Index) Counts() (chunks, packs int, packBytes int64, err error) {
 	})
 	return chunks, packs, packBytes, err
 }
+
+// FirstMissing calls each with a function that looks chunk IDs up, all in
+// one read transaction, and returns the first ID not indexed (ok false).
+func (x *Index) FirstMissing(each func(check func(chunk.ID))) (missing chunk.ID, ok bool, err error) {
+	ok = true
+	err = x.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketChunks)
+		each(func(id chunk.ID) {
+			if ok && b.Get(id[:]) == nil {
+				missing, ok = id, false
+			}
+		})
+		return nil
+	})
+	return missing, ok, err
+}

@@ -23,16 +23,15 @@ type block struct {
 // every byte (BLAKE3) and counting it, so that network reads and the stream
 // hash overlap with chunking.
 type hashReader struct {
-	full  chan block
-	free  chan []byte
-	stop  chan struct{}
-	done  chan struct{}
-	cur   []byte // unread part of buf
-	buf   []byte // the block being read, returned to free when done
-	err   error
-	n     int64
-	h     *blake3.Hasher
-	total int64 // bytes hashed by the reading goroutine
+	full chan block
+	free chan []byte
+	stop chan struct{}
+	done chan struct{}
+	cur  []byte // unread part of buf
+	buf  []byte // the block being read, returned to free when done
+	err  error
+	n    int64
+	h    *blake3.Hasher
 }
 
 func newHashReader(ctx context.Context, r io.Reader) *hashReader {
@@ -67,7 +66,6 @@ func (hr *hashReader) fill(ctx context.Context, r io.Reader) {
 			err = io.EOF
 		}
 		hr.h.Write(buf[:n])
-		hr.total += int64(n)
 		select {
 		case hr.full <- block{buf: buf[:n], err: err}:
 		case <-hr.stop:

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/receipt"
 )
 
@@ -97,21 +96,14 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 		}
 	}
 	// Every chunk the disks reference must be indexed now: a last guard
-	// before anything points at it.
+	// before anything points at them (one read transaction per disk).
 	for _, d := range disks {
-		var missing error
-		d.Map.Chunks(func(id chunk.ID) {
-			if missing != nil {
-				return
-			}
-			if ok, err := r.idx.Has(id); err != nil {
-				missing = err
-			} else if !ok {
-				missing = fmt.Errorf("disk %s: chunk %s: %w", d.Name, id.Short(), ErrMissingChunk)
-			}
-		})
-		if missing != nil {
-			return nil, missing
+		id, ok, err := r.idx.FirstMissing(d.Map.Chunks)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("disk %s: chunk %s: %w", d.Name, id.Short(), ErrMissingChunk)
 		}
 	}
 	resolveParents(disks)

@@ -383,8 +383,7 @@ func TestPruneTracksSavesDuringPrune(t *testing.T) {
 	if err := e.Repo.ForgetSnapshot(context.Background(), old); err != nil {
 		t.Fatal(err)
 	}
-	other := e.store(t, "VM2", randomBytes(14, 1<<20)) // so the prune has a disk map to read
-	_ = other
+	e.store(t, "VM2", randomBytes(14, 1<<20)) // so the prune has a disk map to read
 	e.clock.advance(2 * time.Hour)
 	release := e.fb.Block(faulty.OpReadAt) // the prune stops at its first disk map read
 	reads := e.fb.Calls(faulty.OpReadAt)

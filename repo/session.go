@@ -308,13 +308,6 @@ func (u *Upload) Save(ctx context.Context, id chunk.ID, data []byte) (stored int
 	return n, nil
 }
 
-// NewBytes returns the raw bytes this upload stored first, so far.
-func (u *Upload) NewBytes() int64 {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.newBytes
-}
-
 // Finish records the disk in the session, replacing one of the same name.
 func (u *Upload) Finish(d *Disk) error {
 	u.mu.Lock()

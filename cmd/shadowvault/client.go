@@ -86,6 +86,16 @@ func (c *clientFlags) client() (*agent.Client, error) {
 	return &agent.Client{Server: c.server, Token: tok, HTTP: &http.Client{Transport: tr}}, nil
 }
 
+// start makes the client and a context that ends on SIGINT or SIGTERM.
+func (c *clientFlags) start() (*agent.Client, context.Context, context.CancelFunc, error) {
+	cl, err := c.client()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, stop := signalContext()
+	return cl, ctx, stop, nil
+}
+
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {
 		return v
@@ -144,11 +154,10 @@ func cmdBackup(args []string) int {
 		up = append(up, "--writers", `[{"name":"Microsoft Hyper-V VSS Writer","id":"`+agent.HyperVWriter+`"}]`)
 		return runVSS(*vm, *typ, disks, up)
 	}
-	c, err := cf.client()
+	c, ctx, stop, err := cf.start()
 	if err != nil {
 		return fail(err)
 	}
-	ctx, stop := signalContext()
 	defer stop()
 	p := &agent.Progress{}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -177,11 +186,10 @@ func cmdSnapshots(args []string) int {
 	vm := fs.String("vm", "", "only this VM")
 	asJSON := fs.Bool("json", false, "print JSON")
 	_ = fs.Parse(args)
-	c, err := cf.client()
+	c, ctx, stop, err := cf.start()
 	if err != nil {
 		return fail(err)
 	}
-	ctx, stop := signalContext()
 	defer stop()
 	var out struct {
 		Snapshots []struct {
@@ -226,11 +234,10 @@ func cmdRestore(args []string) int {
 		fmt.Fprintln(os.Stderr, "restore needs SNAPSHOT and DISK")
 		return exitUsage
 	}
-	c, err := cf.client()
+	c, ctx, stop, err := cf.start()
 	if err != nil {
 		return fail(err)
 	}
-	ctx, stop := signalContext()
 	defer stop()
 	var w io.Writer = os.Stdout
 	var f *os.File
@@ -276,11 +283,10 @@ func cmdToken(args []string) int {
 	role := fs.String("role", "agent", "admin, restore or agent")
 	host := fs.String("host", "", "the host an agent token may back up")
 	_ = fs.Parse(args[1:])
-	c, err := cf.client()
+	c, ctx, stop, err := cf.start()
 	if err != nil {
 		return fail(err)
 	}
-	ctx, stop := signalContext()
 	defer stop()
 	body, _ := json.Marshal(map[string]string{"role": *role, "host": *host})
 	var res struct {
@@ -370,11 +376,10 @@ func cmdTokenAdmin(verb string, args []string) int {
 	var cf clientFlags
 	cf.register(fs)
 	pos := parseArgs(fs, args)
-	c, err := cf.client()
+	c, ctx, stop, err := cf.start()
 	if err != nil {
 		return fail(err)
 	}
-	ctx, stop := signalContext()
 	defer stop()
 	if verb == "revoke" {
 		if len(pos) != 1 {

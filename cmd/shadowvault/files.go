@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"text/tabwriter"
 	"time"
+
+	"github.com/shadowvault/shadowvault/agent"
 )
 
 // cmdLs lists a directory inside a snapshot disk's NTFS volume:
@@ -27,13 +30,12 @@ func cmdLs(args []string) int {
 	if len(pos) == 3 {
 		path = pos[2]
 	}
-	c, err := cf.client()
+	c, ctx, stop, err := cf.start()
 	if err != nil {
 		return fail(err)
 	}
-	ctx, stop := signalContext()
 	defer stop()
-	base, err := fsBase(cf, pos[0], pos[1], *part)
+	base, err := fsBase(ctx, c, pos[0], pos[1], *part)
 	if err != nil {
 		return fail(err)
 	}
@@ -73,13 +75,12 @@ func cmdCat(args []string) int {
 		fmt.Fprintln(os.Stderr, "usage: shadowvault cat SNAPSHOT DISK PATH [--part N] [-o FILE]")
 		return exitUsage
 	}
-	c, err := cf.client()
+	c, ctx, stop, err := cf.start()
 	if err != nil {
 		return fail(err)
 	}
-	ctx, stop := signalContext()
 	defer stop()
-	base, err := fsBase(cf, pos[0], pos[1], *part)
+	base, err := fsBase(ctx, c, pos[0], pos[1], *part)
 	if err != nil {
 		return fail(err)
 	}
@@ -105,17 +106,11 @@ func cmdCat(args []string) int {
 
 // fsBase finds the API path of a partition, picking the first NTFS one
 // when part is 0.
-func fsBase(cf clientFlags, snap, disk string, part int) (string, error) {
+func fsBase(ctx context.Context, c *agent.Client, snap, disk string, part int) (string, error) {
 	base := "/api/v1/snapshots/" + url.PathEscape(snap) + "/disks/" + url.PathEscape(disk) + "/fs"
 	if part > 0 {
 		return fmt.Sprintf("%s/%d", base, part), nil
 	}
-	c, err := cf.client()
-	if err != nil {
-		return "", err
-	}
-	ctx, stop := signalContext()
-	defer stop()
 	var parts []struct {
 		Index int
 		Type  string

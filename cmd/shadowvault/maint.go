@@ -14,11 +14,10 @@ import (
 
 // maintCall sends a JSON body to an admin route and prints the answer.
 func maintCall(cf clientFlags, method, path string, body any) int {
-	c, err := cf.client()
+	c, ctx, stop, err := cf.start()
 	if err != nil {
 		return fail(err)
 	}
-	ctx, stop := signalContext()
 	defer stop()
 	var b []byte
 	if body != nil {
@@ -90,11 +89,10 @@ func cmdCheck(args []string) int {
 			return exitUsage
 		}
 	}
-	c, err := cf.client()
+	c, ctx, stop, err := cf.start()
 	if err != nil {
 		return fail(err)
 	}
-	ctx, stop := signalContext()
 	defer stop()
 	body := fmt.Sprintf(`{"read_data_percent":%d}`, pct)
 	var res struct {

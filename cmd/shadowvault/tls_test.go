@@ -11,7 +11,6 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -97,5 +96,3 @@ func startServerArgs(t *testing.T, dir string, extra ...string) *server {
 	defer func() { serverArgs = nil }()
 	return startServer(t, dir)
 }
-
-var _ = exec.Command

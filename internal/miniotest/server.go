@@ -215,3 +215,18 @@ func tail(p []byte, n int) []byte {
 	}
 	return bytes.TrimSpace(p)
 }
+
+// RunShared starts one MinIO server for a whole test binary, stores it in
+// *shared, runs the tests and stops the server. Use it from TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(miniotest.RunShared(m, &shared)) }
+func RunShared(m *testing.M, shared **Server) int {
+	s, err := New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	*shared = s
+	defer s.Close()
+	return m.Run()
+}

@@ -1,7 +1,6 @@
 package s3e2e
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -12,14 +11,4 @@ import (
 // restart MinIO start their own with miniotest.Start.
 var shared *miniotest.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	shared, err = miniotest.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	shared.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(miniotest.RunShared(m, &shared)) }

@@ -15,17 +15,7 @@ import (
 // restart a server start their own with miniotest.Start.
 var shared *miniotest.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	shared, err = miniotest.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	shared.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(miniotest.RunShared(m, &shared)) }
 
 var buckets atomic.Int64
 
