@@ -117,6 +117,10 @@ func (s *Server) prune(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if req.RepackBelow < 0 || req.RepackBelow > 1 {
+		writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, "repack_below must be between 0 and 1 (0: the default 0.7)"))
+		return
+	}
 	o := repo.PruneOptions{RepackBelow: req.RepackBelow}
 	if req.Grace != "" {
 		d, err := parseDuration(req.Grace)

@@ -46,14 +46,8 @@ func (x *Index) Snapshots(fn func(id string, record []byte) error) error {
 // DeleteSnapshot removes a snapshot record and its session mapping.
 func (x *Index) DeleteSnapshot(id string) error {
 	return x.db.Update(func(tx *bolt.Tx) error {
-		s := tx.Bucket(bucketSessions)
-		c := s.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if string(v) == id {
-				if err := c.Delete(); err != nil {
-					return err
-				}
-			}
+		if err := deleteSessionsOf(tx, id); err != nil {
+			return err
 		}
 		return tx.Bucket(bucketSnapshots).Delete([]byte(id))
 	})
@@ -100,15 +94,73 @@ func (x *Index) Tokens(fn func(id string, record []byte) error) error {
 	})
 }
 
-// Reset empties the chunk, pack, snapshot and session buckets, before a
-// rebuild from the backend. Tokens are kept.
+// Reset empties the chunk, pack, snapshot and session buckets. Tokens,
+// policies and pending forgets are kept.
 func (x *Index) Reset() error {
+	return x.db.Update(resetTx)
+}
+
+func resetTx(tx *bolt.Tx) error {
+	for _, b := range [][]byte{bucketChunks, bucketPacks, bucketSnapshots, bucketSessions} {
+		if err := tx.DeleteBucket(b); err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucket(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SnapshotRecord is a snapshot as the catalogue keeps it: its manifest and
+// the session that produced it.
+type SnapshotRecord struct {
+	ID      string
+	Session string
+	Record  []byte
+}
+
+// Catalogue is everything a rebuild found in the backend.
+type Catalogue struct {
+	Packs     []NewPack
+	Snapshots []SnapshotRecord
+	// Protected are the snapshots to mark protected; every other mark goes.
+	Protected map[string]bool
+}
+
+// Replace makes the chunks, packs, snapshots, sessions and protection marks
+// those of c, in one transaction: a crash or an error leaves the index as
+// it was, never half rebuilt. Tokens, policies and pending forgets stay.
+func (x *Index) Replace(c Catalogue) error {
 	return x.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketChunks, bucketPacks, bucketSnapshots, bucketSessions} {
-			if err := tx.DeleteBucket(b); err != nil {
+		if err := resetTx(tx); err != nil {
+			return err
+		}
+		for _, p := range c.Packs {
+			if err := addPackTx(tx, p.Info.ID, p.Info.Size, p.Entries, p.Info.Created); err != nil {
 				return err
 			}
-			if _, err := tx.CreateBucket(b); err != nil {
+		}
+		snaps, sessions := tx.Bucket(bucketSnapshots), tx.Bucket(bucketSessions)
+		for _, s := range c.Snapshots {
+			if err := snaps.Put([]byte(s.ID), s.Record); err != nil {
+				return err
+			}
+			if s.Session != "" {
+				if err := sessions.Put([]byte(s.Session), []byte(s.ID)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := tx.DeleteBucket(bucketProtected); err != nil {
+			return err
+		}
+		prot, err := tx.CreateBucket(bucketProtected)
+		if err != nil {
+			return err
+		}
+		for id := range c.Protected {
+			if err := prot.Put([]byte(id), []byte{1}); err != nil {
 				return err
 			}
 		}

@@ -23,8 +23,13 @@ var (
 	bucketPolicies  = []byte("policies")
 	bucketProtected = []byte("protected")
 	bucketOrphans   = []byte("orphans")
-	allBuckets      = [][]byte{bucketMeta, bucketChunks, bucketPacks, bucketSnapshots, bucketSessions, bucketTokens,
-		bucketPolicies, bucketProtected, bucketOrphans}
+	// bucketForgets holds the records of snapshots being forgotten: the
+	// forget is decided (the snapshot is unlisted) and its manifest may
+	// still be in the backend. Added in schema 1 without a migration: an
+	// index without the bucket has no forget in progress.
+	bucketForgets = []byte("forgets")
+	allBuckets    = [][]byte{bucketMeta, bucketChunks, bucketPacks, bucketSnapshots, bucketSessions, bucketTokens,
+		bucketPolicies, bucketProtected, bucketOrphans, bucketForgets}
 )
 
 // SchemaVersion is the layout of the buckets; it is checked at Open.
@@ -184,6 +189,16 @@ func (x *Index) Packs(fn func(PackInfo) error) error {
 			return fn(decodePackRecord(k, v))
 		})
 	})
+}
+
+// HasPack tells whether a pack is indexed.
+func (x *Index) HasPack(id chunk.ID) (bool, error) {
+	var ok bool
+	err := x.db.View(func(tx *bolt.Tx) error {
+		ok = tx.Bucket(bucketPacks).Get(id[:]) != nil
+		return nil
+	})
+	return ok, err
 }
 
 // Counts returns the number of indexed chunks and packs, and the packs' bytes.

@@ -38,13 +38,17 @@ type Rewrite struct {
 	Add    []NewPack
 }
 
-// ApplyRewrite applies r atomically.
+// ApplyRewrite applies r atomically. A pack both in Remove and in Add (a
+// rewrite that reproduced it byte for byte) stays.
 func (x *Index) ApplyRewrite(r Rewrite) (removedChunks int, err error) {
 	gone := make(map[chunk.ID]bool, len(r.Remove))
 	for _, p := range r.Remove {
 		gone[p] = true
 	}
 	moved := map[chunk.ID][]byte{}
+	for _, np := range r.Add {
+		delete(gone, np.Info.ID)
+	}
 	for _, np := range r.Add {
 		for _, e := range np.Entries {
 			moved[e.ID] = encodeLocation(np.Info.ID, e)
@@ -75,6 +79,9 @@ func (x *Index) ApplyRewrite(r Rewrite) (removedChunks int, err error) {
 		}
 		packs := tx.Bucket(bucketPacks)
 		for _, p := range r.Remove {
+			if !gone[p] {
+				continue
+			}
 			if err := packs.Delete(p[:]); err != nil {
 				return err
 			}

@@ -23,6 +23,12 @@ type CheckResult struct {
 	Damaged []DamagedDisk `json:"damaged"`
 	// Problems describes everything found, one line each.
 	Problems []string `json:"problems"`
+	// UnlistedManifests are snapshot manifests in the backend that the
+	// catalogue does not list (a snapshot the index lost), and
+	// MissingManifests are listed snapshots whose manifest is not in the
+	// backend (a rebuilt index would lose them). Either makes OK false.
+	UnlistedManifests []string `json:"unlisted_manifests"`
+	MissingManifests  []string `json:"missing_manifests"`
 	// What was checked.
 	Snapshots int `json:"snapshots"`
 	Disks     int `json:"disks"`
@@ -89,10 +95,11 @@ func (r *Repository) Check(ctx context.Context) (CheckResult, error) {
 		damaged: map[diskRef]string{}, wanted: map[chunk.ID]map[chunk.ID]pack.Entry{},
 		users: map[chunk.ID]map[diskRef]struct{}{}, seen: map[chunk.ID]chunk.ID{},
 	}
-	res := CheckResult{Snapshots: len(snaps)}
+	res := CheckResult{Snapshots: len(snaps), UnlistedManifests: []string{}, MissingManifests: []string{}}
 	for _, m := range snaps {
 		h := backend.Handle{Type: backend.TypeSnapshot, Name: m.ID}
 		if _, err := r.be.Stat(ctx, h); errors.Is(err, backend.ErrNotFound) {
+			res.MissingManifests = append(res.MissingManifests, m.ID)
 			c.mu.Lock()
 			c.problemLocked("snapshot %s: manifest missing from the backend: a rebuilt index would lose it", m.ID)
 			c.mu.Unlock()
@@ -105,6 +112,17 @@ func (r *Repository) Check(ctx context.Context) (CheckResult, error) {
 				return CheckResult{}, fmt.Errorf("check: %w", err)
 			}
 		}
+	}
+	unlisted, err := r.unlistedManifests(ctx)
+	if err != nil {
+		return CheckResult{}, fmt.Errorf("check: %w", err)
+	}
+	sort.Strings(unlisted)
+	for _, id := range unlisted {
+		res.UnlistedManifests = append(res.UnlistedManifests, id)
+		c.mu.Lock()
+		c.problemLocked("snapshot %s: manifest in the backend but not in the catalogue: restart the server or run repair index to list it", id)
+		c.mu.Unlock()
 	}
 	res.Chunks, res.Packs = len(c.seen), len(c.wanted)
 	if err := r.checkPacks(ctx, c); err != nil {

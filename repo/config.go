@@ -34,6 +34,9 @@ type Config struct {
 	Compression string       `json:"compression"`
 }
 
+// MinPackSize is the smallest pack target a repository accepts.
+const MinPackSize = 4 << 10
+
 // NewConfig returns a config with defaults and a random polynomial.
 func NewConfig() (Config, error) {
 	p, err := chunk.DefaultParams()
@@ -60,7 +63,10 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("config: repository format version %d is not supported (this server knows 1)", c.Version)
 	}
-	if c.PackSize < 1<<20 || c.PackSize > 256<<20 {
+	// Tiny packs are allowed (a pack closes once it reaches the target, so
+	// it always holds at least one chunk): tests use them to force many
+	// packs and repacks.
+	if c.PackSize < MinPackSize || c.PackSize > 256<<20 {
 		return fmt.Errorf("config: pack size %d out of range", c.PackSize)
 	}
 	if c.Compression != "zstd" {

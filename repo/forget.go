@@ -8,16 +8,26 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo/backend"
 )
 
 // ErrProtected is returned when removing a protected snapshot.
 var ErrProtected = errors.New("snapshot is protected")
 
-// ForgetSnapshot removes one snapshot: its manifest from the backend, then
-// its index record. Its chunks stay until a prune finds them unreferenced.
+// ForgetSnapshot removes one snapshot. The forget is decided in one index
+// transaction that unlists the snapshot and records it as pending; then its
+// manifest is removed from the backend and the pending record cleared. A
+// crash in between leaves the snapshot removed: the next start (or a
+// repeated forget, or a rebuild) finishes the removal, and a rebuilt index
+// never lists it again. Its chunks stay until a prune finds them
+// unreferenced.
 func (r *Repository) ForgetSnapshot(ctx context.Context, id string) error {
 	if _, err := r.Snapshot(id); err != nil {
+		pending, perr := r.idx.PendingForgets()
+		if perr == nil && pending[id] {
+			return r.finishForget(ctx, id) // a forget interrupted before: finish it
+		}
 		return err
 	}
 	prot, err := r.idx.Protected()
@@ -27,13 +37,43 @@ func (r *Repository) ForgetSnapshot(ctx context.Context, id string) error {
 	if prot[id] {
 		return fmt.Errorf("forget snapshot %s: %w", id, ErrProtected)
 	}
-	if err := r.be.Remove(ctx, backend.Handle{Type: backend.TypeSnapshot, Name: id}); err != nil {
+	if err := r.idx.BeginForget(id); errors.Is(err, index.ErrNotFound) {
+		return fmt.Errorf("snapshot %s: %w", id, ErrUnknownSnapshot)
+	} else if err != nil {
 		return fmt.Errorf("forget snapshot %s: %w", id, err)
 	}
-	if err := r.idx.DeleteSnapshot(id); err != nil {
-		return fmt.Errorf("forget snapshot %s: %w", id, err)
+	if err := r.finishForget(ctx, id); err != nil {
+		return err
 	}
 	r.log.Info("snapshot forgotten", "snapshot", id)
+	return nil
+}
+
+// finishForget removes the manifest of a snapshot whose forget is pending
+// and clears the record. Removing a missing manifest is not an error.
+func (r *Repository) finishForget(ctx context.Context, id string) error {
+	if err := r.be.Remove(ctx, backend.Handle{Type: backend.TypeSnapshot, Name: id}); err != nil {
+		return fmt.Errorf("forget snapshot %s: remove manifest (the forget is decided and finishes at the next start): %w", id, err)
+	}
+	if err := r.idx.EndForget(id); err != nil {
+		return fmt.Errorf("forget snapshot %s: %w", id, err)
+	}
+	return nil
+}
+
+// finishForgets finishes every forget a crash or a storage error
+// interrupted.
+func (r *Repository) finishForgets(ctx context.Context) error {
+	pending, err := r.idx.PendingForgets()
+	if err != nil {
+		return err
+	}
+	for id := range pending {
+		if err := r.finishForget(ctx, id); err != nil {
+			return err
+		}
+		r.log.Info("interrupted forget finished", "snapshot", id)
+	}
 	return nil
 }
 

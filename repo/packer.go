@@ -66,6 +66,10 @@ type packer struct {
 	// what a running backup has just come to depend on. Guarded by mu.
 	tracked  map[chunk.ID]struct{}
 	tracking atomic.Bool // tracked != nil, readable without mu
+	// storing counts the packs between their upload and their index
+	// commit, by name: an orphan collection must not take them for
+	// orphans. Guarded by mu.
+	storing map[chunk.ID]int
 
 	slots   chan struct{} // upload concurrency
 	uploads sync.WaitGroup
@@ -75,7 +79,7 @@ type packer struct {
 func newPacker(be backend.Backend, idx *index.Index, target, parallel int, log *slog.Logger, now func() time.Time) *packer {
 	return &packer{
 		be: be, idx: idx, target: target, log: log, now: now,
-		reserved: make(map[chunk.ID]*pending),
+		reserved: make(map[chunk.ID]*pending), storing: make(map[chunk.ID]int),
 		slots:    make(chan struct{}, parallel),
 	}
 }
@@ -196,6 +200,16 @@ func (p *packer) write(w *pack.Writer) error {
 	if err != nil {
 		return err
 	}
+	p.mu.Lock()
+	p.storing[name]++
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		if p.storing[name]--; p.storing[name] <= 0 {
+			delete(p.storing, name)
+		}
+		p.mu.Unlock()
+	}()
 	h := backend.Handle{Type: backend.TypePack, Name: name.String()}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -209,6 +223,23 @@ func (p *packer) write(w *pack.Writer) error {
 	}
 	p.log.Debug("pack stored", "pack", name.Short(), "chunks", len(entries), "bytes", len(data), "took", time.Since(start))
 	return nil
+}
+
+// removeOrphan deletes a pack the index does not know, unless it is being
+// stored right now. The look and the removal happen under mu, and a pack
+// counts as being stored (under mu) before its upload starts, so a pack
+// that is uploaded again meanwhile is either left alone or re-created by
+// its upload after the removal.
+func (p *packer) removeOrphan(ctx context.Context, id chunk.ID) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.storing[id] > 0 {
+		return false, nil
+	}
+	if known, err := p.idx.HasPack(id); err != nil || known {
+		return false, err
+	}
+	return true, p.be.Remove(ctx, backend.Handle{Type: backend.TypePack, Name: id.String()})
 }
 
 // close flushes the open pack and waits for every upload.

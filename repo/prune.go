@@ -35,8 +35,8 @@ type PruneResult struct {
 type packUse struct {
 	info      index.PackInfo
 	live      int
-	liveBytes int64
-	total     int64
+	liveBytes int64 // stored bytes of live chunks
+	total     int64 // stored bytes of every indexed chunk: no trailer, no footer
 }
 
 // Prune deletes packs no kept snapshot or running backup references,
@@ -98,15 +98,13 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 		return res, fmt.Errorf("prune: repack: %w", err)
 	}
 	res.PacksWritten = len(written)
-	removed, kept, err := r.commitPrune(append(remove, rewrite...), written)
+	removed, dropped, err := r.commitPrune(append(remove, rewrite...), written)
 	if err != nil {
 		return res, fmt.Errorf("prune: %w", err)
 	}
 	res.ChunksRemoved = removed
-	for _, id := range append(remove, rewrite...) {
-		if kept[id] {
-			continue
-		}
+	// Only packs the committed index no longer knows are deleted.
+	for _, id := range dropped {
 		if err := r.removePack(ctx, id); err != nil {
 			return res, fmt.Errorf("prune: %w", err)
 		}
@@ -189,7 +187,7 @@ func (r *Repository) liveChunks(ctx context.Context) (map[uint64]struct{}, error
 func (r *Repository) packUses(isLive func(chunk.ID) bool) (map[chunk.ID]*packUse, error) {
 	uses := map[chunk.ID]*packUse{}
 	err := r.idx.Packs(func(p index.PackInfo) error {
-		uses[p.ID] = &packUse{info: p, total: p.Size}
+		uses[p.ID] = &packUse{info: p}
 		return nil
 	})
 	if err != nil {
@@ -201,6 +199,7 @@ func (r *Repository) packUses(isLive func(chunk.ID) bool) (map[chunk.ID]*packUse
 			u = &packUse{info: index.PackInfo{ID: loc.Pack}}
 			uses[loc.Pack] = u
 		}
+		u.total += int64(loc.Entry.Length)
 		if isLive(id) {
 			u.live++
 			u.liveBytes += int64(loc.Entry.Length)

@@ -86,6 +86,11 @@ func (r *Repository) RebuildIndex(ctx context.Context) (RebuildStats, error) {
 	if n := r.openSessions(); n > 0 {
 		return RebuildStats{}, fmt.Errorf("rebuild index: %d sessions open: %w", n, ErrBusy)
 	}
+	// Interrupted forgets are finished first, so that their manifests are
+	// not read back.
+	if err := r.finishForgets(ctx); err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
+	}
 	// An open pack of an aborted session would keep the packer busy.
 	if err := r.packer.flush(ctx); err != nil {
 		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
@@ -148,16 +153,17 @@ func (p *packer) waitIdle(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// replaceIndex resets the index and adds what sc found: packs in name order,
-// then snapshots. It uses no context: once the reset is done, stopping
-// half way would leave the index emptier than necessary.
+// replaceIndex makes the index what sc found, in one transaction: packs,
+// then the snapshots whose forget is not pending, with their protection
+// marks. A crash or an error at any point leaves the index as it was.
 func (r *Repository) replaceIndex(sc *scan) (RebuildStats, error) {
 	st := RebuildStats{Skipped: []SkippedObject{}}
 	for _, s := range sc.skipped {
 		st.Skipped = append(st.Skipped, s)
 	}
 	sort.Slice(st.Skipped, func(i, j int) bool { return st.Skipped[i].Object < st.Skipped[j].Object })
-	if err := r.idx.Reset(); err != nil {
+	forgetting, err := r.idx.PendingForgets()
+	if err != nil {
 		return st, err
 	}
 	names := make([]string, 0, len(sc.packs))
@@ -165,57 +171,30 @@ func (r *Repository) replaceIndex(sc *scan) (RebuildStats, error) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	const batch = 256
-	for start := 0; start < len(names); start += batch {
-		var add []index.NewPack
-		for _, name := range names[start:min(len(names), start+batch)] {
-			p := sc.packs[name]
-			add = append(add, index.NewPack{Info: index.PackInfo{ID: p.id, Size: p.size, Count: len(p.entries), Created: r.now()}, Entries: p.entries})
-			st.Packs++
-			st.PackBytes += p.size
-		}
-		if err := r.idx.AddPacks(add); err != nil {
-			return st, fmt.Errorf("index packs: %w", err)
-		}
+	c := index.Catalogue{Protected: map[string]bool{}}
+	for _, name := range names {
+		p := sc.packs[name]
+		c.Packs = append(c.Packs, index.NewPack{Info: index.PackInfo{ID: p.id, Size: p.size, Count: len(p.entries), Created: r.now()}, Entries: p.entries})
+		st.Packs++
+		st.PackBytes += p.size
 	}
 	for id, m := range sc.manifests {
-		if err := r.idx.PutSnapshot(id, m.session, m.data); err != nil {
-			return st, fmt.Errorf("index snapshot %s: %w", id, err)
+		if forgetting[id] {
+			continue // forgotten; the manifest's removal was interrupted
 		}
+		c.Snapshots = append(c.Snapshots, index.SnapshotRecord{ID: id, Session: m.session, Record: m.data})
 		st.Snapshots++
+		if sc.protected[id] {
+			c.Protected[id] = true
+			st.Protected++
+		}
 	}
-	if err := r.restoreProtection(sc, &st); err != nil {
-		return st, err
+	if err := r.idx.Replace(c); err != nil {
+		return st, fmt.Errorf("replace index: %w", err)
 	}
 	chunks, _, _, err := r.idx.Counts()
 	st.Chunks = chunks
 	return st, err
-}
-
-// restoreProtection makes the index's protected marks those of the
-// backend, for the snapshots sc found.
-func (r *Repository) restoreProtection(sc *scan, st *RebuildStats) error {
-	marked, err := r.idx.Protected()
-	if err != nil {
-		return err
-	}
-	for id := range marked {
-		if !sc.protected[id] {
-			if err := r.idx.SetProtected(id, false); err != nil {
-				return err
-			}
-		}
-	}
-	for id := range sc.protected {
-		if _, ok := sc.manifests[id]; !ok {
-			continue // a marker left by a snapshot since forgotten
-		}
-		if err := r.idx.SetProtected(id, true); err != nil {
-			return err
-		}
-		st.Protected++
-	}
-	return nil
 }
 
 // scanBackend adds to sc every pack and manifest in the backend that sc

@@ -79,18 +79,21 @@ func (r *Repository) repack(ctx context.Context, packs []chunk.ID, isLive func(c
 // commitPrune drops the given packs from the index and moves the chunks of
 // the new packs there, in one transaction, under the packer's lock so that
 // no saver finds a chunk in between. A pack holding a chunk a saver came to
-// depend on during the prune (and that was not copied) is kept.
-func (r *Repository) commitPrune(drop []chunk.ID, written []index.NewPack) (int, map[chunk.ID]bool, error) {
+// depend on during the prune (and that was not copied) is kept, and so is a
+// pack a rewrite reproduced byte for byte (same name). It returns the packs
+// the index no longer references: only those may be deleted.
+func (r *Repository) commitPrune(drop []chunk.ID, written []index.NewPack) (int, []chunk.ID, error) {
 	p := r.packer
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	copied := map[chunk.ID]bool{}
+	kept := map[chunk.ID]bool{}
 	for _, np := range written {
+		kept[np.Info.ID] = true
 		for _, e := range np.Entries {
 			copied[e.ID] = true
 		}
 	}
-	kept := map[chunk.ID]bool{}
 	for id := range p.tracked {
 		if copied[id] {
 			continue
@@ -110,7 +113,10 @@ func (r *Repository) commitPrune(drop []chunk.ID, written []index.NewPack) (int,
 		}
 	}
 	n, err := r.idx.ApplyRewrite(index.Rewrite{Remove: remove, Add: written})
-	return n, kept, err
+	if err != nil {
+		return 0, nil, err
+	}
+	return n, remove, nil
 }
 
 func (r *Repository) removePack(ctx context.Context, id chunk.ID) error {
@@ -146,8 +152,16 @@ func (r *Repository) collectOrphans(ctx context.Context, now time.Time, grace ti
 			next[name] = first
 			return nil
 		}
-		if err := r.be.Remove(ctx, fi.Handle); err != nil {
+		id, err := chunk.ParseID(name)
+		if err != nil {
+			return nil // not a pack name: not ours to delete
+		}
+		removed, err := r.packer.removeOrphan(ctx, id)
+		if err != nil {
 			return err
+		}
+		if !removed {
+			return nil // indexed or being stored since the listing began
 		}
 		deleted++
 		freed += fi.Size

@@ -86,6 +86,12 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 		stop: make(chan struct{}),
 		jobs: newJobs(),
 	}
+	// A crash may have interrupted a forget or a complete: make the
+	// catalogue and the backend agree before the first session. A storage
+	// error here does not stop the server; check reports what is left.
+	if _, err := r.Reconcile(ctx); err != nil {
+		r.log.Error("reconcile catalogue with the backend", "err", err)
+	}
 	r.stopped.Add(1)
 	go r.janitor()
 	return r, nil
@@ -137,7 +143,8 @@ func (r *Repository) janitor() {
 	}
 }
 
-// ExpireSessions discards every open session idle for longer than the lease.
+// ExpireSessions discards every session, open or failed, idle for longer
+// than the lease (no upload in flight, not completing).
 func (r *Repository) ExpireSessions() int {
 	now := r.now()
 	r.mu.Lock()

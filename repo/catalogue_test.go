@@ -1,0 +1,129 @@
+package repo_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/shadowvault/shadowvault/repo"
+	"github.com/shadowvault/shadowvault/repo/backend"
+	"github.com/shadowvault/shadowvault/repo/backend/faulty"
+)
+
+// reopen opens a second repository over the fixture's backend and index,
+// as a server restarted after a crash would.
+func (f *fixture) reopen(t *testing.T) *repo.Repository {
+	t.Helper()
+	_, key, _ := ed25519.GenerateKey(nil)
+	r, err := repo.Open(context.Background(), f.Backend, f.Index, repo.Options{Logger: quiet, ReceiptKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(context.Background()) })
+	return r
+}
+
+func mustCheckOK(t *testing.T, r *repo.Repository) {
+	t.Helper()
+	res, err := r.Check(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.OK {
+		t.Fatalf("check: %+v", res)
+	}
+}
+
+func manifestStored(t *testing.T, be backend.Backend, id string) bool {
+	t.Helper()
+	_, err := be.Stat(context.Background(), backend.Handle{Type: backend.TypeSnapshot, Name: id})
+	if err != nil && !errors.Is(err, backend.ErrNotFound) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+// Check compares the catalogue with the manifests in the backend, and
+// names a manifest the index lost and a record whose manifest is gone.
+func TestCheckComparesCatalogueWithBackend(t *testing.T) {
+	f := newFixture(t)
+	f.populate(t)
+	lost, unbacked := f.rcs[0].Snapshot, f.rcs[1].Snapshot
+	if err := f.Index.DeleteSnapshot(lost); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Backend.Remove(context.Background(), backend.Handle{Type: backend.TypeSnapshot, Name: unbacked}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.Repo.Check(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK || !slices.Equal(res.UnlistedManifests, []string{lost}) || !slices.Equal(res.MissingManifests, []string{unbacked}) {
+		t.Fatalf("check: ok %v, unlisted %v (want %s), missing %v (want %s)", res.OK, res.UnlistedManifests, lost, res.MissingManifests, unbacked)
+	}
+
+	// A restart reconciles both, without unlisting anything.
+	r := f.reopen(t)
+	mustCheckOK(t, r)
+	if _, err := r.Snapshot(lost); err != nil {
+		t.Fatalf("lost snapshot not listed again: %v", err)
+	}
+	if !manifestStored(t, f.Backend, unbacked) {
+		t.Fatal("missing manifest not stored again from the index record")
+	}
+	f.verifyRestores(t)
+}
+
+// A forget interrupted after it was decided (the manifest removal failed, or
+// the server died) leaves the snapshot removed, and is finished by the next
+// start, or by repeating it, with no manual step; a rebuild never brings it
+// back.
+func TestForgetIsRestartable(t *testing.T) {
+	f := newFixture(t)
+	f.populate(t)
+	id := f.rcs[0].Snapshot
+	f.fb.Inject(faulty.OpRemove, faulty.Fault{From: 1, Count: 1, Err: backend.ErrPermission})
+	if err := f.Repo.ForgetSnapshot(context.Background(), id); err == nil {
+		t.Fatal("forget with a failing backend reported success")
+	}
+	if _, err := f.Repo.Snapshot(id); !errors.Is(err, repo.ErrUnknownSnapshot) {
+		t.Fatalf("a decided forget left the snapshot listed: %v", err)
+	}
+	if !manifestStored(t, f.Backend, id) {
+		t.Fatal("fixture: the manifest removal did not fail")
+	}
+	// A rebuild now must not bring it back.
+	if _, err := f.Repo.RebuildIndex(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Repo.Snapshot(id); !errors.Is(err, repo.ErrUnknownSnapshot) {
+		t.Fatalf("rebuild listed a forgotten snapshot again: %v", err)
+	}
+	mustCheckOK(t, f.Repo)
+	if manifestStored(t, f.Backend, id) {
+		t.Fatal("manifest of a forgotten snapshot still stored after a rebuild")
+	}
+
+	// Interrupted again, then finished by a restart.
+	id2 := f.rcs[1].Snapshot
+	f.fb.Inject(faulty.OpRemove, faulty.Fault{From: f.fb.Calls(faulty.OpRemove) + 1, Count: 1, Err: backend.ErrPermission})
+	if err := f.Repo.ForgetSnapshot(context.Background(), id2); err == nil {
+		t.Fatal("forget with a failing backend reported success")
+	}
+	r := f.reopen(t)
+	mustCheckOK(t, r)
+	if manifestStored(t, f.Backend, id2) {
+		t.Fatal("restart did not finish the interrupted forget")
+	}
+	// Repeating a finished forget says the snapshot is unknown.
+	if err := r.ForgetSnapshot(context.Background(), id2); !errors.Is(err, repo.ErrUnknownSnapshot) {
+		t.Fatalf("repeated forget: %v", err)
+	}
+	delete(f.disks, id+"/a.raw")
+	delete(f.disks, id+"/b.raw")
+	delete(f.disks, id2+"/c.raw")
+	f.verifyRestores(t)
+}
