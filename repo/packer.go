@@ -80,7 +80,7 @@ func newPacker(be backend.Backend, idx *index.Index, target, parallel int, log *
 	return &packer{
 		be: be, idx: idx, target: target, log: log, now: now,
 		reserved: make(map[chunk.ID]*pending), storing: make(map[chunk.ID]int),
-		slots:    make(chan struct{}, parallel),
+		slots: make(chan struct{}, parallel),
 	}
 }
 
