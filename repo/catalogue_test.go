@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/repo/backend"
@@ -125,5 +126,30 @@ func TestForgetIsRestartable(t *testing.T) {
 	delete(f.disks, id+"/a.raw")
 	delete(f.disks, id+"/b.raw")
 	delete(f.disks, id2+"/c.raw")
+	f.verifyRestores(t)
+}
+
+// A manifest in the backend that the index does not list keeps its data
+// through a prune: a rebuilt index or a restart lists it again, and it must
+// restore then.
+func TestPruneKeepsDataOfUnlistedManifests(t *testing.T) {
+	f := newFixture(t)
+	f.populate(t)
+	lost := f.rcs[1].Snapshot // VM2's snapshot: its unique chunks are its own
+	if err := f.Index.DeleteSnapshot(lost); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.Repo.Prune(context.Background(), repo.PruneOptions{Grace: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.PacksDeleted != 0 {
+		t.Fatalf("prune deleted %d packs of an unlisted manifest", res.PacksDeleted)
+	}
+	r := f.reopen(t)
+	mustCheckOK(t, r)
+	if _, err := r.Snapshot(lost); err != nil {
+		t.Fatal(err)
+	}
 	f.verifyRestores(t)
 }

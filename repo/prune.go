@@ -2,11 +2,13 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/index"
+	"github.com/shadowvault/shadowvault/repo/backend"
 )
 
 // PruneOptions tune a prune.
@@ -158,12 +160,30 @@ func (r *Repository) inflightRefs() map[uint64]struct{} {
 }
 
 // liveChunks returns the ID prefixes of every chunk referenced by a snapshot
-// in the index. Prefixes keep the set small (8 bytes a chunk); a collision
-// only keeps a dead chunk one prune longer.
+// in the index, or by a manifest in the backend that the index does not
+// list (a rebuilt index would list it: its data stays). Prefixes keep the
+// set small (8 bytes a chunk); a collision only keeps a dead chunk one
+// prune longer.
 func (r *Repository) liveChunks(ctx context.Context) (map[uint64]struct{}, error) {
 	snaps, err := r.Snapshots(Filter{})
 	if err != nil {
 		return nil, err
+	}
+	unlisted, err := r.unlistedManifests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	damagedOK := map[string]bool{}
+	for _, id := range unlisted {
+		m, err := r.storedManifest(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("unlisted manifest %s: %w", id, err)
+		}
+		if m != nil {
+			r.log.Warn("prune keeps the data of a manifest the index does not list", "snapshot", id)
+			snaps = append(snaps, m)
+			damagedOK[id] = true
+		}
 	}
 	live := map[uint64]struct{}{}
 	seen := map[chunk.ID]bool{}
@@ -174,6 +194,9 @@ func (r *Repository) liveChunks(ctx context.Context) (map[uint64]struct{}, error
 			}
 			seen[d.DiskMap] = true
 			dm, err := r.LoadDiskMap(ctx, d.DiskMap)
+			if damagedOK[m.ID] && (errors.Is(err, backend.ErrNotFound) || errors.Is(err, ErrCorruptMap)) {
+				continue // an unlisted, damaged manifest: check reports it
+			}
 			if err != nil {
 				return nil, fmt.Errorf("snapshot %s disk %s: %w", m.ID, d.Name, err)
 			}

@@ -178,3 +178,28 @@ func (r *Repository) completing(ctx context.Context, fi backend.ObjectInfo) bool
 	_, err = r.idx.Snapshot(m.ID) // committed since the first look
 	return err == nil
 }
+
+// storedManifest reads a manifest from the backend; nil if it is gone or
+// not a manifest.
+func (r *Repository) storedManifest(ctx context.Context, id string) (*Manifest, error) {
+	h := backend.Handle{Type: backend.TypeSnapshot, Name: id}
+	fi, err := r.be.Stat(ctx, h)
+	if errors.Is(err, backend.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	data, err := readObject(ctx, r.be, fi)
+	if errors.Is(err, backend.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := decodeManifest(data)
+	if err != nil || m.ID != id {
+		return nil, nil
+	}
+	return m, nil
+}
