@@ -1,6 +1,7 @@
 package repo_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -151,5 +152,32 @@ func TestPruneKeepsDataOfUnlistedManifests(t *testing.T) {
 	if _, err := r.Snapshot(lost); err != nil {
 		t.Fatal(err)
 	}
+	f.verifyRestores(t)
+}
+
+// A rebuild never unlists a snapshot: a listed snapshot whose manifest the
+// backend lost, or holds damaged, keeps its listing and gets its manifest
+// back from the index record.
+func TestRebuildKeepsListedSnapshots(t *testing.T) {
+	f := newFixture(t)
+	f.populate(t)
+	ctx := context.Background()
+	gone, damaged := f.rcs[0].Snapshot, f.rcs[2].Snapshot
+	if err := f.Backend.Remove(ctx, backend.Handle{Type: backend.TypeSnapshot, Name: gone}); err != nil {
+		t.Fatal(err)
+	}
+	junk := []byte("{not a manifest")
+	if err := f.Backend.Put(ctx, backend.Handle{Type: backend.TypeSnapshot, Name: damaged}, bytes.NewReader(junk), int64(len(junk))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Repo.RebuildIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{gone, damaged} {
+		if _, err := f.Repo.Snapshot(id); err != nil {
+			t.Fatalf("rebuild unlisted snapshot %s: %v", id, err)
+		}
+	}
+	mustCheckOK(t, f.Repo)
 	f.verifyRestores(t)
 }

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -115,6 +116,9 @@ func (r *Repository) RebuildIndex(ctx context.Context) (RebuildStats, error) {
 	if err := r.scanBackend(ctx, sc); err != nil { // what was stored meanwhile
 		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
 	}
+	if err := r.keepListed(ctx, sc); err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
+	}
 	st, err := r.replaceIndex(sc)
 	st.Took = time.Since(start)
 	st.Seconds = st.Took.Seconds()
@@ -151,6 +155,40 @@ func (p *packer) waitIdle(ctx context.Context, d time.Duration) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// keepListed stores again, from its index record, the manifest of every
+// listed snapshot that the backend lost or holds damaged, and adds it to sc:
+// a rebuild never unlists a snapshot.
+func (r *Repository) keepListed(ctx context.Context, sc *scan) error {
+	type listed struct {
+		id   string
+		data []byte
+	}
+	var lost []listed
+	err := r.idx.Snapshots(func(id string, rec []byte) error {
+		if _, ok := sc.manifests[id]; !ok {
+			lost = append(lost, listed{id, append([]byte(nil), rec...)})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, l := range lost {
+		m, err := decodeManifest(l.data)
+		if err != nil || m.ID != l.id {
+			continue // a bad record: nothing to keep
+		}
+		h := backend.Handle{Type: backend.TypeSnapshot, Name: l.id}
+		if err := r.be.Put(ctx, h, bytes.NewReader(l.data), int64(len(l.data))); err != nil {
+			return fmt.Errorf("store manifest %s again: %w", l.id, err)
+		}
+		delete(sc.skipped, h.String())
+		sc.manifests[l.id] = scannedManifest{session: m.Session, data: l.data}
+		r.log.Warn("rebuild: manifest missing or damaged in the backend stored again from the index", "snapshot", l.id)
+	}
+	return nil
 }
 
 // replaceIndex makes the index what sc found, in one transaction: packs,
