@@ -15,7 +15,6 @@ func TestRoundTripRawDisks(t *testing.T) {
 	s := testserver.Start(t, testserver.Options{})
 	dir := t.TempDir()
 	cases := map[string][]byte{
-		"empty.raw":     {},
 		"tiny.raw":      []byte("x"),
 		"odd.raw":       mixed(1, 3<<20+4097),
 		"mixed.raw":     mixed(2, 21<<20+513),

@@ -7,7 +7,8 @@
 // discontinuity and at every all-zero block, which becomes a zero extent and
 // is never stored. Container bytes (headers, BAT, bitmaps, metadata) become
 // the recipe: fixed-size chunks of their own, so the original file can be
-// rebuilt byte for byte.
+// rebuilt byte for byte. A disk without content (virtual size 0: an empty
+// body, or a container that says so) is refused with vhd.ErrEmptyDisk.
 //
 // Chunks are hashed (BLAKE3) and handed to a Saver by a pool of GOMAXPROCS
 // workers. Each chunk's result goes to a slot reserved when it was cut, so

@@ -109,10 +109,15 @@ func Disk(ctx context.Context, body io.Reader, s Saver, opts Options) (*Result, 
 	if werr != nil {
 		return nil, werr
 	}
+	info := st.Info()
+	if info.VirtualSize == 0 {
+		// Nothing to back up: refuse it, so that it never becomes a
+		// snapshot that retention could keep in place of a real one.
+		return nil, fmt.Errorf("%w: %s disk, %d bytes received", vhd.ErrEmptyDisk, info.Format, hr.n)
+	}
 	if err := hr.expectEOF(); err != nil {
 		return nil, err
 	}
-	info := st.Info()
 	res := &Result{
 		Format: info.Format.String(), Info: info, VirtualSize: info.VirtualSize,
 		StreamBytes: hr.n, StreamBLAKE3: hex.EncodeToString(hr.sum()), Chunks: w.chunks,

@@ -55,6 +55,10 @@
 //     (LeaveBlockAllocated) reports Type Fixed and keeps its BlockSize.
 //     Info.ParentID is the parent_linkage GUID; ParentLocators hold
 //     relative_path, volume_path and absolute_win32_path, in that order.
+//     Every payload and sector bitmap block a BAT entry places must lie
+//     after the 1 MiB header area, outside the log, BAT and metadata
+//     regions, overlap no other block, and not overflow the file offset
+//     range (ErrCorrupt naming the BAT entry), as qemu checks on open.
 //   - A non-empty VHDX log (log GUID set and a valid sequence of entries)
 //     is replayed onto an overlay of the file: metadata and BAT are read
 //     through it, and where it covers payload the original file bytes are
@@ -63,9 +67,13 @@
 //     would extend the file past its end (LastFileOffset) is not supported.
 //
 // Every error wraps ErrCorrupt, ErrTruncated, ErrUnsupported,
-// ErrFormatMismatch or ErrSpillLimit (or an I/O error). A block that lies
-// wholly past the end of the stream is both ErrCorrupt and ErrTruncated: a
-// BAT entry pointing outside the file and a file cut short look the same.
+// ErrFormatMismatch, ErrSpillLimit or ErrEmptyDisk (or an I/O error). A
+// block that lies wholly past the end of the stream is both ErrCorrupt and
+// ErrTruncated: a BAT entry pointing outside the file and a file cut short
+// look the same; one that starts inside and ends past it is ErrTruncated.
+// A VHD or VHDX whose headers give a virtual size of 0 is ErrEmptyDisk; a
+// raw stream of 0 bytes or a fixed VHD of size 0 parses to a disk of size
+// 0 (its size is known only at the end), which callers refuse.
 // All allocations are bounded (at most 2^21 blocks, 16 MiB of metadata,
 // 64 MiB of log, 64 KiB per VHD locator).
 //

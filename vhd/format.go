@@ -15,6 +15,10 @@ var (
 	ErrUnsupported    = errors.New("vhd: unsupported image feature")
 	ErrFormatMismatch = errors.New("vhd: format mismatch")
 	ErrSpillLimit     = errors.New("vhd: spill limit exceeded")
+	// ErrEmptyDisk: the disk has no content, its virtual size is 0. A
+	// container that says so is refused when parsed; callers refuse a raw
+	// stream of 0 bytes (or a fixed VHD of size 0) once it has ended.
+	ErrEmptyDisk = errors.New("vhd: empty disk (virtual size 0)")
 )
 
 // Format is a container format.

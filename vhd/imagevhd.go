@@ -23,6 +23,9 @@ func mapVHD(f io.ReaderAt) (*Image, error) {
 	if ft.diskType != vhdTypeDynamic {
 		return nil, fmt.Errorf("%w: vhd of type %d", ErrUnsupported, ft.diskType)
 	}
+	if ft.currentSize == 0 {
+		return nil, fmt.Errorf("%w: vhd footer: current size 0", ErrEmptyDisk)
+	}
 	if ft.dataOffset < vhdFooterSize || ft.dataOffset > 1<<40 {
 		return nil, fmt.Errorf("%w: vhd footer: data offset %d", ErrCorrupt, ft.dataOffset)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"os"
 )
 
 // mapVHDX maps a VHDX for random access from its headers, metadata and BAT
@@ -58,15 +59,44 @@ func mapVHDX(f io.ReaderAt) (*Image, error) {
 	img := &Image{f: f, info: Info{Format: FormatVHDX, Type: Dynamic, VirtualSize: m.virtualSize,
 		BlockSize: m.blockSize, LogicalSectorSize: m.lss, PhysicalSectorSize: m.pss, DiskID: m.diskID,
 		DataWriteID: h.dataWrite}}
+	var ext []extent
 	for b := int64(0); b < blocks; b++ {
 		e := binary.LittleEndian.Uint64(bat[8*(b+b/ratio):])
 		switch e & 7 {
 		case stFull:
-			n := min(m.blockSize, m.virtualSize-b*m.blockSize)
-			img.ext = append(img.ext, Piece{Kind: Payload, FileOff: int64(e>>20) << 20, VOff: b * m.blockSize, Len: n})
+			x, err := placeVHDX(extent{n: min(m.blockSize, m.virtualSize-b*m.blockSize), kind: extBlock, idx: uint32(b)}, e, ratio)
+			if err != nil {
+				return nil, err
+			}
+			ext = append(ext, x)
 		case stPartial:
 			return nil, fmt.Errorf("%w: vhdx block %d partially present without a parent", ErrCorrupt, b)
 		}
 	}
+	if err := checkVHDXPlaces(vhdxFixed(h, batR, metaR), ext, ratio); err != nil {
+		return nil, err
+	}
+	if size := readerSize(f); size >= 0 {
+		if err := checkVHDXInFile(ext, ratio, size); err != nil {
+			return nil, err
+		}
+	}
+	for _, x := range ext {
+		img.ext = append(img.ext, Piece{Kind: Payload, FileOff: x.off, VOff: int64(x.idx) * m.blockSize, Len: x.n})
+	}
 	return img, nil
+}
+
+// readerSize returns the size of f if it can tell (a regular file, or a
+// reader with a Size method such as io.SectionReader), else -1.
+func readerSize(f io.ReaderAt) int64 {
+	switch v := f.(type) {
+	case interface{ Size() int64 }:
+		return v.Size()
+	case interface{ Stat() (os.FileInfo, error) }:
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
+			return fi.Size()
+		}
+	}
+	return -1
 }

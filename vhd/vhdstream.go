@@ -20,6 +20,9 @@ func (s *Stream) openVHD(head []byte) error {
 		// footer is at the end.
 		return s.openRaw(true, true)
 	}
+	if f.currentSize == 0 {
+		return fmt.Errorf("%w: vhd footer: current size 0", ErrEmptyDisk)
+	}
 	if f.dataOffset < vhdFooterSize || f.dataOffset > 1<<40 {
 		return fmt.Errorf("%w: vhd footer: data offset %d", ErrCorrupt, f.dataOffset)
 	}

@@ -61,7 +61,10 @@ func parseVHDXMeta(b []byte) (vhdxMeta, error) {
 		case guidVirtualSize:
 			if err = fixed(8); err == nil {
 				v := binary.LittleEndian.Uint64(item)
-				if v == 0 || v > vhdxMaxSize {
+				if v == 0 {
+					return m, fmt.Errorf("%w: vhdx virtual size 0", ErrEmptyDisk)
+				}
+				if v > vhdxMaxSize {
 					return m, fmt.Errorf("%w: vhdx virtual size %d", ErrUnsupported, v)
 				}
 				m.virtualSize = int64(v)

@@ -58,10 +58,7 @@ func (s *Stream) openVHDX() error {
 			return err
 		}
 	}
-	ext := []extent{{off: 0, n: vhdxHeaderArea, kind: extMeta}, {off: metaR.off, n: metaR.n, kind: extMeta}, {off: batR.off, n: batR.n, kind: extMeta}}
-	if h.logLength > 0 {
-		ext = append(ext, extent{off: h.logOffset, n: h.logLength, kind: extMeta})
-	}
+	fixed := vhdxFixed(h, batR, metaR)
 	if !h.logGUID.isZero() {
 		if err := s.replayLog(h); err != nil {
 			return err
@@ -116,7 +113,8 @@ func (s *Stream) openVHDX() error {
 	for i := range l.bat {
 		l.bat[i] = binary.LittleEndian.Uint64(bb[8*i:])
 	}
-	if ext, err = s.vhdxExtents(l, ext); err != nil {
+	ext, err := s.vhdxExtents(l, fixed)
+	if err != nil {
 		return err
 	}
 	walk := s.walk(ext, func(e extent) error { return s.vhdxExpand(l, e) }, 0, nil)
@@ -138,14 +136,14 @@ func (s *Stream) openVHDX() error {
 	return nil
 }
 
-// vhdxExtents checks every BAT entry and lists the blocks and the sector
-// bitmaps that are needed.
-func (s *Stream) vhdxExtents(l *vhdxLayout, ext []extent) ([]extent, error) {
+// vhdxExtents checks every BAT entry and lists the fixed structures, the
+// blocks and the sector bitmaps that are needed.
+func (s *Stream) vhdxExtents(l *vhdxLayout, fixed []vhdxRange) ([]extent, error) {
 	bs, vs := s.info.BlockSize, s.info.VirtualSize
+	var ext []extent
 	for i := int64(0); i < l.blocks; i++ {
 		e := l.entry(i)
-		st, off := e&7, int64(e>>20)*mib
-		switch st {
+		switch st := e & 7; st {
 		case stNotPresent, stUndefined, stZero, stUnmapped:
 			continue
 		case stFull:
@@ -159,20 +157,31 @@ func (s *Stream) vhdxExtents(l *vhdxLayout, ext []extent) ([]extent, error) {
 		default:
 			return nil, fmt.Errorf("%w: vhdx block %d in state %d", ErrCorrupt, i, st)
 		}
-		if off == 0 || off > vhdxMaxSize*2 {
-			return nil, fmt.Errorf("%w: vhdx block %d at offset %d", ErrCorrupt, i, off)
-		}
 		// The part of a last block past the virtual size is left to the
 		// gaps, so that a file that stops at the virtual size is accepted.
 		n := roundUp(min(bs, vs-i*bs), int64(s.info.LogicalSectorSize))
-		ext = append(ext, extent{off: off, n: n, kind: extBlock, idx: uint32(i)})
+		x, err := placeVHDX(extent{n: n, kind: extBlock, idx: uint32(i)}, e, l.chunkRatio)
+		if err != nil {
+			return nil, err
+		}
+		ext = append(ext, x)
 	}
 	if s.info.HasParent {
 		for c := int64(0); c*l.chunkRatio < l.blocks; c++ {
 			if e := l.bitmapEntry(c); e&7 == stFull {
-				ext = append(ext, extent{off: int64(e>>20) * mib, n: mib, kind: extBitmap, idx: uint32(c)})
+				x, err := placeVHDX(extent{n: mib, kind: extBitmap, idx: uint32(c)}, e, l.chunkRatio)
+				if err != nil {
+					return nil, err
+				}
+				ext = append(ext, x)
 			}
 		}
+	}
+	if err := checkVHDXPlaces(fixed, ext, l.chunkRatio); err != nil {
+		return nil, err
+	}
+	for _, r := range fixed {
+		ext = append(ext, extent{off: r.off, n: r.n, kind: extMeta})
 	}
 	return sortExtents(ext)
 }
