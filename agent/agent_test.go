@@ -273,3 +273,41 @@ func TestRetryReplacesPartialDisk(t *testing.T) {
 		t.Fatalf("the failed backup's session is still open: %+v", open)
 	}
 }
+
+// TestBackupDeclaresDisks: the agent declares every disk it will send when
+// it opens the session, so the server refuses to complete without one.
+func TestBackupDeclaresDisks(t *testing.T) {
+	s := testserver.Start(t, testserver.Options{})
+	u, _ := url.Parse(s.URL)
+	p := httputil.NewSingleHostReverseProxy(u)
+	var mu sync.Mutex
+	var declared []string
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/sessions" {
+			body, _ := io.ReadAll(r.Body)
+			var req struct {
+				Disks []string `json:"disks"`
+			}
+			_ = json.Unmarshal(body, &req)
+			mu.Lock()
+			declared = req.Disks
+			mu.Unlock()
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		p.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	paths := []string{disk(t, "b.raw", seeded(50, 300000)), disk(t, "a.raw", seeded(51, 200000))}
+	rc, err := agent.Backup(context.Background(), &agent.Client{Server: hs.URL, Token: s.AdminToken}, agent.BackupOptions{
+		Host: "HV01", VM: "VM1", Type: "full", Consistency: "application", Disks: paths,
+		ReceiptKey: hex.EncodeToString(s.Key), Log: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(declared, ","); got != "b.raw,a.raw" || len(rc.Disks) != 2 {
+		t.Fatalf("declared %q with %d disks in the receipt, want b.raw,a.raw and 2", got, len(rc.Disks))
+	}
+}

@@ -85,7 +85,13 @@ func Backup(ctx context.Context, c *Client, o BackupOptions) (*receipt.Receipt, 
 	if err != nil {
 		return nil, err
 	}
-	id, err := c.OpenSession(ctx, SessionRequest{Host: o.Host, VM: o.VM, BackupType: o.Type, Consistency: o.Consistency, Writers: o.Writers})
+	names := make([]string, len(disks))
+	for i, d := range disks {
+		names[i] = d.name
+	}
+	// Declaring the disks makes the server refuse a receipt without one.
+	id, err := c.OpenSession(ctx, SessionRequest{Host: o.Host, VM: o.VM, BackupType: o.Type,
+		Consistency: o.Consistency, Writers: o.Writers, Disks: names})
 	if err != nil {
 		return nil, fmt.Errorf("open session: %w", err)
 	}
@@ -214,6 +220,10 @@ func sendDisk(ctx context.Context, c *Client, o BackupOptions, id string, d *sen
 	if counted.n != d.size || sum.StreamBLAKE3 != d.hash || sum.StreamBytes != d.size {
 		return fmt.Errorf("%w: disk %s: sent %d bytes with BLAKE3 %s, server received %d with %s",
 			ErrVerify, d.name, counted.n, d.hash, sum.StreamBytes, sum.StreamBLAKE3)
+	}
+	if sum.HasParent {
+		o.Log.Info("differencing disk: stored merged only with a disk of this backup that has its parent id",
+			"disk", d.name, "parent_id", sum.ParentID)
 	}
 	secs := time.Since(start).Seconds()
 	o.Log.Info("disk sent", "disk", d.name, "format", sum.Format, "bytes", d.size, "new_bytes", sum.NewBytes,

@@ -122,6 +122,9 @@ type SessionRequest struct {
 	BackupType  string          `json:"backup_type"`
 	Consistency string          `json:"consistency"`
 	Writers     json.RawMessage `json:"writers,omitempty"`
+	// Disks declares every disk the session will hold: the server then
+	// refuses to complete without each of them, and refuses others.
+	Disks []string `json:"disks,omitempty"`
 }
 
 // DiskSummary is the server's answer to a disk upload.
@@ -133,6 +136,8 @@ type DiskSummary struct {
 	StreamBLAKE3 string `json:"stream_blake3"`
 	NewBytes     int64  `json:"new_bytes"`
 	StoredBytes  int64  `json:"stored_bytes"`
+	HasParent    bool   `json:"has_parent,omitempty"` // a differencing disk
+	ParentID     string `json:"parent_id,omitempty"`  // the id its parent must have
 }
 
 // OpenSession starts a session.

@@ -23,6 +23,7 @@ const (
 	CodeBodyTooLarge     = "BODY_TOO_LARGE"
 	CodeTruncatedBody    = "TRUNCATED_BODY"
 	CodeBadDiskImage     = "BAD_DISK_IMAGE"
+	CodeEmptyDisk        = "EMPTY_DISK"
 	CodeTruncatedImage   = "TRUNCATED_IMAGE"
 	CodeTrailingData     = "TRAILING_DATA"
 	CodeFormatMismatch   = "FORMAT_MISMATCH"
@@ -35,6 +36,9 @@ const (
 	CodeSessionFailed    = "SESSION_FAILED"
 	CodeDiskBusy         = "DISK_BUSY"
 	CodeNoDisks          = "NO_DISKS"
+	CodeDiskFailed       = "DISK_FAILED"
+	CodeDiskMissing      = "DISK_MISSING"
+	CodeDiskNotDeclared  = "DISK_NOT_DECLARED"
 	CodeUnknownSnapshot  = "UNKNOWN_SNAPSHOT"
 	CodeUnknownDisk      = "UNKNOWN_DISK"
 	CodeBadRange         = "RANGE_NOT_SATISFIABLE"
@@ -74,9 +78,13 @@ func classify(err error) *apiError {
 		{repo.ErrSessionExpired, http.StatusGone, CodeSessionExpired},
 		{repo.ErrDiskBusy, http.StatusConflict, CodeDiskBusy},
 		{repo.ErrNoDisks, http.StatusBadRequest, CodeNoDisks},
+		{repo.ErrDiskFailed, http.StatusConflict, CodeDiskFailed},
+		{repo.ErrDiskMissing, http.StatusConflict, CodeDiskMissing},
+		{repo.ErrDiskNotDeclared, http.StatusBadRequest, CodeDiskNotDeclared},
 		{repo.ErrUnknownSnapshot, http.StatusNotFound, CodeUnknownSnapshot},
 		{vhd.ErrSpillLimit, http.StatusRequestEntityTooLarge, CodeSpillLimit},
 		{vhd.ErrFormatMismatch, http.StatusBadRequest, CodeFormatMismatch},
+		{vhd.ErrEmptyDisk, http.StatusBadRequest, CodeEmptyDisk},
 		{vhd.ErrUnsupported, http.StatusBadRequest, CodeUnsupported},
 		{ingest.ErrBadHints, http.StatusBadRequest, CodeBadHints},
 		{ingest.ErrTrailingData, http.StatusBadRequest, CodeTrailingData},

@@ -130,9 +130,9 @@ func TestBodyShorterThanContentLength(t *testing.T) {
 	s := testserver.Start(t, testserver.Options{})
 	id := openSession(t, s, "HV01", "VM1")
 	rawPut(t, s, "/api/v1/sessions/"+id+"/disks/d.raw", 8<<20, random(3<<20), true)
-	// The disk must not count: completing now has nothing to commit.
-	if st, code := call(t, s, "POST", "/api/v1/sessions/"+id+"/complete", s.AdminToken, nil); st != 400 || code != "NO_DISKS" {
-		t.Fatalf("complete after a short body: %d %s, want 400 NO_DISKS", st, code)
+	// The disk must not count: completing now is refused, naming it.
+	if st, code := call(t, s, "POST", "/api/v1/sessions/"+id+"/complete", s.AdminToken, nil); st != 409 || code != "DISK_FAILED" {
+		t.Fatalf("complete after a short body: %d %s, want 409 DISK_FAILED", st, code)
 	}
 	assertNoSnapshots(t, s)
 }
@@ -175,11 +175,11 @@ func TestClientDisconnectMidStream(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		st, code := call(t, s, "POST", "/api/v1/sessions/"+id+"/complete", s.AdminToken, nil)
-		if st == 400 && code == "NO_DISKS" {
+		if st == 409 && code == "DISK_FAILED" {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("complete after disconnect: %d %s, want 400 NO_DISKS", st, code)
+			t.Fatalf("complete after disconnect: %d %s, want 409 DISK_FAILED", st, code)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

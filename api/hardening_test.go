@@ -38,7 +38,7 @@ func TestStalledUploadIsCut(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		st, code := call(t, s, "POST", "/api/v1/sessions/"+id+"/complete", s.AdminToken, nil)
-		if st == 400 && code == "NO_DISKS" {
+		if st == 409 && code == "DISK_FAILED" {
 			break
 		}
 		if time.Now().After(deadline) {

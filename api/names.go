@@ -36,6 +36,32 @@ func validName(kind, s string) error {
 	return nil
 }
 
+// maxDeclaredDisks bounds the disks a session may declare.
+const maxDeclaredDisks = 256
+
+// validDiskList checks the disks a session declares: nil (none declared),
+// or 1 to maxDeclaredDisks valid disk names, each once.
+func validDiskList(names []string) error {
+	if names == nil {
+		return nil
+	}
+	if len(names) == 0 || len(names) > maxDeclaredDisks {
+		return errf(http.StatusBadRequest, CodeBadRequest,
+			fmt.Sprintf("disks lists %d names: declare 1 to %d disks, or omit it", len(names), maxDeclaredDisks))
+	}
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		if err := validName("disk", n); err != nil {
+			return err
+		}
+		if seen[n] {
+			return errf(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("disk %q is declared twice", n))
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
 func parseDuration(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err == nil && d < 0 {

@@ -23,6 +23,9 @@ type createSessionRequest struct {
 	BackupType  string          `json:"backup_type"`
 	Consistency string          `json:"consistency"`
 	Writers     json.RawMessage `json:"writers"`
+	// Disks, if given, are every disk the session will hold: complete
+	// waits for each, and no other may be uploaded.
+	Disks []string `json:"disks"`
 }
 
 func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
@@ -47,6 +50,8 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		err = errf(http.StatusBadRequest, CodeBadRequest, `backup_type must be "full" or "copy"`)
 	case req.Consistency != "application" && req.Consistency != "crash":
 		err = errf(http.StatusBadRequest, CodeBadRequest, `consistency must be "application" or "crash"`)
+	default:
+		err = validDiskList(req.Disks)
 	}
 	if err != nil {
 		writeError(w, r, err)
@@ -59,12 +64,16 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := s.repo.OpenSession(repo.SessionInfo{
 		Host: req.Host, VM: req.VM, BackupType: req.BackupType, Consistency: req.Consistency,
-		Writers: req.Writers, Owner: tok.ID,
+		Writers: req.Writers, Disks: req.Disks, Owner: tok.ID,
 	})
-	writeJSON(w, http.StatusCreated, map[string]any{
+	ans := map[string]any{
 		"id": sess.ID, "host": req.Host, "vm": req.VM, "backup_type": req.BackupType,
 		"consistency": req.Consistency, "created": sess.Created,
-	})
+	}
+	if req.Disks != nil {
+		ans["disks"] = req.Disks
+	}
+	writeJSON(w, http.StatusCreated, ans)
 }
 
 // session finds the session in the URL and checks the caller owns it.
@@ -92,6 +101,11 @@ type DiskSummary struct {
 	NewBytes     int64  `json:"new_bytes"`
 	StoredBytes  int64  `json:"stored_bytes"`
 	Chunks       int    `json:"chunks"`
+	// HasParent marks a differencing disk; ParentID is the id its parent
+	// must have (VHD unique id, VHDX DataWriteGuid). It is merged with a
+	// disk of the session only if one has that id (see complete).
+	HasParent bool   `json:"has_parent,omitempty"`
+	ParentID  string `json:"parent_id,omitempty"`
 }
 
 func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
@@ -123,7 +137,7 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 		SpillDir: s.opts.SpillDir, SpillLimit: s.opts.SpillLimit, Hints: hints,
 	})
 	if err != nil {
-		up.Cancel()
+		up.Cancel(err)
 		writeError(w, r, err)
 		return
 	}
@@ -143,6 +157,7 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, DiskSummary{
 		Name: name, Format: res.Format, VirtualSize: res.VirtualSize, StreamBytes: res.StreamBytes,
 		StreamBLAKE3: res.StreamBLAKE3, NewBytes: d.NewBytes, StoredBytes: d.StoredBytes, Chunks: res.Chunks,
+		HasParent: d.Container.HasParent, ParentID: d.Container.ParentID,
 	})
 }
 

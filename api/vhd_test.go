@@ -245,7 +245,7 @@ func TestBadImages(t *testing.T) {
 			if st < 400 || st > 499 || code != c.code {
 				t.Fatalf("status %d code %s, want 4xx %s", st, code, c.code)
 			}
-			if st, code := call(t, s, "POST", "/api/v1/sessions/"+id+"/complete", s.AdminToken, nil); st != 400 || code != "NO_DISKS" {
+			if st, code := call(t, s, "POST", "/api/v1/sessions/"+id+"/complete", s.AdminToken, nil); st != 409 || code != "DISK_FAILED" {
 				t.Fatalf("complete after a rejected disk: %d %s", st, code)
 			}
 		})

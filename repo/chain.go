@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
-	"strings"
 
 	"github.com/shadowvault/shadowvault/chunk"
 )
@@ -31,38 +29,49 @@ var ErrParentLoop = errors.New("differencing chain loops or is too deep")
 const maxChain = 32
 
 // resolveParents links each differencing disk to its parent among the disks
-// of the same session: by parent ID (VHD unique id, VHDX DataWriteGuid),
-// else by the file name in a parent locator. A child whose parent was not
-// uploaded keeps no link; its original file still restores.
-func resolveParents(disks []*Disk) {
+// of the same session, by parent ID only: a VHD child names the unique id
+// in its parent's footer (Container.DiskID of a vhd), a VHDX child the
+// DataWriteGuid of its parent's current header (Container.DataWriteID of a
+// vhdx). Parent locators are never used: a disk of the named file may be
+// another disk (or another version of it), and merging with it would
+// restore wrong content without a word. A child whose parent ID names no
+// uploaded disk, or several, keeps no link: its original file still
+// restores, a merged restore fails with ErrNoParent. It returns those
+// children.
+func resolveParents(disks []*Disk) (unlinked []*Disk) {
 	for _, d := range disks {
+		d.Parent = ""
 		if !d.Container.HasParent {
 			continue
 		}
+		var found []*Disk
 		for _, p := range disks {
-			if p == d {
-				continue
-			}
-			byID := d.Container.ParentID != "" &&
-				(p.Container.DiskID == d.Container.ParentID && p.Format == "vhd" ||
-					p.Container.DataWriteID == d.Container.ParentID)
-			if byID {
-				d.Parent = p.Name
-				break
+			if isParent(d, p) {
+				found = append(found, p)
 			}
 		}
-		if d.Parent != "" {
+		if len(found) != 1 {
+			unlinked = append(unlinked, d)
 			continue
 		}
-		for _, loc := range d.Container.ParentLocators {
-			base := path.Base(strings.ReplaceAll(loc, `\`, "/"))
-			for _, p := range disks {
-				if p != d && strings.EqualFold(p.Name, base) {
-					d.Parent = p.Name
-				}
-			}
-		}
+		d.Parent = found[0].Name
 	}
+	return unlinked
+}
+
+// isParent tells whether p is the disk child's parent ID names.
+func isParent(child, p *Disk) bool {
+	id := child.Container.ParentID
+	if p == child || id == "" || p.Format != child.Format {
+		return false
+	}
+	switch child.Format {
+	case "vhd":
+		return p.Container.DiskID == id
+	case "vhdx":
+		return p.Container.DataWriteID == id
+	}
+	return false
 }
 
 // OpenChain opens disk name of snapshot m together with its chain of

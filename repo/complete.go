@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/shadowvault/shadowvault/receipt"
@@ -14,7 +15,9 @@ import (
 // follows the durability order: every pack the disks reference is durable
 // and indexed, then the disk maps and the manifest are stored, then the
 // snapshot is committed to the index, and only then is the receipt returned.
-// Completing a completed session returns the same receipt.
+// Completing a completed session returns the same receipt. A session is
+// refused, and stays open, while the last upload of a disk failed
+// (ErrDiskFailed) or a declared disk is missing (ErrDiskMissing).
 func (s *Session) Complete(ctx context.Context) (*receipt.Receipt, error) {
 	s.completeMu.Lock()
 	defer s.completeMu.Unlock()
@@ -35,9 +38,10 @@ func (s *Session) Complete(ctx context.Context) (*receipt.Receipt, error) {
 		s.mu.Unlock()
 		return nil, fmt.Errorf("session %s: %w", s.ID, ErrDiskBusy)
 	}
-	if len(s.disks) == 0 {
+	if err := s.readyLocked(); err != nil {
+		s.touchLocked()
 		s.mu.Unlock()
-		return nil, fmt.Errorf("session %s: %w", s.ID, ErrNoDisks)
+		return nil, err
 	}
 	s.state = stateCompleting
 	disks := make([]*Disk, 0, len(s.disks))
@@ -52,6 +56,7 @@ func (s *Session) Complete(ctx context.Context) (*receipt.Receipt, error) {
 	s.mu.Lock()
 	if err != nil {
 		s.state, s.failure = stateFailed, err
+		s.touchLocked() // the lease runs from the failure
 	} else {
 		s.state = stateCompleted
 	}
@@ -71,6 +76,32 @@ func (s *Session) Complete(ctx context.Context) (*receipt.Receipt, error) {
 		"vm", s.Info.VM, "disks", len(disks), "bytes", bytes, "new_bytes", newBytes, "stored_bytes", stored,
 		"duration", time.Since(s.Created).Round(time.Millisecond), "commit", time.Since(start).Round(time.Millisecond))
 	return rc, nil
+}
+
+// readyLocked checks that the session holds every disk it must: at least
+// one, none whose last upload failed, and each declared disk. s.mu is held.
+func (s *Session) readyLocked() error {
+	if len(s.failed) > 0 {
+		names := sortedKeys(s.failed)
+		why := make([]string, len(names))
+		for i, n := range names {
+			why[i] = fmt.Sprintf("%s (%v)", n, s.failed[n])
+		}
+		return fmt.Errorf("session %s: %w: %s (upload again or abort)", s.ID, ErrDiskFailed, strings.Join(why, ", "))
+	}
+	if len(s.disks) == 0 && len(s.Info.Disks) == 0 {
+		return fmt.Errorf("session %s: %w", s.ID, ErrNoDisks)
+	}
+	var missing []string
+	for _, n := range s.Info.Disks {
+		if s.disks[n] == nil {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("session %s: %w: %s", s.ID, ErrDiskMissing, strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, error) {
@@ -106,7 +137,10 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 			return nil, fmt.Errorf("disk %s: chunk %s: %w", d.Name, id.Short(), ErrMissingChunk)
 		}
 	}
-	resolveParents(disks)
+	for _, d := range resolveParents(disks) {
+		r.log.Warn("differencing disk stored without its parent: no disk of the session has its parent id",
+			"session", s.ID, "disk", d.Name, "parent_id", d.Container.ParentID, "parent_locators", d.Container.ParentLocators)
+	}
 	// 3: disk maps, then the manifest with the signed receipt.
 	exact := r.now().UTC()
 	now := exact.Truncate(time.Second)

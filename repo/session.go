@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -23,6 +25,12 @@ var (
 	ErrSessionFailed  = errors.New("session failed")
 	ErrDiskBusy       = errors.New("disk upload in progress")
 	ErrNoDisks        = errors.New("session has no disks")
+	// ErrDiskFailed refuses a complete while the last upload of a disk failed.
+	ErrDiskFailed = errors.New("disk upload failed")
+	// ErrDiskMissing refuses a complete while a declared disk is missing.
+	ErrDiskMissing = errors.New("declared disk not uploaded")
+	// ErrDiskNotDeclared refuses a disk a session did not declare.
+	ErrDiskNotDeclared = errors.New("disk not declared")
 )
 
 // SessionInfo is what the agent declared when opening a session.
@@ -32,6 +40,9 @@ type SessionInfo struct {
 	BackupType  string          `json:"backup_type"`
 	Consistency string          `json:"consistency"`
 	Writers     json.RawMessage `json:"writers,omitempty"`
+	// Disks, when not empty, are the names of the disks the session must
+	// hold before it completes; no other disk may be uploaded.
+	Disks []string `json:"disks,omitempty"`
 	// Owner is the id of the token that opened the session.
 	Owner string `json:"owner,omitempty"`
 }
@@ -90,6 +101,7 @@ type Session struct {
 	lastActive time.Time          // guarded by mu
 	uploading  map[string]*Upload // guarded by mu
 	disks      map[string]*Disk   // guarded by mu
+	failed     map[string]error   // disks whose last upload failed; guarded by mu
 	failure    error              // guarded by mu
 	hints      map[string]any     // per disk, set before its upload; guarded by mu
 }
@@ -107,12 +119,13 @@ func (r *Repository) OpenSession(info SessionInfo) *Session {
 	s := &Session{
 		r: r, ID: newID(now), Info: info, Created: now,
 		state: stateOpen, lastActive: now,
-		uploading: make(map[string]*Upload), disks: make(map[string]*Disk),
+		uploading: make(map[string]*Upload), disks: make(map[string]*Disk), failed: make(map[string]error),
 	}
 	r.mu.Lock()
 	r.sessions[s.ID] = s
 	r.mu.Unlock()
-	r.log.Info("session opened", "session", s.ID, "host", info.Host, "vm", info.VM, "type", info.BackupType)
+	r.log.Info("session opened", "session", s.ID, "host", info.Host, "vm", info.VM, "type", info.BackupType,
+		"declared_disks", len(info.Disks))
 	return s
 }
 
@@ -140,8 +153,9 @@ type SessionSummary struct {
 	Info       SessionInfo `json:"info"`
 	Created    time.Time   `json:"created"`
 	LastActive time.Time   `json:"last_active"`
-	Disks      []string    `json:"disks"`
-	Uploading  []string    `json:"uploading"`
+	Disks      []string    `json:"disks"`     // stored
+	Uploading  []string    `json:"uploading"` // in flight
+	Failed     []string    `json:"failed"`    // last upload failed
 }
 
 // Sessions lists the sessions in flight.
@@ -155,17 +169,21 @@ func (r *Repository) Sessions() []SessionSummary {
 	out := make([]SessionSummary, 0, len(list))
 	for _, s := range list {
 		s.mu.Lock()
-		sum := SessionSummary{ID: s.ID, Info: s.Info, Created: s.Created, LastActive: s.lastActive, Disks: []string{}, Uploading: []string{}}
-		for n := range s.disks {
-			sum.Disks = append(sum.Disks, n)
-		}
-		for n := range s.uploading {
-			sum.Uploading = append(sum.Uploading, n)
-		}
+		sum := SessionSummary{ID: s.ID, Info: s.Info, Created: s.Created, LastActive: s.lastActive,
+			Disks: sortedKeys(s.disks), Uploading: sortedKeys(s.uploading), Failed: sortedKeys(s.failed)}
 		s.mu.Unlock()
 		out = append(out, sum)
 	}
 	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func (s *Session) idleSince(now time.Time) time.Duration {
@@ -179,10 +197,13 @@ func (s *Session) idleSince(now time.Time) time.Duration {
 
 func (s *Session) touchLocked() { s.lastActive = s.r.now() }
 
-// expire discards the session if it is still idle past the lease.
+// expire discards the session if it is still idle past the lease: open, or
+// failed (a complete that failed), with no upload in flight. A completing
+// session is never idle.
 func (s *Session) expire(now time.Time, lease time.Duration) bool {
 	s.mu.Lock()
-	idle := len(s.uploading) == 0 && s.state == stateOpen && now.Sub(s.lastActive) > lease
+	live := s.state == stateOpen || s.state == stateFailed
+	idle := live && len(s.uploading) == 0 && now.Sub(s.lastActive) > lease
 	if idle {
 		s.state = stateExpired
 	}
@@ -262,7 +283,8 @@ type Upload struct {
 func prefix(id chunk.ID) uint64 { return binary.LittleEndian.Uint64(id[:8]) }
 
 // BeginDisk starts the upload of a disk. A disk of the same name uploaded
-// before is replaced when this upload finishes.
+// before is replaced when this upload finishes. A session that declared
+// its disks refuses any other (ErrDiskNotDeclared).
 func (s *Session) BeginDisk(name string) (*Upload, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -271,6 +293,9 @@ func (s *Session) BeginDisk(name string) (*Upload, error) {
 	}
 	if s.state != stateOpen {
 		return nil, fmt.Errorf("session %s: completing: %w", s.ID, ErrSessionClosed)
+	}
+	if len(s.Info.Disks) > 0 && !slices.Contains(s.Info.Disks, name) {
+		return nil, fmt.Errorf("disk %s: the session declared %v: %w", name, s.Info.Disks, ErrDiskNotDeclared)
 	}
 	if s.uploading[name] != nil {
 		return nil, fmt.Errorf("disk %s: %w", name, ErrDiskBusy)
@@ -308,7 +333,8 @@ func (u *Upload) Save(ctx context.Context, id chunk.ID, data []byte) (stored int
 	return n, nil
 }
 
-// Finish records the disk in the session, replacing one of the same name.
+// Finish records the disk in the session, replacing one of the same name,
+// and clears a failure of an earlier upload of that name.
 func (u *Upload) Finish(d *Disk) error {
 	u.mu.Lock()
 	d.Name, d.deps, d.NewBytes, d.StoredBytes = u.name, u.deps, u.newBytes, u.storedBytes
@@ -322,14 +348,21 @@ func (u *Upload) Finish(d *Disk) error {
 		return fmt.Errorf("session %s: %w", s.ID, err)
 	}
 	s.disks[u.name] = d
+	delete(s.failed, u.name)
 	return nil
 }
 
-// Cancel ends a failed upload; the session keeps any earlier disk of that name.
-func (u *Upload) Cancel() {
+// Cancel ends a failed upload (cause says why). The session keeps any
+// earlier disk of that name but records the failure: it does not complete
+// until an upload of that name finishes (see Complete).
+func (u *Upload) Cancel(cause error) {
+	if cause == nil {
+		cause = errors.New("upload cancelled")
+	}
 	s := u.s
 	s.mu.Lock()
 	delete(s.uploading, u.name)
+	s.failed[u.name] = cause
 	s.touchLocked()
 	s.mu.Unlock()
 }
