@@ -41,8 +41,13 @@ func cmdServe(args []string) int {
 	memLimit := fs.Int64("memory-limit", 1024, "soft memory limit of the server in MiB: the garbage collector works harder near it (0: none)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "the certificate's private key (PEM)")
+	fs.IntVar(&initPackSize, "init-pack-size", 0, "pack target size in bytes for a new repository (0: 16 MiB); ignored for an existing one")
 	registerS3Flags(fs)
 	_ = fs.Parse(args)
+	if initPackSize != 0 && (initPackSize < minInitPackSize || initPackSize > maxInitPackSize) {
+		fmt.Fprintf(os.Stderr, "serve: --init-pack-size %d: want %d to %d bytes\n", initPackSize, minInitPackSize, maxInitPackSize)
+		return 2
+	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		fmt.Fprintln(os.Stderr, "serve: --tls-cert and --tls-key go together")
 		return 2
@@ -73,6 +78,17 @@ var schedule struct {
 	readData     int
 }
 
+// initPackSize is the pack target size of a repository created by serve
+// (0: the default). Tests set it small so that prune has packs to rewrite.
+var initPackSize int
+
+// The range --init-pack-size accepts. The repository config may be
+// stricter (repo.Config validates its own range at init).
+const (
+	minInitPackSize = 4 << 10
+	maxInitPackSize = 256 << 20
+)
+
 // publicMetrics serves /metrics to anyone.
 var publicMetrics bool
 
@@ -102,6 +118,9 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 		cfg, err := repo.NewConfig()
 		if err != nil {
 			return err
+		}
+		if initPackSize > 0 {
+			cfg.PackSize = initPackSize
 		}
 		if err := repo.InitConfig(ctx, be, cfg); err != nil {
 			return err
