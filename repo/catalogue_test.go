@@ -6,12 +6,15 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/shadowvault/shadowvault/internal/testserver"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/repo/backend"
 	"github.com/shadowvault/shadowvault/repo/backend/faulty"
+	"github.com/shadowvault/shadowvault/repo/backend/mem"
 )
 
 // reopen opens a second repository over the fixture's backend and index,
@@ -179,5 +182,44 @@ func TestRebuildKeepsListedSnapshots(t *testing.T) {
 		}
 	}
 	mustCheckOK(t, f.Repo)
+	f.verifyRestores(t)
+}
+
+// hookBackend runs onList once, when a listing of the given type begins.
+type hookBackend struct {
+	backend.Backend
+	t      backend.Type
+	once   sync.Once
+	onList func()
+}
+
+func (b *hookBackend) List(ctx context.Context, t backend.Type, fn func(backend.ObjectInfo) error) error {
+	if t == b.t && b.onList != nil {
+		b.once.Do(b.onList)
+	}
+	return b.Backend.List(ctx, t, fn)
+}
+
+// A forget that finishes while a rebuild reads the backend stays done: the
+// rebuild does not list the snapshot again.
+func TestRebuildDuringForget(t *testing.T) {
+	hb := &hookBackend{Backend: mem.New(), t: backend.TypeProtect}
+	f := &fixture{Server: testserver.Start(t, testserver.Options{Backend: hb}), disks: map[string][]byte{}}
+	f.populate(t)
+	id := f.rcs[0].Snapshot
+	hb.onList = func() { // the first scan has read the manifests
+		if err := f.Repo.ForgetSnapshot(context.Background(), id); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := f.Repo.RebuildIndex(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Repo.Snapshot(id); !errors.Is(err, repo.ErrUnknownSnapshot) {
+		t.Fatalf("a rebuild listed a snapshot forgotten meanwhile: %v", err)
+	}
+	mustCheckOK(t, f.Repo)
+	delete(f.disks, id+"/a.raw")
+	delete(f.disks, id+"/b.raw")
 	f.verifyRestores(t)
 }

@@ -23,6 +23,8 @@ var ErrProtected = errors.New("snapshot is protected")
 // never lists it again. Its chunks stay until a prune finds them
 // unreferenced.
 func (r *Repository) ForgetSnapshot(ctx context.Context, id string) error {
+	r.catMu.RLock()
+	defer r.catMu.RUnlock()
 	if _, err := r.Snapshot(id); err != nil {
 		pending, perr := r.idx.PendingForgets()
 		if perr == nil && pending[id] {

@@ -116,6 +116,13 @@ func (r *Repository) RebuildIndex(ctx context.Context) (RebuildStats, error) {
 	if err := r.scanBackend(ctx, sc); err != nil { // what was stored meanwhile
 		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
 	}
+	// No forget runs from here on; drop what forgets removed since the
+	// first scan.
+	r.catMu.Lock()
+	defer r.catMu.Unlock()
+	if err := r.dropRemoved(ctx, sc); err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
+	}
 	if err := r.keepListed(ctx, sc); err != nil {
 		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
 	}
@@ -155,6 +162,21 @@ func (p *packer) waitIdle(ctx context.Context, d time.Duration) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// dropRemoved forgets the manifests sc found that the backend no longer
+// holds (a forget finished since the scan).
+func (r *Repository) dropRemoved(ctx context.Context, sc *scan) error {
+	stored, err := r.manifestsInBackend(ctx)
+	if err != nil {
+		return err
+	}
+	for id := range sc.manifests {
+		if _, ok := stored[id]; !ok {
+			delete(sc.manifests, id)
+		}
+	}
+	return nil
 }
 
 // keepListed stores again, from its index record, the manifest of every

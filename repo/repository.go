@@ -47,7 +47,12 @@ type Repository struct {
 	tombstones map[string]sessionState // ended sessions, guarded by mu
 
 	maintMu sync.Mutex // one prune or check at a time
-	jobs    *Jobs
+	// catMu is held shared by each forget, from its decision to the
+	// removal of its manifest, and exclusively by a rebuild while it
+	// settles which manifests to list, so that a rebuild never lists a
+	// snapshot forgotten while it read the backend.
+	catMu sync.RWMutex
+	jobs  *Jobs
 
 	stop    chan struct{}
 	stopped sync.WaitGroup
