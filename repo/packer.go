@@ -225,12 +225,15 @@ func (p *packer) write(w *pack.Writer) error {
 	return nil
 }
 
-// removeOrphan deletes a pack the index does not know, unless it is being
-// stored right now. The look and the removal happen under mu, and a pack
-// counts as being stored (under mu) before its upload starts, so a pack
-// that is uploaded again meanwhile is either left alone or re-created by
-// its upload after the removal.
-func (p *packer) removeOrphan(ctx context.Context, id chunk.ID) (bool, error) {
+// removeUnindexed deletes a pack the index does not know, unless it is
+// being stored right now. Pack names are the hash of their bytes, so a
+// backup can store a pack of the very name a prune or an orphan collection
+// is about to delete (the same chunks again, in the same order: with small
+// packs, often one chunk). The look and the removal happen under mu, and a
+// pack counts as being stored (under mu) from before its upload to its
+// index commit, so such a pack is either left alone or re-created by its
+// upload after the removal.
+func (p *packer) removeUnindexed(ctx context.Context, id chunk.ID) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.storing[id] > 0 {

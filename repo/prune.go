@@ -105,10 +105,15 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 		return res, fmt.Errorf("prune: %w", err)
 	}
 	res.ChunksRemoved = removed
-	// Only packs the committed index no longer knows are deleted.
+	// Only packs the committed index no longer knows are deleted, and not
+	// one a backup is storing again under the same name.
 	for _, id := range dropped {
-		if err := r.removePack(ctx, id); err != nil {
+		gone, err := r.packer.removeUnindexed(ctx, id)
+		if err != nil {
 			return res, fmt.Errorf("prune: %w", err)
+		}
+		if !gone {
+			continue
 		}
 		res.BytesFreed += uses[id].info.Size
 		if uses[id].live == 0 {

@@ -3,10 +3,15 @@ package repo_test
 import (
 	"bytes"
 	"context"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/shadowvault/shadowvault/internal/testserver"
+	"github.com/shadowvault/shadowvault/receipt"
 	"github.com/shadowvault/shadowvault/repo"
+	"github.com/shadowvault/shadowvault/repo/backend"
+	"github.com/shadowvault/shadowvault/repo/backend/mem"
 )
 
 // TestPruneKeepsSmallLivePacks backs up disks whose packs are tiny (a
@@ -65,5 +70,69 @@ func (e *pruneEnv) mustCheckData(t *testing.T) {
 	}
 	if !res.OK {
 		t.Fatalf("check --read-data 100%%: %+v", res)
+	}
+}
+
+// removeHook runs onRemove (once) before the first removal of a pack.
+type removeHook struct {
+	backend.Backend
+	once     sync.Once
+	onRemove func()
+}
+
+func (b *removeHook) Remove(ctx context.Context, h backend.Handle) error {
+	if h.Type == backend.TypePack && b.onRemove != nil {
+		b.once.Do(b.onRemove)
+	}
+	return b.Backend.Remove(ctx, h)
+}
+
+// Pack names are the hash of their bytes: with small packs, a backup that
+// stores a chunk again makes a pack of the very name a prune is deleting.
+// The prune must not delete it under the new backup.
+func TestPruneRacesBackupOfSamePack(t *testing.T) {
+	hb := &removeHook{Backend: mem.New()}
+	c := newClock()
+	e := &pruneEnv{Server: testserver.Start(t, testserver.Options{Backend: hb, Now: c.now, PackSize: repo.MinPackSize}), clock: c}
+	data := randomBytes(21, 64<<10) // one chunk, one pack
+	first := e.store(t, "VMA", data)
+	if err := e.Repo.ForgetSnapshot(context.Background(), first); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 1)
+	hb.onRemove = func() {
+		go func() {
+			cl := e.Client("")
+			id, err := cl.OpenSession(context.Background(), sessionReq("VMB"))
+			if err == nil {
+				_, err = cl.PutDisk(context.Background(), id, "disk.raw", bytes.NewReader(data), int64(len(data)), "raw")
+			}
+			if err == nil {
+				var rc receipt.Receipt
+				if rc, err = cl.Complete(context.Background(), id); err == nil {
+					done <- rc.Snapshot
+					return
+				}
+			}
+			t.Error(err)
+			done <- ""
+		}()
+		select { // let the backup store its pack now, if the prune lets it
+		case snap := <-done:
+			done <- snap
+		case <-time.After(time.Second):
+		}
+	}
+	e.clock.advance(2 * time.Hour)
+	if _, err := e.Repo.Prune(context.Background(), repo.PruneOptions{Grace: time.Nanosecond}); err != nil {
+		t.Fatal(err)
+	}
+	second := <-done
+	if second == "" {
+		t.Fatal("the second backup failed")
+	}
+	e.mustCheckData(t)
+	if got := e.restoreRaw(t, second); !bytes.Equal(got, data) {
+		t.Fatal("the second backup restores differently")
 	}
 }

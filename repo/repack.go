@@ -119,10 +119,6 @@ func (r *Repository) commitPrune(drop []chunk.ID, written []index.NewPack) (int,
 	return n, remove, nil
 }
 
-func (r *Repository) removePack(ctx context.Context, id chunk.ID) error {
-	return r.be.Remove(ctx, backend.Handle{Type: backend.TypePack, Name: id.String()})
-}
-
 // collectOrphans deletes packs in the backend that the index does not know
 // and that were first seen as such at least grace ago (an interrupted
 // upload, a crashed prune). Newly seen orphans are recorded.
@@ -156,7 +152,7 @@ func (r *Repository) collectOrphans(ctx context.Context, now time.Time, grace ti
 		if err != nil {
 			return nil // not a pack name: not ours to delete
 		}
-		removed, err := r.packer.removeOrphan(ctx, id)
+		removed, err := r.packer.removeUnindexed(ctx, id)
 		if err != nil {
 			return err
 		}
