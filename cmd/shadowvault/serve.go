@@ -82,10 +82,9 @@ var schedule struct {
 // (0: the default). Tests set it small so that prune has packs to rewrite.
 var initPackSize int
 
-// The range --init-pack-size accepts. The repository config may be
-// stricter (repo.Config validates its own range at init).
+// The range --init-pack-size accepts: the repository config's.
 const (
-	minInitPackSize = 4 << 10
+	minInitPackSize = repo.MinPackSize
 	maxInitPackSize = 256 << 20
 )
 
