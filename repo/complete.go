@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shadowvault/shadowvault/receipt"
+	"github.com/shadowvault/shadowvault/repo/backend"
 )
 
 // Complete makes the session durable and returns its signed receipt. It
@@ -175,13 +176,26 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 	m.Receipt = rc
 	data, err := r.saveManifest(ctx, m)
 	if err != nil {
+		r.dropManifest(ctx, m.ID) // it may be stored all the same
 		return nil, err
 	}
 	// 4: the snapshot is committed, and only then does the receipt leave.
 	if err := r.idx.PutSnapshot(m.ID, s.ID, data); err != nil {
+		r.dropManifest(ctx, m.ID)
 		return nil, fmt.Errorf("commit snapshot: %w", err)
 	}
 	return &rc, nil
+}
+
+// dropManifest removes the manifest of a complete that failed, so that a
+// failed session leaves no snapshot. If the removal fails too, the manifest
+// stays unlisted until the next start lists it (its data is durable) and
+// check reports it meanwhile.
+func (r *Repository) dropManifest(ctx context.Context, id string) {
+	h := backend.Handle{Type: backend.TypeSnapshot, Name: id}
+	if err := r.be.Remove(context.WithoutCancel(ctx), h); err != nil {
+		r.log.Error("failed complete: manifest not removed", "snapshot", id, "err", err)
+	}
 }
 
 // ReceiptFor returns the receipt of a completed session.
