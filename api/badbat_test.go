@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"testing"
 
@@ -62,35 +61,8 @@ func TestBadBATEntries(t *testing.T) {
 		{"across the end of the file", append(patch(1, endMB<<20|6), make([]byte, 512<<10)...), "TRUNCATED_IMAGE"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			id := openSession(t, s, "HV01", "VM1")
-			path := "/api/v1/sessions/" + id + "/disks/disk0.vhdx"
-			if st, code := call(t, s, "PUT", path, s.AdminToken, bytes.NewReader(c.body)); st != 400 || code != c.code {
-				t.Fatalf("PUT: %d %s, want 400 %s", st, code, c.code)
-			}
-			if st, _ := call(t, s, "POST", "/api/v1/sessions/"+id+"/complete", s.AdminToken, nil); st < 400 || st > 499 {
-				t.Fatalf("complete after the rejected disk: %d, want 4xx", st)
-			}
-			if n := snapshotCount(t, s); n != snapshots {
-				t.Fatalf("%d snapshots after a rejected disk, want %d", n, snapshots)
-			}
-			if i%2 == 1 {
-				if st, _ := call(t, s, "POST", "/api/v1/sessions/"+id+"/abort", s.AdminToken, nil); st != 200 {
-					t.Fatalf("abort: %d", st)
-				}
-				if n := snapshotCount(t, s); n != snapshots {
-					t.Fatalf("%d snapshots after abort, want %d", n, snapshots)
-				}
-				return
-			}
-			if st, code := call(t, s, "PUT", path, s.AdminToken, bytes.NewReader(good)); st != 200 {
-				t.Fatalf("PUT of the good disk: %d %s", st, code)
-			}
-			rc, err := s.Client("").Complete(context.Background(), id)
-			if err != nil {
-				t.Fatalf("complete: %v", err)
-			}
-			snapshots++
-			if !bytes.Equal(restore(t, s, rc.Snapshot, "disk0.vhdx", "raw"), readFile(t, raw)) {
+			rc := rejectedDisk(t, s, "disk0.vhdx", "", c.body, c.code, good, i%2 == 1, &snapshots)
+			if rc != nil && !bytes.Equal(restore(t, s, rc.Snapshot, "disk0.vhdx", "raw"), readFile(t, raw)) {
 				t.Fatal("raw restore of the good disk differs from its source")
 			}
 		})

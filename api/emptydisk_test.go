@@ -1,8 +1,6 @@
 package api_test
 
 import (
-	"bytes"
-	"context"
 	"path/filepath"
 	"testing"
 
@@ -36,35 +34,8 @@ func TestEmptyDiskRefused(t *testing.T) {
 		{"vhdx of size 0", "", zeroSize("x.vhdx", "-f", "vhdx", "-o", "block_size=1M")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			id := openSession(t, s, "HV01", "VM1")
-			path := "/api/v1/sessions/" + id + "/disks/disk0"
-			if st, code := call(t, s, "PUT", path+c.query, s.AdminToken, bytes.NewReader(c.body)); st != 400 || code != "EMPTY_DISK" {
-				t.Fatalf("PUT: %d %s, want 400 EMPTY_DISK", st, code)
-			}
-			if st, _ := call(t, s, "POST", "/api/v1/sessions/"+id+"/complete", s.AdminToken, nil); st < 400 || st > 499 {
-				t.Fatalf("complete after the empty disk: %d, want 4xx", st)
-			}
-			if n := snapshotCount(t, s); n != snapshots {
-				t.Fatalf("%d snapshots after an empty disk, want %d", n, snapshots)
-			}
-			if i%2 == 1 {
-				if st, _ := call(t, s, "POST", "/api/v1/sessions/"+id+"/abort", s.AdminToken, nil); st != 200 {
-					t.Fatalf("abort: %d", st)
-				}
-				if n := snapshotCount(t, s); n != snapshots {
-					t.Fatalf("%d snapshots after abort, want %d", n, snapshots)
-				}
-				return
-			}
-			if st, code := call(t, s, "PUT", path, s.AdminToken, bytes.NewReader(realDisk)); st != 200 {
-				t.Fatalf("PUT of a real disk: %d %s", st, code)
-			}
-			rc, err := s.Client("").Complete(context.Background(), id)
-			if err != nil {
-				t.Fatalf("complete: %v", err)
-			}
-			snapshots++
-			if len(rc.Disks) != 1 || rc.Disks[0].VirtualSize != int64(len(realDisk)) {
+			rc := rejectedDisk(t, s, "disk0", c.query, c.body, "EMPTY_DISK", realDisk, i%2 == 1, &snapshots)
+			if rc != nil && (len(rc.Disks) != 1 || rc.Disks[0].VirtualSize != int64(len(realDisk))) {
 				t.Fatalf("receipt disks %+v", rc.Disks)
 			}
 		})
