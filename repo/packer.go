@@ -70,6 +70,9 @@ type packer struct {
 	// commit, by name: an orphan collection must not take them for
 	// orphans. Guarded by mu.
 	storing map[chunk.ID]int
+	// removing holds the packs a prune is deleting, by name; an upload of
+	// the same name waits for the channel to close. Guarded by mu.
+	removing map[chunk.ID]chan struct{}
 
 	slots   chan struct{} // upload concurrency
 	uploads sync.WaitGroup
@@ -80,7 +83,8 @@ func newPacker(be backend.Backend, idx *index.Index, target, parallel int, log *
 	return &packer{
 		be: be, idx: idx, target: target, log: log, now: now,
 		reserved: make(map[chunk.ID]*pending), storing: make(map[chunk.ID]int),
-		slots: make(chan struct{}, parallel),
+		removing: make(map[chunk.ID]chan struct{}),
+		slots:    make(chan struct{}, parallel),
 	}
 }
 
@@ -201,6 +205,11 @@ func (p *packer) write(w *pack.Writer) error {
 		return err
 	}
 	p.mu.Lock()
+	for ch := p.removing[name]; ch != nil; ch = p.removing[name] {
+		p.mu.Unlock()
+		<-ch // a pack of this name is being deleted: store it after that
+		p.mu.Lock()
+	}
 	p.storing[name]++
 	p.mu.Unlock()
 	defer func() {
@@ -229,20 +238,30 @@ func (p *packer) write(w *pack.Writer) error {
 // being stored right now. Pack names are the hash of their bytes, so a
 // backup can store a pack of the very name a prune or an orphan collection
 // is about to delete (the same chunks again, in the same order: with small
-// packs, often one chunk). The look and the removal happen under mu, and a
-// pack counts as being stored (under mu) from before its upload to its
-// index commit, so such a pack is either left alone or re-created by its
-// upload after the removal.
+// packs, often one chunk). A pack counts as being stored from before its
+// upload to its index commit, and the look happens under mu: then either
+// the upload is under way and the pack stays, or the pack is marked as
+// being removed and an upload of that name waits until the removal is done
+// and then stores it again.
 func (p *packer) removeUnindexed(ctx context.Context, id chunk.ID) (bool, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.storing[id] > 0 {
+		p.mu.Unlock()
 		return false, nil
 	}
 	if known, err := p.idx.HasPack(id); err != nil || known {
+		p.mu.Unlock()
 		return false, err
 	}
-	return true, p.be.Remove(ctx, backend.Handle{Type: backend.TypePack, Name: id.String()})
+	done := make(chan struct{})
+	p.removing[id] = done
+	p.mu.Unlock()
+	err := p.be.Remove(ctx, backend.Handle{Type: backend.TypePack, Name: id.String()})
+	p.mu.Lock()
+	delete(p.removing, id)
+	close(done)
+	p.mu.Unlock()
+	return err == nil, err
 }
 
 // close flushes the open pack and waits for every upload.
