@@ -67,8 +67,8 @@ type packer struct {
 	tracked  map[chunk.ID]struct{}
 	tracking atomic.Bool // tracked != nil, readable without mu
 	// storing counts the packs between their upload and their index
-	// commit, by name: an orphan collection must not take them for
-	// orphans. Guarded by mu.
+	// commit, by name: a prune must not delete them (removeUnindexed).
+	// Guarded by mu.
 	storing map[chunk.ID]int
 	// removing holds the packs a prune is deleting, by name; an upload of
 	// the same name waits for the channel to close. Guarded by mu.
