@@ -69,7 +69,7 @@ func Disk(ctx context.Context, body io.Reader, s Saver, opts Options) (*Result, 
 
 	hr := newHashReader(ctx, body)
 	defer hr.Close()
-	st, err := vhd.NewStream(hr, vhd.Options{Format: opts.Format, SpillDir: opts.SpillDir, SpillLimit: opts.SpillLimit})
+	st, err := vhd.NewStream(hr, vhd.Options{Context: ctx, Format: opts.Format, SpillDir: opts.SpillDir, SpillLimit: opts.SpillLimit})
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package vhd
 
 import (
+	"context"
 	"fmt"
 	"io"
 )
@@ -10,6 +11,9 @@ type Options struct {
 	Format     Format // 0 = auto-detect; otherwise forced (a mismatch is an error)
 	SpillDir   string // where to spill when the layout needs random access ("" = os.TempDir())
 	SpillLimit int64  // max bytes spilled; over it ErrSpillLimit. 0 = 1 GiB
+	// Context, if set, bounds the work: parsing (log replay, BAT checks)
+	// and Next stop soon after it is done, with its cause.
+	Context context.Context
 }
 
 // Stream parses a container stream into Pieces. See the package
@@ -29,6 +33,7 @@ type Stream struct {
 
 	ov  *overlay // replayed VHDX log, or nil
 	err error
+	ctx context.Context
 }
 
 // qpiece is a queued piece; src is the file offset whose replayed bytes a
@@ -40,7 +45,10 @@ type qpiece struct {
 
 // NewStream reads the head of r and prepares to emit pieces.
 func NewStream(r io.Reader, opts Options) (*Stream, error) {
-	s := &Stream{src: newSource(r, opts)}
+	s := &Stream{src: newSource(r, opts), ctx: opts.Context}
+	if err := s.ctxErr(); err != nil {
+		return nil, err
+	}
 	if err := s.src.fill(512); err != nil {
 		return nil, err
 	}
@@ -89,7 +97,11 @@ func (s *Stream) Next() (Piece, error) {
 		s.src.release(s.piece.FileOff + s.piece.Len)
 	}
 	for len(s.queue) == 0 {
-		if err := s.gen(); err != nil {
+		err := s.ctxErr()
+		if err == nil {
+			err = s.gen()
+		}
+		if err != nil {
 			if err == io.EOF {
 				s.info.FileSize = s.cur
 				s.src.close()
@@ -145,6 +157,14 @@ func (s *Stream) Close() error {
 		s.err = fmt.Errorf("vhd: stream closed")
 	}
 	return nil
+}
+
+// ctxErr returns the cause of the end of the stream's context, if any.
+func (s *Stream) ctxErr() error {
+	if s.ctx == nil || s.ctx.Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("vhd: parsing stopped: %w", context.Cause(s.ctx))
 }
 
 // file queues a Meta or Payload piece of the file at s.cur.

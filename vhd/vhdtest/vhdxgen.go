@@ -20,7 +20,8 @@ type vhdxImage struct {
 	// states 6 and 7) and, for state 7, its LSB-first sector bitmap.
 	block   func(i int64) (state uint64, data, bitmap []byte)
 	logGUID [16]byte
-	log     func(fileSize int64) []byte // the 1 MiB log region, or nil
+	log     func(fileSize int64) []byte // the log region (logLen bytes), or nil
+	logLen  int64                       // log length; 0 = 1 MiB
 }
 
 const mib = 1 << 20
@@ -58,7 +59,11 @@ func (v *vhdxImage) write(t testing.TB, path string) {
 		entries = chunks * (cr + 1)
 	}
 	batLen := (entries*8 + mib - 1) / mib * mib
-	img := make([]byte, 2*mib) // header area and log
+	logLen := v.logLen
+	if logLen == 0 {
+		logLen = mib
+	}
+	img := make([]byte, mib+logLen) // header area and log
 	bat := make([]byte, batLen)
 	var metaOff, batOff int64
 	placeMeta := func() {
@@ -111,7 +116,7 @@ func (v *vhdxImage) write(t testing.TB, path string) {
 		copy(h[32:], []byte("data-write-guid!"))
 		copy(h[48:], v.logGUID[:])
 		binary.LittleEndian.PutUint16(h[66:], 1)
-		le32(h[68:], mib)
+		le32(h[68:], uint32(logLen))
 		le64(h[72:], mib)
 		putCRC(h)
 	}
@@ -133,7 +138,7 @@ func (v *vhdxImage) write(t testing.TB, path string) {
 		putCRC(r)
 	}
 	if v.log != nil {
-		copy(img[mib:2*mib], v.log(int64(len(img))))
+		copy(img[mib:mib+logLen], v.log(int64(len(img))))
 	}
 	if err := os.WriteFile(path, img, 0o644); err != nil {
 		t.Fatal(err)

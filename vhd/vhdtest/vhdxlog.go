@@ -98,3 +98,47 @@ func LogVHDX(t testing.TB, out, raw, want string) {
 	}
 	_ = binary.LittleEndian
 }
+
+// HostileLogVHDX returns a small dynamic VHDX (size bytes of virtual disk,
+// 1 MiB blocks, none allocated) with a log of logLen bytes (a multiple of
+// 1 MiB, at most 64 MiB) built to make a naive replay slow:
+//
+//   - crcStorm false: the log is filled with valid entries of one active
+//     sequence, each holding only zero descriptors, perEntry per entry,
+//     every one at its own offset past the end of the file (so none merge);
+//   - crcStorm true: every log sector starts an entry header that claims
+//     the whole log as its length and whose checksum is wrong.
+//
+// It returns the image bytes.
+func HostileLogVHDX(t testing.TB, out string, size, logLen int64, perEntry int, crcStorm bool) {
+	t.Helper()
+	id := msGUID("11111111-2222-3333-4444-555555555555")
+	img := &vhdxImage{size: size, bs: mib, logGUID: id, logLen: logLen,
+		block: func(int64) (uint64, []byte, []byte) { return 0, nil, nil }}
+	img.log = func(fileSize int64) []byte {
+		l := make([]byte, logLen)
+		if crcStorm {
+			for off := int64(0); off < logLen; off += 4096 {
+				e := logEntry(id, 7, 0, fileSize, nil)
+				le32(e[8:], uint32(logLen))
+				le32(e[4:], 0xdeadbeef) // wrong checksum
+				copy(l[off:], e[:64])
+			}
+			return l
+		}
+		entrySize := (64 + 32*int64(perEntry) + 4095) / 4096 * 4096
+		next := int64(1 << 40) // past the end of the file
+		seq := uint64(1)
+		for off := int64(0); off+entrySize <= logLen; off += entrySize {
+			descs := make([]logDesc, perEntry)
+			for i := range descs {
+				descs[i] = logDesc{off: next, n: 4096}
+				next += 8192
+			}
+			copy(l[off:], logEntry(id, seq, 0, fileSize, descs))
+			seq++
+		}
+		return l
+	}
+	img.write(t, out)
+}
