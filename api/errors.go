@@ -29,6 +29,7 @@ const (
 	CodeFormatMismatch   = "FORMAT_MISMATCH"
 	CodeUnsupported      = "UNSUPPORTED_IMAGE"
 	CodeSpillLimit       = "SPILL_LIMIT"
+	CodeTooManyUploads   = "TOO_MANY_UPLOADS"
 	CodeUnknownSession   = "UNKNOWN_SESSION"
 	CodeSessionCompleted = "SESSION_COMPLETED"
 	CodeSessionAborted   = "SESSION_ABORTED"

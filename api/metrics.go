@@ -20,9 +20,13 @@ type metrics struct {
 	streamed  prometheus.Counter
 	newBytes  prometheus.Counter
 	completed *prometheus.CounterVec
+	// uploadsRefused counts disk uploads refused by Options.MaxUploads.
+	uploadsRefused prometheus.Counter
 }
 
-func newMetrics(r *repo.Repository) *metrics {
+// newMetrics registers the metrics; inFlight reports the disk uploads in
+// flight.
+func newMetrics(r *repo.Repository, inFlight func() int64) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shadowvault_http_requests_total", Help: "HTTP requests by route and status.",
@@ -40,6 +44,12 @@ func newMetrics(r *repo.Repository) *metrics {
 	m.completed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "shadowvault_sessions_total", Help: "Sessions ended, by outcome.",
 	}, []string{"outcome"})
+	m.uploadsRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "shadowvault_uploads_refused_total", Help: "Disk uploads refused because too many were in flight.",
+	})
+	uploads := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "shadowvault_uploads_in_flight", Help: "Disk uploads in flight.",
+	}, func() float64 { return float64(inFlight()) })
 	repoStats := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "shadowvault_sessions_open", Help: "Sessions in flight.",
 	}, func() float64 { return float64(len(r.Sessions())) })
@@ -49,7 +59,7 @@ func newMetrics(r *repo.Repository) *metrics {
 		_, _, b, _ := r.Index().Counts()
 		return float64(b)
 	})
-	m.reg.MustRegister(m.requests, m.latency, m.streamed, m.newBytes, m.completed, repoStats, stored,
+	m.reg.MustRegister(m.requests, m.latency, m.streamed, m.newBytes, m.completed, repoStats, stored, m.uploadsRefused, uploads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -27,7 +28,14 @@ type Options struct {
 	IdleTimeout time.Duration
 	// PublicMetrics serves /metrics without a token (default: admin only).
 	PublicMetrics bool
+	// MaxUploads caps the disk uploads in flight server-wide; a PUT of a
+	// disk beyond it is refused at once with 503 TOO_MANY_UPLOADS and a
+	// Retry-After header (default 64; negative: no cap).
+	MaxUploads int
 }
+
+// DefaultMaxUploads is Options.MaxUploads when it is 0.
+const DefaultMaxUploads = 64
 
 // Server serves API v1 for one repository.
 type Server struct {
@@ -37,6 +45,8 @@ type Server struct {
 	opts   Options
 	fs     fsCache
 	m      *metrics
+	// uploads counts disk uploads in flight (see Options.MaxUploads).
+	uploads atomic.Int64
 }
 
 // New returns a server.
@@ -52,7 +62,29 @@ func New(r *repo.Repository, tokens *Tokens, opts Options) *Server {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 2 * time.Minute
 	}
-	return &Server{repo: r, tokens: tokens, log: opts.Logger, opts: opts, m: newMetrics(r)}
+	if opts.MaxUploads == 0 {
+		opts.MaxUploads = DefaultMaxUploads
+	}
+	s := &Server{repo: r, tokens: tokens, log: opts.Logger, opts: opts}
+	s.m = newMetrics(r, s.uploads.Load)
+	return s
+}
+
+// uploadRetryAfter is the Retry-After (seconds) of a refused upload.
+const uploadRetryAfter = "30"
+
+// beginUpload takes an upload slot, or answers 503 TOO_MANY_UPLOADS and
+// returns false. The caller calls the returned func when the upload ends.
+func (s *Server) beginUpload(w http.ResponseWriter, r *http.Request) (func(), bool) {
+	if n := s.uploads.Add(1); s.opts.MaxUploads > 0 && n > int64(s.opts.MaxUploads) {
+		s.uploads.Add(-1)
+		s.m.uploadsRefused.Inc()
+		w.Header().Set("Retry-After", uploadRetryAfter)
+		writeError(w, r, errf(http.StatusServiceUnavailable, CodeTooManyUploads,
+			"too many disk uploads in flight; retry later"))
+		return nil, false
+	}
+	return func() { s.uploads.Add(-1) }, true
 }
 
 // Handler returns the routes.

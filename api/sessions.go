@@ -38,7 +38,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		req.BackupType = "full"
 	}
 	if req.Consistency == "" {
-		req.Consistency = "application"
+		req.Consistency = "crash" // nothing says VSS writers prepared the guest
 	}
 	var err error
 	switch {
@@ -109,6 +109,11 @@ type DiskSummary struct {
 }
 
 func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
+	done, ok := s.beginUpload(w, r)
+	if !ok {
+		return
+	}
+	defer done()
 	name := chi.URLParam(r, "name")
 	if err := validName("disk", name); err != nil {
 		writeError(w, r, err)

@@ -28,9 +28,9 @@ type snapshotSummary struct {
 
 func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request) {
 	f := repo.Filter{Host: r.URL.Query().Get("host"), VM: r.URL.Query().Get("vm")}
-	if tok := caller(r); tok.Role == RoleAgent {
+	if tok := caller(r); tok.Host != "" { // an agent, or a restore token of one host
 		if f.Host != "" && f.Host != tok.Host {
-			writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "this agent token may only list host "+tok.Host))
+			writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "this token may only list host "+tok.Host))
 			return
 		}
 		f.Host = tok.Host
@@ -50,11 +50,12 @@ func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"snapshots": out})
 }
 
-// snapshot finds the snapshot in the URL, hiding other hosts' from agents.
+// snapshot finds the snapshot in the URL, hiding other hosts' from tokens
+// limited to a host (agents, and restore tokens of one host).
 func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) (*repo.Manifest, bool) {
 	m, err := s.repo.Snapshot(chi.URLParam(r, "id"))
 	if err == nil {
-		if tok := caller(r); tok.Role == RoleAgent && m.Host != tok.Host {
+		if tok := caller(r); tok.Host != "" && m.Host != tok.Host {
 			err = fmt.Errorf("snapshot %s: %w", m.ID, repo.ErrUnknownSnapshot)
 		}
 	}

@@ -51,8 +51,17 @@ var errBadToken = errors.New("invalid or revoked token")
 // never stored.
 func (t *Tokens) Create(role, host string) (Token, string, error) {
 	switch role {
-	case RoleAdmin, RoleRestore:
-		host = ""
+	case RoleAdmin:
+		if host != "" {
+			return Token{}, "", errf(400, CodeBadRequest, "an admin token cannot be limited to a host (use role restore or agent)")
+		}
+	case RoleRestore:
+		// A restore token with a host sees that host's snapshots only.
+		if host != "" {
+			if err := validName("host", host); err != nil {
+				return Token{}, "", err
+			}
+		}
 	case RoleAgent:
 		if err := validName("host", host); err != nil {
 			return Token{}, "", err
@@ -122,9 +131,28 @@ func (t *Tokens) List() ([]Token, error) {
 	return out, err
 }
 
-// Revoke deletes a token.
+// CodeLastAdmin refuses to revoke the only admin token.
+const CodeLastAdmin = "LAST_ADMIN_TOKEN"
+
+// Revoke deletes a token. The last admin token stays: without it nobody
+// could administer the server (an operator with the server stopped can
+// still make one: shadowvault token create --offline).
 func (t *Tokens) Revoke(id string) error {
-	err := t.store.DeleteToken(id)
+	list, err := t.List()
+	if err != nil {
+		return err
+	}
+	admins, isAdmin := 0, false
+	for _, tok := range list {
+		if tok.Role == RoleAdmin {
+			admins++
+			isAdmin = isAdmin || tok.ID == id
+		}
+	}
+	if isAdmin && admins == 1 {
+		return errf(409, CodeLastAdmin, "token "+id+" is the last admin token: create another admin token first")
+	}
+	err = t.store.DeleteToken(id)
 	if errors.Is(err, index.ErrNotFound) {
 		return errf(404, CodeNotFound, "no token "+id)
 	}

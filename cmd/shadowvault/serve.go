@@ -33,6 +33,7 @@ func cmdServe(args []string) int {
 	lease := fs.Duration("session-lease", 15*time.Minute, "how long a session may stay idle before it is discarded")
 	spillLimit := fs.Int64("spill-limit", 1<<30, "largest temporary spool for containers whose metadata follow their payload (bytes)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&maxUploads, "max-uploads", api.DefaultMaxUploads, "disk uploads in flight server-wide; beyond it a PUT of a disk gets 503 TOO_MANY_UPLOADS (negative: no cap)")
 	fs.DurationVar(&headerTimeout, "header-timeout", 15*time.Second, "how long a client may take to send its request headers")
 	fs.BoolVar(&publicMetrics, "metrics-public", false, "serve /metrics without a token (default: admin token required)")
 	fs.DurationVar(&schedule.prune, "prune-interval", 0, "apply the stored retention policies and prune this often (0: never)")
@@ -42,6 +43,7 @@ func cmdServe(args []string) int {
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	tlsKey := fs.String("tls-key", "", "the certificate's private key (PEM)")
 	fs.IntVar(&initPackSize, "init-pack-size", 0, "pack target size in bytes for a new repository (0: 16 MiB); ignored for an existing one")
+	fs.BoolVar(&rotateReceiptKey, "rotate-receipt-key", false, "create a new receipt key although the repository holds snapshots signed by a lost one")
 	registerS3Flags(fs)
 	_ = fs.Parse(args)
 	if initPackSize != 0 && (initPackSize < minInitPackSize || initPackSize > maxInitPackSize) {
@@ -91,6 +93,9 @@ const (
 // publicMetrics serves /metrics to anyone.
 var publicMetrics bool
 
+// maxUploads caps the disk uploads in flight (api.Options.MaxUploads).
+var maxUploads int
+
 // headerTimeout bounds how long a client may dribble its request headers.
 var headerTimeout = 15 * time.Second
 
@@ -128,7 +133,7 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 	} else if err != nil {
 		return err
 	}
-	key, err := loadOrCreateKey(filepath.Join(state, "receipt.key"))
+	key, err := receiptKey(ctx, be, filepath.Join(state, "receipt.key"))
 	if err != nil {
 		return err
 	}
@@ -147,7 +152,7 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(state, "spill"), SpillLimit: spillLimit, PublicMetrics: publicMetrics}).Handler(),
+		Handler:           api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(state, "spill"), SpillLimit: spillLimit, PublicMetrics: publicMetrics, MaxUploads: maxUploads}).Handler(),
 		ReadHeaderTimeout: headerTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
