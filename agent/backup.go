@@ -26,10 +26,13 @@ import (
 
 // BackupOptions describe one VM backup.
 type BackupOptions struct {
-	Host        string
-	VM          string
-	Type        string // full or copy
-	Consistency string // application or crash
+	Host string
+	VM   string
+	Type string // full or copy
+	// Consistency is application when VSS writers prepared the guest (the
+	// agent ran inside a VSS backup, or the caller froze the guest itself),
+	// else crash, the default when empty.
+	Consistency string
 	Writers     json.RawMessage
 	Disks       []string // paths; the disk name is the file's base name
 	Format      string   // "" to let the server detect
@@ -70,6 +73,12 @@ func Backup(ctx context.Context, c *Client, o BackupOptions) (*receipt.Receipt, 
 	if o.Progress == nil {
 		o.Progress = &Progress{}
 	}
+	if o.Consistency == "" {
+		o.Consistency = ConsistencyCrash
+	}
+	if err := checkSettings(o.Type, o.Consistency); err != nil {
+		return nil, err
+	}
 	o.Parallel = max(o.Parallel, 1)
 	if o.Backoff == 0 {
 		o.Backoff = time.Second
@@ -106,6 +115,29 @@ func Backup(ctx context.Context, c *Client, o BackupOptions) (*receipt.Receipt, 
 		return nil, err
 	}
 	return rc, nil
+}
+
+// Consistency values of a backup.
+const (
+	ConsistencyApplication = "application"
+	ConsistencyCrash       = "crash"
+)
+
+// TruncateLogs is what a receipt must say for a backup of this type and
+// consistency: the guests may truncate their logs only after a full,
+// application-consistent backup.
+func TruncateLogs(backupType, consistency string) bool {
+	return backupType == "full" && consistency == ConsistencyApplication
+}
+
+func checkSettings(backupType, consistency string) error {
+	if backupType != "full" && backupType != "copy" {
+		return fmt.Errorf("%w: backup type %q: want full or copy", ErrRefused, backupType)
+	}
+	if consistency != ConsistencyApplication && consistency != ConsistencyCrash {
+		return fmt.Errorf("%w: consistency %q: want application or crash", ErrRefused, consistency)
+	}
+	return nil
 }
 
 func statDisks(paths []string, p *Progress) ([]*sentDisk, error) {
@@ -231,13 +263,19 @@ func sendDisk(ctx context.Context, c *Client, o BackupOptions, id string, d *sen
 	return nil
 }
 
-// verify checks the receipt: signature, session, and every disk's hash.
+// verify checks the receipt: signature, session, the backup type and
+// consistency asked for (and so whether the guests may truncate their logs),
+// and every disk's hash.
 func verify(rc receipt.Receipt, pub ed25519.PublicKey, id string, o BackupOptions, disks []*sentDisk) error {
 	if err := receipt.Verify(rc, pub); err != nil {
 		return fmt.Errorf("%w: %w", ErrVerify, err)
 	}
 	if rc.Session != id || rc.Host != o.Host || rc.VM != o.VM {
 		return fmt.Errorf("%w: receipt is for session %s (%s/%s), not %s", ErrVerify, rc.Session, rc.Host, rc.VM, id)
+	}
+	if want := TruncateLogs(o.Type, o.Consistency); rc.BackupType != o.Type || rc.Consistency != o.Consistency || rc.TruncateLogs != want {
+		return fmt.Errorf("%w: receipt says backup_type %q, consistency %q, truncate_logs %v; asked for %q, %q, so truncate_logs %v",
+			ErrVerify, rc.BackupType, rc.Consistency, rc.TruncateLogs, o.Type, o.Consistency, want)
 	}
 	if len(rc.Disks) != len(disks) {
 		return fmt.Errorf("%w: receipt lists %d disks, %d were sent", ErrVerify, len(rc.Disks), len(disks))

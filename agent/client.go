@@ -181,22 +181,51 @@ func (c *Client) ReceiptKey(ctx context.Context) (string, error) {
 }
 
 // Restore streams a snapshot disk into w.
+//
+// A body that ends before its Content-Length is a server error (ErrServer):
+// the server aborts a restore that way when it cannot read the disk (a
+// damaged or missing pack). Other read failures are network errors
+// (ErrNetwork); a failure to write w is returned as it is.
 func (c *Client) Restore(ctx context.Context, snapshot, disk, format string, w io.Writer, progress func(done, total int64)) (int64, error) {
 	p := "/api/v1/snapshots/" + url.PathEscape(snapshot) + "/disks/" + url.PathEscape(disk) + "?format=" + url.QueryEscape(format)
-	resp, err := c.send(ctx, http.MethodGet, p, nil, 0, nil)
+	return c.download(ctx, "restore "+snapshot+"/"+disk, p, w, progress)
+}
+
+// Cat streams a file download (the .../fs/{index}/cat?path= path) into w,
+// with the error classes of Restore.
+func (c *Client) Cat(ctx context.Context, path string, w io.Writer) (int64, error) {
+	return c.download(ctx, "download", path, w, nil)
+}
+
+// download GETs path into w; what names it in errors.
+func (c *Client) download(ctx context.Context, what, path string, w io.Writer, progress func(done, total int64)) (int64, error) {
+	resp, err := c.send(ctx, http.MethodGet, path, nil, 0, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
 	pr := &progressReader{r: resp.Body, total: resp.ContentLength, fn: progress}
 	n, err := io.Copy(w, pr)
-	if err != nil {
-		return n, fmt.Errorf("%w: restore %s/%s: %w", ErrNetwork, snapshot, disk, err)
-	}
-	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return n, fmt.Errorf("%w: restore %s/%s: got %d of %d bytes", ErrNetwork, snapshot, disk, n, resp.ContentLength)
+	switch {
+	case err != nil && pr.err == nil: // the writer failed
+		return n, fmt.Errorf("%s: write: %w", what, err)
+	case err != nil && ctx.Err() != nil:
+		return n, ctx.Err()
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return n, fmt.Errorf("%w: %s: the server ended the stream after %s: it failed while sending (e.g. a damaged or missing pack; see the server log)", ErrServer, what, ofBytes(n, resp.ContentLength))
+	case err != nil:
+		return n, fmt.Errorf("%w: %s: after %s: %w", ErrNetwork, what, ofBytes(n, resp.ContentLength), err)
+	case resp.ContentLength >= 0 && n != resp.ContentLength:
+		return n, fmt.Errorf("%w: %s: got %s", ErrServer, what, ofBytes(n, resp.ContentLength))
 	}
 	return n, nil
+}
+
+func ofBytes(n, total int64) string {
+	if total < 0 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return fmt.Sprintf("%d of %d bytes", n, total)
 }
 
 type progressReader struct {
@@ -204,10 +233,14 @@ type progressReader struct {
 	done  int64
 	total int64
 	fn    func(done, total int64)
+	err   error // the last read error other than io.EOF
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
+	if err != nil && err != io.EOF {
+		p.err = err
+	}
 	p.done += int64(n)
 	if p.fn != nil {
 		p.fn(p.done, p.total)

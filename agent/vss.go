@@ -33,12 +33,33 @@ type VSSScripts struct {
 }
 
 // Generate writes the diskshadow script and the upload step. The script
-// verifies the Hyper-V writer, begins a backup (a copy backup for type
-// copy), snapshots and exposes the volumes holding the disks, and EXECs the
-// upload step. diskshadow stops at the first failing command, so it reaches
-// END BACKUP, the moment VSS signals BackupComplete and the guests may
-// truncate their logs, only when the upload step returned 0: that is, only
-// when the agent verified the server's receipt.
+// verifies the Hyper-V writer, snapshots and exposes the volumes holding the
+// disks, EXECs the upload step and deletes the shadow copies again.
+//
+// What the commands mean is Microsoft's diskshadow reference
+// (https://learn.microsoft.com/windows-server/administration/windows-commands/diskshadow
+// and the pages it links):
+//
+//   - "begin backup: Starts a full backup session. This command overrides
+//     the default copy backup setting." (.../begin-backup). Without it,
+//     add volume + create make a copy backup (.../diskshadow, .../create_2).
+//     So a full backup has BEGIN BACKUP, and a copy backup has none: there
+//     is no "set option copy" (.../set-option lists differential, plex,
+//     transportable, rollbackrecover, txfrecover, noautorecover only).
+//   - "end backup: Ends a full backup session and issues a BackupComplete
+//     event" (.../end-backup): only the full script has it, after EXEC.
+//     "exec: If the script fails, an error is returned and DiskShadow quits"
+//     (.../exec), so END BACKUP, the moment the guests may truncate their
+//     logs, is reached only when the upload step returned 0: only when the
+//     agent verified the server's receipt.
+//   - "expose: Exposes a persistent shadow copy" (.../expose), so the context
+//     is persistent (.../set-context: "persists across program exit"), and the
+//     script removes its shadow copies itself with "delete shadows id" and
+//     the alias that add volume linked to the shadow ID (.../delete-shadows,
+//     .../add-volume). After a failed EXEC diskshadow has quit: the caller
+//     deletes the exposed copies (see the cleanup in cmd/shadowvault).
+//   - "writer verify: The backup or restore procedure will fail if the
+//     writer or component is not included" (.../writer).
 func (p VSSPlan) Generate() (VSSScripts, error) {
 	if p.Type != "full" && p.Type != "copy" {
 		return VSSScripts{}, fmt.Errorf("backup type %q: want full or copy", p.Type)
@@ -66,9 +87,17 @@ func (p VSSPlan) Generate() (VSSScripts, error) {
 	if len(p.Letters) < len(vols) {
 		return VSSScripts{}, fmt.Errorf("%d volumes to expose, %d free drive letters", len(vols), len(p.Letters))
 	}
-	for _, s := range append([]string{p.Metadata, p.UploadCmd, p.Agent}, p.Disks...) {
+	for _, s := range append([]string{p.VM, p.Metadata, p.UploadCmd, p.Agent}, p.Disks...) {
 		if strings.ContainsAny(s, "\"\r\n%") {
-			return VSSScripts{}, fmt.Errorf("path %q: quotes, percent signs and line breaks are not allowed", s)
+			return VSSScripts{}, fmt.Errorf("%q: quotes, percent signs and line breaks are not allowed", s)
+		}
+	}
+	for _, a := range p.AgentArgs {
+		// cmd.exe expands %VAR% in a .cmd file, and it does not know the
+		// \" escape: a metacharacter next to an escaped quote could be
+		// outside cmd's quotes.
+		if strings.ContainsAny(a, "\r\n%") || strings.Contains(a, `"`) && strings.ContainsAny(a, "&|<>^()") {
+			return VSSScripts{}, fmt.Errorf("agent argument %q cannot be written to the upload step", a)
 		}
 	}
 	alias := map[string]string{}
@@ -79,10 +108,9 @@ func (p VSSPlan) Generate() (VSSScripts, error) {
 	line("SET CONTEXT PERSISTENT")
 	line("SET VERBOSE ON")
 	line(`SET METADATA "%s"`, p.Metadata)
-	if p.Type == "copy" {
-		line("SET OPTION COPY")
+	if p.Type == "full" {
+		line("BEGIN BACKUP") // a full backup session; without it, a copy backup
 	}
-	line("BEGIN BACKUP")
 	line("WRITER VERIFY %s", HyperVWriter)
 	for i, v := range vols {
 		alias[v] = fmt.Sprintf("svVol%d", i)
@@ -97,7 +125,12 @@ func (p VSSPlan) Generate() (VSSScripts, error) {
 	for _, v := range vols {
 		line("UNEXPOSE %s", letter[v])
 	}
-	line("END BACKUP")
+	if p.Type == "full" {
+		line("END BACKUP") // BackupComplete: the guests may truncate their logs
+	}
+	for _, v := range vols {
+		line("DELETE SHADOWS ID %%%s%%", alias[v])
+	}
 	line("EXIT")
 
 	out := VSSScripts{Diskshadow: b.String()}
@@ -128,10 +161,31 @@ func volumeKey(v string) string {
 	return v
 }
 
-// cmdQuote quotes an argument for cmd.exe when needed.
+// cmdQuote quotes an argument for the command line of a Windows program
+// run from a .cmd file: quoted when it holds a blank, a double quote or a
+// cmd.exe metacharacter, with quotes escaped as \" and the backslashes
+// before them doubled (the rules Windows programs, Go's os.Args among them,
+// split their command line by; as syscall.EscapeArg does).
 func cmdQuote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t&|<>^()") {
+	if s != "" && !strings.ContainsAny(s, " \t\"&|<>^()") {
 		return s
 	}
-	return `"` + s + `"`
+	var b strings.Builder
+	b.WriteByte('"')
+	slashes := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			slashes++
+		case '"':
+			b.WriteString(strings.Repeat(`\`, slashes+1))
+			slashes = 0
+		default:
+			slashes = 0
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteString(strings.Repeat(`\`, slashes)) // before the closing quote
+	b.WriteByte('"')
+	return b.String()
 }

@@ -67,16 +67,98 @@ func TestDiskshadowScriptOrder(t *testing.T) {
 	}
 }
 
-func TestDiskshadowCopyBackup(t *testing.T) {
+// The generated scripts, line by line. Full: BEGIN BACKUP makes it a full
+// backup session, END BACKUP (reached only after the upload step returned 0)
+// sends BackupComplete. Copy: no BEGIN/END BACKUP, so diskshadow's default
+// copy backup, and no BackupComplete at all. Both delete their persistent
+// shadow copies at the end.
+var wantFull = []string{
+	"# shadowvault: VSS backup of VM SQL01 (generated; do not edit)",
+	"SET CONTEXT PERSISTENT",
+	"SET VERBOSE ON",
+	`SET METADATA "C:\ProgramData\shadowvault\SQL01.cab"`,
+	"BEGIN BACKUP",
+	"WRITER VERIFY {66841cd4-6ded-4f4b-8f17-fd23f8ddc3de}",
+	`ADD VOLUME D:\ ALIAS svVol0`,
+	`ADD VOLUME E:\ ALIAS svVol1`,
+	"CREATE",
+	"EXPOSE %svVol0% X:",
+	"EXPOSE %svVol1% Y:",
+	`EXEC "C:\ProgramData\shadowvault\SQL01-upload.cmd"`,
+	"UNEXPOSE X:",
+	"UNEXPOSE Y:",
+	"END BACKUP",
+	"DELETE SHADOWS ID %svVol0%",
+	"DELETE SHADOWS ID %svVol1%",
+	"EXIT",
+}
+
+var wantCopy = []string{
+	"# shadowvault: VSS backup of VM SQL01 (generated; do not edit)",
+	"SET CONTEXT PERSISTENT",
+	"SET VERBOSE ON",
+	`SET METADATA "C:\ProgramData\shadowvault\SQL01.cab"`,
+	"WRITER VERIFY {66841cd4-6ded-4f4b-8f17-fd23f8ddc3de}",
+	`ADD VOLUME D:\ ALIAS svVol0`,
+	`ADD VOLUME E:\ ALIAS svVol1`,
+	"CREATE",
+	"EXPOSE %svVol0% X:",
+	"EXPOSE %svVol1% Y:",
+	`EXEC "C:\ProgramData\shadowvault\SQL01-upload.cmd"`,
+	"UNEXPOSE X:",
+	"UNEXPOSE Y:",
+	"DELETE SHADOWS ID %svVol0%",
+	"DELETE SHADOWS ID %svVol1%",
+	"EXIT",
+}
+
+func TestDiskshadowScripts(t *testing.T) {
+	for typ, want := range map[string][]string{"full": wantFull, "copy": wantCopy} {
+		p := plan()
+		p.Type = typ
+		out, err := p.Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(out.Diskshadow, "\r\n") || strings.Contains(strings.ReplaceAll(out.Diskshadow, "\r\n", ""), "\n") {
+			t.Fatalf("%s: lines must end in CRLF", typ)
+		}
+		got := lines(out.Diskshadow)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("%s backup script:\n%s\nwant:\n%s", typ, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		for _, l := range got {
+			if strings.HasPrefix(l, "SET OPTION") {
+				t.Fatalf("%s: diskshadow's set option has no copy/full parameter: %q", typ, l)
+			}
+		}
+	}
+}
+
+// TestUploadStepQuoting: arguments with spaces and double quotes (the
+// writer metadata JSON) reach the agent as one argument each, by the rules
+// Windows programs (Go's os.Args) split a command line with.
+func TestUploadStepQuoting(t *testing.T) {
 	p := plan()
-	p.Type = "copy"
+	p.AgentArgs = []string{"--vm", "SQL 01", "--writers", `[{"name":"Microsoft Hyper-V VSS Writer","id":"{66841cd4}"}]`, "--x", `a\"b`, "--y", `C:\dir\`}
 	out, err := p.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls := lines(out.Diskshadow)
-	if index(t, ls, "SET OPTION COPY") > index(t, ls, "BEGIN BACKUP") {
-		t.Fatal("SET OPTION COPY must come before BEGIN BACKUP")
+	want := `"C:\Program Files\shadowvault\shadowvault.exe" backup --vm "SQL 01" --writers "[{\"name\":\"Microsoft Hyper-V VSS Writer\",\"id\":\"{66841cd4}\"}]" --x "a\\\"b" --y C:\dir\ X:\Hyper-V\SQL01\os.vhdx Y:\Data\SQL01\data.vhdx X:\Hyper-V\SQL01\logs.vhdx`
+	if got := strings.Split(out.Upload, "\r\n")[2]; got != want {
+		t.Fatalf("upload command line:\n%s\nwant:\n%s", got, want)
+	}
+	for _, bad := range []string{"100%", "a\nb", `"&calc"`, `"x" | y`} {
+		p.AgentArgs = []string{"--server", bad}
+		if _, err := p.Generate(); err == nil {
+			t.Errorf("agent argument %q: no error", bad)
+		}
+	}
+	p = plan()
+	p.VM = "SQL01\r\nDELETE SHADOWS ALL"
+	if _, err := p.Generate(); err == nil {
+		t.Error("a line break in the VM name reached the script")
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -120,7 +119,7 @@ func cmdBackup(args []string) int {
 	host := fs.String("host", "", "Hyper-V host name")
 	vm := fs.String("vm", "", "VM name")
 	typ := fs.String("type", "full", "full (guest logs may be truncated) or copy")
-	consistency := fs.String("consistency", "application", "application or crash")
+	consistency := fs.String("consistency", "", "application (VSS writers prepared the guest) or crash; default: application with --vss, else crash")
 	format := fs.String("format", "", "force the disk format: raw, vhd or vhdx (default: detect)")
 	writers := fs.String("writers", "", "VSS writer metadata to record with the snapshot (JSON array)")
 	parallel := fs.Int("parallel", 2, "disks streamed at once")
@@ -133,26 +132,25 @@ func cmdBackup(args []string) int {
 		fmt.Fprintln(os.Stderr, "backup needs --host, --vm and at least one disk")
 		return exitUsage
 	}
+	if *typ != "full" && *typ != "copy" {
+		fmt.Fprintf(os.Stderr, "backup: --type %q: want full or copy\n", *typ)
+		return exitUsage
+	}
+	cons, err := backupConsistency(*vss, *consistency)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "backup:", err)
+		return exitUsage
+	}
 	if *vss {
 		// The upload step repeats these flags; the token stays in the
 		// environment (SHADOWVAULT_TOKEN), never in the script.
 		if cf.token != "" && os.Getenv("SHADOWVAULT_TOKEN") == "" {
 			os.Setenv("SHADOWVAULT_TOKEN", cf.token)
 		}
-		up := []string{"--server", cf.server, "--host", *host, "--vm", *vm, "--type", *typ,
-			"--consistency", *consistency, "--parallel", fmt.Sprint(*parallel), "--retries", fmt.Sprint(*retries)}
-		if *key != "" {
-			up = append(up, "--receipt-key", *key)
-		}
-		if cf.caCert != "" {
-			up = append(up, "--ca-cert", cf.caCert)
-		}
-		if *format != "" {
-			up = append(up, "--format", *format)
-		}
-		up = append(up, fmt.Sprintf("--guest-hints=%v", *hints), fmt.Sprintf("--exclude-free=%v", *excludeFree))
-		up = append(up, "--writers", `[{"name":"Microsoft Hyper-V VSS Writer","id":"`+agent.HyperVWriter+`"}]`)
-		return runVSS(*vm, *typ, disks, up)
+		return runVSS(*vm, *typ, disks, vssUploadArgs(vssUpload{
+			server: cf.server, caCert: cf.caCert, key: *key, host: *host, vm: *vm, typ: *typ, format: *format,
+			parallel: *parallel, retries: *retries, hints: *hints, excludeFree: *excludeFree,
+		}))
 	}
 	c, ctx, stop, err := cf.start()
 	if err != nil {
@@ -163,7 +161,7 @@ func cmdBackup(args []string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	done := showProgress(p, "backup", true)
 	rc, err := agent.Backup(ctx, c, agent.BackupOptions{
-		Host: *host, VM: *vm, Type: *typ, Consistency: *consistency, Disks: disks, Format: *format,
+		Host: *host, VM: *vm, Type: *typ, Consistency: cons, Disks: disks, Format: *format,
 		ReceiptKey: *key, Parallel: *parallel, Retries: *retries, Progress: p, Log: log, Writers: writersJSON(*writers),
 		GuestHints: *hints, ExcludeFree: *excludeFree,
 	})
@@ -176,6 +174,52 @@ func cmdBackup(args []string) int {
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(rc)
 	return exitOK
+}
+
+// backupConsistency is the consistency the agent asks for. With --vss the
+// VSS writers (through the Hyper-V writer, the guest's) prepare the guest:
+// application. Without, nothing did: crash, unless the caller froze the
+// guest itself and says so with --consistency application. --vss with
+// crash is refused: diskshadow tells the writers a full backup succeeded,
+// which a crash-consistent snapshot record would contradict.
+func backupConsistency(vss bool, flag string) (string, error) {
+	switch {
+	case flag == "" && vss:
+		return agent.ConsistencyApplication, nil
+	case flag == "":
+		return agent.ConsistencyCrash, nil
+	case flag != agent.ConsistencyApplication && flag != agent.ConsistencyCrash:
+		return "", fmt.Errorf("--consistency %q: want application or crash", flag)
+	case vss && flag == agent.ConsistencyCrash:
+		return "", errors.New("--vss runs the VSS writers, so the backup is application-consistent: --consistency crash cannot be used with --vss")
+	}
+	return flag, nil
+}
+
+// vssUpload is what the upload step that diskshadow EXECs is run with.
+type vssUpload struct {
+	server, caCert, key, host, vm, typ, format string
+	parallel, retries                          int
+	hints, excludeFree                         bool
+}
+
+// vssUploadArgs are the upload step's flags: everything but the disks and
+// the token. It runs inside the VSS backup, so it asks for an
+// application-consistent backup.
+func vssUploadArgs(u vssUpload) []string {
+	up := []string{"--server", u.server, "--host", u.host, "--vm", u.vm, "--type", u.typ,
+		"--consistency", agent.ConsistencyApplication, "--parallel", fmt.Sprint(u.parallel), "--retries", fmt.Sprint(u.retries)}
+	if u.key != "" {
+		up = append(up, "--receipt-key", u.key)
+	}
+	if u.caCert != "" {
+		up = append(up, "--ca-cert", u.caCert)
+	}
+	if u.format != "" {
+		up = append(up, "--format", u.format)
+	}
+	up = append(up, fmt.Sprintf("--guest-hints=%v", u.hints), fmt.Sprintf("--exclude-free=%v", u.excludeFree))
+	return append(up, "--writers", `[{"name":"Microsoft Hyper-V VSS Writer","id":"`+agent.HyperVWriter+`"}]`)
 }
 
 func cmdSnapshots(args []string) int {
@@ -228,7 +272,8 @@ func cmdRestore(args []string) int {
 	var cf clientFlags
 	cf.register(fs)
 	format := fs.String("format", "raw", "raw, original, vhd or vhdx")
-	out := fs.String("o", "", "output file (default: stdout)")
+	out := fs.String("o", "", "output file (default: stdout); written beside it first, in place only once complete")
+	force := fs.Bool("force", false, "replace the -o file if it exists")
 	pos := parseArgs(fs, args)
 	if len(pos) != 2 {
 		fmt.Fprintln(os.Stderr, "restore needs SNAPSHOT and DISK")
@@ -239,31 +284,20 @@ func cmdRestore(args []string) int {
 		return fail(err)
 	}
 	defer stop()
-	var w io.Writer = os.Stdout
-	var f *os.File
-	if *out != "" && *out != "-" {
-		if f, err = os.Create(*out); err != nil {
-			return fail(err)
-		}
-		w = f
+	o, err := openOutput(*out, *force)
+	if err != nil {
+		return failOutput(err)
 	}
+	defer o.abort()
 	p := &agent.Progress{}
-	done := showProgress(p, "restore", *out != "" && *out != "-")
-	n, err := c.Restore(ctx, pos[0], pos[1], *format, w, func(d, t int64) { p.Sent.Store(d); p.Total.Store(t) })
+	done := showProgress(p, "restore", o.toFile())
+	n, err := c.Restore(ctx, pos[0], pos[1], *format, o, func(d, t int64) { p.Sent.Store(d); p.Total.Store(t) })
 	done()
-	if f != nil {
-		if serr := f.Sync(); err == nil {
-			err = serr
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+	if err == nil {
+		err = o.commit()
 	}
 	if err != nil {
-		if f != nil {
-			os.Remove(*out)
-		}
-		return fail(err)
+		return failOutput(err)
 	}
 	slog.Info("restore complete", "snapshot", pos[0], "disk", pos[1], "format", *format, "bytes", n)
 	return exitOK
@@ -281,8 +315,12 @@ func cmdToken(args []string) int {
 	var cf clientFlags
 	cf.register(fs)
 	role := fs.String("role", "agent", "admin, restore or agent")
-	host := fs.String("host", "", "the host an agent token may back up")
+	host := fs.String("host", "", "the host an agent token may back up, or a restore token may read (admin: none)")
+	state := fs.String("state", "", "create the token offline in the index of this state directory, with the server stopped (the way back in without an admin token)")
 	_ = fs.Parse(args[1:])
+	if *state != "" {
+		return createTokenOffline(*state, *role, *host)
+	}
 	c, ctx, stop, err := cf.start()
 	if err != nil {
 		return fail(err)

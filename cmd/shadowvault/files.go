@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -69,10 +68,11 @@ func cmdCat(args []string) int {
 	var cf clientFlags
 	cf.register(fs)
 	part := fs.Int("part", 0, "partition index (default: the first NTFS partition)")
-	out := fs.String("o", "", "write to this file (default: stdout)")
+	out := fs.String("o", "", "write to this file (default: stdout); written beside it first, in place only once complete")
+	force := fs.Bool("force", false, "replace the -o file if it exists")
 	pos := parseArgs(fs, args)
 	if len(pos) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: shadowvault cat SNAPSHOT DISK PATH [--part N] [-o FILE]")
+		fmt.Fprintln(os.Stderr, "usage: shadowvault cat SNAPSHOT DISK PATH [--part N] [-o FILE [--force]]")
 		return exitUsage
 	}
 	c, ctx, stop, err := cf.start()
@@ -80,26 +80,20 @@ func cmdCat(args []string) int {
 		return fail(err)
 	}
 	defer stop()
+	o, err := openOutput(*out, *force)
+	if err != nil {
+		return failOutput(err)
+	}
+	defer o.abort()
 	base, err := fsBase(ctx, c, pos[0], pos[1], *part)
 	if err != nil {
 		return fail(err)
 	}
-	var w io.Writer = os.Stdout
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return fail(err)
-		}
-		defer f.Close()
-		w = f
+	if _, err = c.Cat(ctx, base+"/cat?path="+url.QueryEscape(pos[2]), o); err == nil {
+		err = o.commit()
 	}
-	var rc io.ReadCloser
-	if rc, err = c.Get(ctx, base+"/cat?path="+url.QueryEscape(pos[2])); err != nil {
-		return fail(err)
-	}
-	defer rc.Close()
-	if _, err := io.Copy(w, rc); err != nil {
-		return fail(err)
+	if err != nil {
+		return failOutput(err)
 	}
 	return exitOK
 }

@@ -10,10 +10,12 @@ import (
 	"github.com/shadowvault/shadowvault/agent"
 )
 
-// runVSS runs a backup inside a VSS backup session driven by diskshadow:
-// the agent's upload step runs against the exposed shadow copies, and
-// diskshadow ends the backup (BackupComplete, log truncation in the guests)
-// only when that step exited 0 with a verified receipt.
+// runVSS runs a backup inside a VSS backup driven by diskshadow (the
+// script is agent.VSSPlan.Generate's): the agent's upload step runs against
+// the exposed shadow copies; for a full backup diskshadow ends the backup
+// session (BackupComplete, log truncation in the guests) only when that step
+// exited 0 with a verified receipt. A copy backup never sends BackupComplete.
+// The script deletes its shadow copies when it gets to its end.
 func runVSS(vm, typ string, disks []string, agentArgs []string) int {
 	vols, letters, err := vssVolumes(disks)
 	if err != nil {
@@ -48,7 +50,11 @@ func runVSS(vm, typ string, disks []string, agentArgs []string) int {
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	err = cmd.Run()
 	if err == nil {
-		fmt.Fprintln(os.Stderr, "shadowvault: VSS backup complete; the writers were told it succeeded")
+		if typ == "full" {
+			fmt.Fprintln(os.Stderr, "shadowvault: VSS backup complete; the writers were told the full backup succeeded")
+		} else {
+			fmt.Fprintln(os.Stderr, "shadowvault: VSS copy backup complete; the writers' logs are untouched")
+		}
 		return exitOK
 	}
 	fmt.Fprintf(os.Stderr, "shadowvault: diskshadow failed (%v): VSS did not signal BackupComplete; guest logs are not truncated\n", err)
@@ -60,7 +66,9 @@ func runVSS(vm, typ string, disks []string, agentArgs []string) int {
 	return code
 }
 
-// cleanupShadows removes shadow copies left exposed by a failed run.
+// cleanupShadows removes shadow copies left exposed by a failed run:
+// diskshadow quits at a failing EXEC, before the script's own DELETE SHADOWS
+// (the copies are persistent: they outlive diskshadow).
 func cleanupShadows(dir string, exposed []string) {
 	script := filepath.Join(dir, "cleanup.dsh")
 	var s string
