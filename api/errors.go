@@ -29,6 +29,7 @@ const (
 	CodeFormatMismatch   = "FORMAT_MISMATCH"
 	CodeUnsupported      = "UNSUPPORTED_IMAGE"
 	CodeSpillLimit       = "SPILL_LIMIT"
+	CodeMetadataLimit    = "METADATA_LIMIT"
 	CodeTooManyUploads   = "TOO_MANY_UPLOADS"
 	CodeUnknownSession   = "UNKNOWN_SESSION"
 	CodeSessionCompleted = "SESSION_COMPLETED"
@@ -84,6 +85,7 @@ func classify(err error) *apiError {
 		{repo.ErrDiskNotDeclared, http.StatusBadRequest, CodeDiskNotDeclared},
 		{repo.ErrUnknownSnapshot, http.StatusNotFound, CodeUnknownSnapshot},
 		{vhd.ErrSpillLimit, http.StatusRequestEntityTooLarge, CodeSpillLimit},
+		{vhd.ErrMetadataLimit, http.StatusRequestEntityTooLarge, CodeMetadataLimit},
 		{vhd.ErrFormatMismatch, http.StatusBadRequest, CodeFormatMismatch},
 		{vhd.ErrEmptyDisk, http.StatusBadRequest, CodeEmptyDisk},
 		{vhd.ErrUnsupported, http.StatusBadRequest, CodeUnsupported},

@@ -26,11 +26,17 @@
 // by its sector bitmap.
 //
 // The stream is read once. Headers and BAT are parsed from a read-ahead
-// window kept in memory (8 MiB plus the BAT); when the layout needs bytes
-// further ahead (metadata after the payload, a sector bitmap after the
-// blocks it describes), the window moves to an unlinked temporary file in
-// Options.SpillDir, bounded by Options.SpillLimit (ErrSpillLimit). Layouts
-// written by qemu-img and Hyper-V go through without spilling.
+// window kept in memory (8 MiB, plus at most 8 MiB of BAT); when the layout
+// needs bytes further ahead (metadata after the payload, a sector bitmap
+// after the blocks it describes, a BAT of more than 1M entries), the window
+// moves to an unlinked temporary file in Options.SpillDir, bounded by
+// Options.SpillLimit (ErrSpillLimit). Smaller layouts written by qemu-img
+// and Hyper-V go through without spilling. A VHDX BAT is kept packed, 4
+// bytes an entry; a container whose BAT would need more than
+// Options.MetadataLimit (64 MiB) is refused (ErrMetadataLimit), so that an
+// upload's metadata memory is bounded whatever the client sends. A VHDX
+// log is replayed in time linear in its size, and Options.Context stops
+// the parse when the upload ends.
 //
 // Formats:
 //

@@ -15,6 +15,9 @@ var (
 	ErrUnsupported    = errors.New("vhd: unsupported image feature")
 	ErrFormatMismatch = errors.New("vhd: format mismatch")
 	ErrSpillLimit     = errors.New("vhd: spill limit exceeded")
+	// ErrMetadataLimit: parsing the container would keep more metadata
+	// in memory (BAT entries) than Options.MetadataLimit allows.
+	ErrMetadataLimit = errors.New("vhd: metadata limit exceeded")
 	// ErrEmptyDisk: the disk has no content, its virtual size is 0. A
 	// container that says so is refused when parsed; callers refuse a raw
 	// stream of 0 bytes (or a fixed VHD of size 0) once it has ended.

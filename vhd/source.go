@@ -175,8 +175,13 @@ func (s *source) release(upTo int64) {
 	}
 	n := upTo - s.base
 	if n >= 1<<20 && 2*n >= int64(len(s.mem)) {
-		m := copy(s.mem, s.mem[n:])
-		s.mem = s.mem[:m]
+		if rest := s.mem[n:]; cap(s.mem) > defaultMemCap && len(rest) <= defaultMemCap/2 {
+			// A large head was emitted: give its memory back.
+			s.mem = append(make([]byte, 0, max(len(rest), 64<<10)), rest...)
+		} else {
+			m := copy(s.mem, rest)
+			s.mem = s.mem[:m]
+		}
 		s.base = upTo
 	}
 }

@@ -11,6 +11,10 @@ type Options struct {
 	Format     Format // 0 = auto-detect; otherwise forced (a mismatch is an error)
 	SpillDir   string // where to spill when the layout needs random access ("" = os.TempDir())
 	SpillLimit int64  // max bytes spilled; over it ErrSpillLimit. 0 = 1 GiB
+	// MetadataLimit bounds the memory the parser keeps per block (a VHDX
+	// keeps at most 8 bytes per BAT entry); a container that needs more is
+	// refused with ErrMetadataLimit. 0 = DefaultMetadataLimit.
+	MetadataLimit int64
 	// Context, if set, bounds the work: parsing (log replay, BAT checks)
 	// and Next stop soon after it is done, with its cause.
 	Context context.Context
@@ -31,9 +35,10 @@ type Stream struct {
 	done  int64 // bytes of piece already read
 	valid bool  // piece is set
 
-	ov  *overlay // replayed VHDX log, or nil
-	err error
-	ctx context.Context
+	ov        *overlay // replayed VHDX log, or nil
+	err       error
+	ctx       context.Context
+	metaLimit int64
 }
 
 // qpiece is a queued piece; src is the file offset whose replayed bytes a
@@ -45,7 +50,10 @@ type qpiece struct {
 
 // NewStream reads the head of r and prepares to emit pieces.
 func NewStream(r io.Reader, opts Options) (*Stream, error) {
-	s := &Stream{src: newSource(r, opts), ctx: opts.Context}
+	s := &Stream{src: newSource(r, opts), ctx: opts.Context, metaLimit: opts.MetadataLimit}
+	if s.metaLimit <= 0 {
+		s.metaLimit = DefaultMetadataLimit
+	}
 	if err := s.ctxErr(); err != nil {
 		return nil, err
 	}

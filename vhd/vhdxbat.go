@@ -1,7 +1,9 @@
 package vhd
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -85,6 +87,63 @@ func checkVHDXPlaces(fixed []vhdxRange, blocks []extent, ratio int64) error {
 		}
 		if last < 0 || x.off+x.n > blocks[last].off+blocks[last].n {
 			last = i
+		}
+	}
+	return nil
+}
+
+// sortPlaces puts the placed blocks and sector bitmaps of l in file order
+// and checks them as checkVHDXPlaces does, without an extent per block: a
+// BAT that lists them at ascending offsets (as qemu-img and Hyper-V write
+// it) is walked as it is; otherwise l.order gets their BAT entry indexes
+// (4 bytes each), sorted by file offset.
+func (l *vhdxLayout) sortPlaces(fixed []vhdxRange) error {
+	prev, sorted, n := int64(-1), true, 0
+	for j := int64(0); j < int64(len(l.bat)); j++ {
+		if l.placed(j) {
+			if off := l.fileOff(j); off > prev {
+				prev = off
+			} else {
+				sorted = false
+			}
+			n++
+		}
+	}
+	if !sorted {
+		l.order = make([]uint32, 0, n)
+		for j := int64(0); j < int64(len(l.bat)); j++ {
+			if l.placed(j) {
+				l.order = append(l.order, uint32(j))
+			}
+		}
+		slices.SortFunc(l.order, func(a, b uint32) int {
+			x, y := l.extentOf(int64(a)), l.extentOf(int64(b))
+			if c := cmp.Compare(x.off, y.off); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(x.kind, y.kind); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+	}
+	var last extent // the block with the largest end so far
+	have := false
+	var k int64
+	for j, ok := l.next(&k); ok; j, ok = l.next(&k) {
+		x := l.extentOf(j)
+		for _, r := range fixed {
+			if x.off < r.off+r.n && r.off < x.off+x.n {
+				return fmt.Errorf("%w: vhdx %s at %d, %d bytes, overlaps %s at %d, %d bytes",
+					ErrCorrupt, batName(x, l.chunkRatio), x.off, x.n, r.name, r.off, r.n)
+			}
+		}
+		if have && x.off < last.off+last.n {
+			return fmt.Errorf("%w: vhdx %s at %d overlaps %s at %d, %d bytes",
+				ErrCorrupt, batName(x, l.chunkRatio), x.off, batName(last, l.chunkRatio), last.off, last.n)
+		}
+		if !have || x.off+x.n > last.off+last.n {
+			last, have = x, true
 		}
 	}
 	return nil

@@ -51,6 +51,15 @@ func putCRC(b []byte) { le32(b[4:], 0); le32(b[4:], crc32.Checksum(b, crcTable))
 
 func (v *vhdxImage) write(t testing.TB, path string) {
 	t.Helper()
+	if err := os.WriteFile(path, v.image(false), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// image builds the file. With headOnly, the payload blocks get their file
+// offsets but are not included: the result ends before the first of them
+// (headOnly needs the metadata first and no sector bitmaps).
+func (v *vhdxImage) image(headOnly bool) []byte {
 	n := (v.size + v.bs - 1) / v.bs
 	cr := int64(1<<23) * 512 / v.bs
 	chunks := (n + cr - 1) / cr
@@ -76,10 +85,14 @@ func (v *vhdxImage) write(t testing.TB, path string) {
 		placeMeta()
 	}
 	bitmaps := map[int64][]byte{}
+	skipped := int64(0) // payload bytes left out (headOnly)
 	for i := int64(0); i < n; i++ {
 		st, data, bm := v.block(i)
 		e := st
-		if st == 6 || st == 7 {
+		if headOnly && st == 6 {
+			e |= uint64((int64(len(img))+skipped)/mib) << 20
+			skipped += v.bs
+		} else if st == 6 || st == 7 {
 			e |= uint64(len(img)/mib) << 20
 			d := make([]byte, v.bs)
 			copy(d, data)
@@ -138,11 +151,19 @@ func (v *vhdxImage) write(t testing.TB, path string) {
 		putCRC(r)
 	}
 	if v.log != nil {
-		copy(img[mib:mib+logLen], v.log(int64(len(img))))
+		copy(img[mib:mib+logLen], v.log(int64(len(img))+skipped))
 	}
-	if err := os.WriteFile(path, img, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return img
+}
+
+// HugeBATVHDXHead returns the head of a dynamic VHDX of size bytes with
+// blocks of bs bytes, every one FULLY_PRESENT at ascending file offsets:
+// the header area, log, metadata region and BAT, up to the first payload
+// block, which is not included (the whole file would be about size bytes
+// longer). A 2 TiB disk of 1 MiB blocks has 2^21 BAT entries in a 17 MiB
+// BAT; its head is 20 MiB.
+func HugeBATVHDXHead(size, bs int64) []byte {
+	return (&vhdxImage{size: size, bs: bs, block: func(int64) (uint64, []byte, []byte) { return 6, nil, nil }}).image(true)
 }
 
 func (v *vhdxImage) metadata(m []byte) {
