@@ -46,8 +46,18 @@ func TestCrossVMDedup(t *testing.T) {
 	}
 	s := testserver.Start(t, testserver.Options{PackSize: 16 << 20})
 	dir := t.TempDir()
+	packBytes := func() int64 {
+		_, _, n, err := s.Index.Counts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Two VMs of one host: the agent sees its own host's dedup.
 	rc1 := backup(t, s, "HV01", "VM1", writeDisk(t, dir, "vm1.raw", d1))
-	rc2 := backup(t, s, "HV02", "VM2", writeDisk(t, dir, "vm2.raw", d2))
+	after1 := packBytes()
+	rc2 := backup(t, s, "HV01", "VM2", writeDisk(t, dir, "vm2.raw", d2))
+	after2 := packBytes()
 	n1, n2 := rc1.Disks[0].NewBytes, rc2.Disks[0].NewBytes
 	t.Logf("first backup: %d new bytes of %d; second: %d new bytes (%.1f%%)", n1, len(d1), n2, 100*float64(n2)/float64(n1))
 	if n1 < int64(len(d1))*9/10 {
@@ -55,6 +65,12 @@ func TestCrossVMDedup(t *testing.T) {
 	}
 	if n2*10 >= n1 {
 		t.Fatalf("second backup added %d new bytes, not under 10%% of the first's %d", n2, n1)
+	}
+	// A third VM on another host: stored once all the same (the agent is
+	// told its content is new, see TestOracleExactCopyOfOtherHost).
+	backup(t, s, "HV02", "VM3", writeDisk(t, dir, "vm3.raw", d2))
+	if grew := packBytes() - after2; grew*10 >= after1 {
+		t.Fatalf("a copy on another host grew the packs by %d bytes, not under 10%% of the first's %d", grew, after1)
 	}
 	if got := restore(t, s, rc2.Snapshot, "vm2.raw", "raw"); !bytes.Equal(got, d2) {
 		t.Fatal("second disk restored differently")

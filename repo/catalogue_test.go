@@ -223,3 +223,52 @@ func TestRebuildDuringForget(t *testing.T) {
 	delete(f.disks, id+"/b.raw")
 	f.verifyRestores(t)
 }
+
+// Tokens and policies are kept in the backend: a rebuild of a lost index
+// brings them back, and never a revoked token or a deleted policy.
+func TestRebuildRestoresTokensAndPolicies(t *testing.T) {
+	f := newFixture(t)
+	keep, gone := []byte(`{"id":"keep","role":"agent","host":"HV01"}`), []byte(`{"id":"gone","role":"admin"}`)
+	for id, rec := range map[string][]byte{"keep": keep, "gone": gone} {
+		if err := f.Repo.PutToken(id, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Repo.DeleteToken("gone"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"sql servers", "old"} {
+		if err := f.Repo.PutPolicy(name, repo.Policy{KeepLast: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Repo.DeletePolicy("old"); err != nil {
+		t.Fatal(err)
+	}
+	// The index is lost: an empty one, as after deleting index.db.
+	if err := f.Index.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	_ = f.Index.Tokens(func(id string, _ []byte) error { ids = append(ids, id); return nil })
+	for _, id := range ids {
+		if err := f.Index.DeleteToken(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = f.Index.DeletePolicy("sql servers")
+	st, err := f.Repo.RebuildIndex(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := map[string]string{}
+	_ = f.Index.Tokens(func(id string, rec []byte) error { tokens[id] = string(rec); return nil })
+	// The fixture's own admin token comes back too.
+	if tokens["keep"] != string(keep) || tokens["gone"] != "" || len(tokens) != 2 || st.Tokens != 2 {
+		t.Fatalf("tokens after the rebuild: %v (restored %d)", tokens, st.Tokens)
+	}
+	pols, err := f.Repo.Policies()
+	if err != nil || len(pols) != 1 || pols["sql servers"].KeepLast != 2 || st.Policies != 1 {
+		t.Fatalf("policies after the rebuild: %v %v (restored %d)", pols, err, st.Policies)
+	}
+}

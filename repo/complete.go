@@ -184,6 +184,11 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 		r.dropManifest(ctx, m.ID)
 		return nil, fmt.Errorf("commit snapshot: %w", err)
 	}
+	maps := make([]*DiskMap, len(disks))
+	for i, d := range disks {
+		maps[i] = d.Map
+	}
+	r.views.committed(s.Info.Host, maps)
 	return &rc, nil
 }
 

@@ -44,6 +44,7 @@ func (r *Repository) ForgetSnapshot(ctx context.Context, id string) error {
 	} else if err != nil {
 		return fmt.Errorf("forget snapshot %s: %w", id, err)
 	}
+	r.views.forgot() // the snapshot is unlisted: hosts' views are built again
 	if err := r.finishForget(ctx, id); err != nil {
 		return err
 	}
@@ -206,18 +207,6 @@ func decideGroup(snaps []*Manifest, explicit *Policy, stored map[string]Policy, 
 	}
 	return keep, remove
 }
-
-// PutPolicy stores a named retention policy.
-func (r *Repository) PutPolicy(name string, p Policy) error {
-	if err := p.Validate(); err != nil {
-		return err
-	}
-	b, _ := json.Marshal(p)
-	return r.idx.PutPolicy(name, b)
-}
-
-// DeletePolicy removes a stored policy.
-func (r *Repository) DeletePolicy(name string) error { return r.idx.DeletePolicy(name) }
 
 // Policies returns the stored policies by name.
 func (r *Repository) Policies() (map[string]Policy, error) {

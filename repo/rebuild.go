@@ -30,14 +30,18 @@ const idleWait = 30 * time.Second
 
 // RebuildStats is what a rebuild found in the backend and indexed.
 type RebuildStats struct {
-	Packs     int             `json:"packs"`
-	Chunks    int             `json:"chunks"` // distinct chunks now indexed
-	PackBytes int64           `json:"pack_bytes"`
-	Snapshots int             `json:"snapshots"`
-	Protected int             `json:"protected"` // snapshots marked protected
-	Skipped   []SkippedObject `json:"skipped"`   // damaged objects left out
-	Took      time.Duration   `json:"-"`
-	Seconds   float64         `json:"seconds"` // Took, for JSON
+	Packs     int   `json:"packs"`
+	Chunks    int   `json:"chunks"` // distinct chunks now indexed
+	PackBytes int64 `json:"pack_bytes"`
+	Snapshots int   `json:"snapshots"`
+	Protected int   `json:"protected"` // snapshots marked protected
+	// Tokens and Policies count what came back from the backend into an
+	// index that lacked them.
+	Tokens   int             `json:"tokens_restored"`
+	Policies int             `json:"policies_restored"`
+	Skipped  []SkippedObject `json:"skipped"` // damaged objects left out
+	Took     time.Duration   `json:"-"`
+	Seconds  float64         `json:"seconds"` // Took, for JSON
 }
 
 // SkippedObject is a backend object a rebuild could not use, and why.
@@ -127,6 +131,10 @@ func (r *Repository) RebuildIndex(ctx context.Context) (RebuildStats, error) {
 		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
 	}
 	st, err := r.replaceIndex(sc)
+	r.views.forgot() // the catalogue changed: hosts' views are built again
+	if err == nil {
+		st.Tokens, st.Policies, err = r.syncSettings(ctx, true)
+	}
 	st.Took = time.Since(start)
 	st.Seconds = st.Took.Seconds()
 	if err != nil {

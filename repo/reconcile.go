@@ -68,6 +68,11 @@ func (r *Repository) Reconcile(ctx context.Context) (ReconcileStats, error) {
 			r.log.Error("unlisted snapshot manifest references missing chunks; left for check and repair", "snapshot", id)
 		}
 	}
+	// Tokens and policies the backend lacks (made offline, or before the
+	// backend kept them) are stored there.
+	if _, _, err := r.syncSettings(ctx, false); err != nil {
+		return st, err
+	}
 	for id, rec := range listed {
 		if _, ok := stored[id]; ok {
 			continue

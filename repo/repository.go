@@ -53,6 +53,8 @@ type Repository struct {
 	// snapshot forgotten while it read the backend.
 	catMu sync.RWMutex
 	jobs  *Jobs
+	// views is the per-host accounting of new bytes (hostview.go).
+	views *hostViews
 
 	stop    chan struct{}
 	stopped sync.WaitGroup
@@ -91,6 +93,7 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 		stop: make(chan struct{}),
 		jobs: newJobs(),
 	}
+	r.views = newHostViews(r)
 	// A crash may have interrupted a forget or a complete: make the
 	// catalogue and the backend agree before the first session. A storage
 	// error here does not stop the server; check reports what is left.

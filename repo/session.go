@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shadowvault/shadowvault/chunk"
@@ -104,6 +105,13 @@ type Session struct {
 	failed     map[string]error   // disks whose last upload failed; guarded by mu
 	failure    error              // guarded by mu
 	hints      map[string]any     // per disk, set before its upload; guarded by mu
+
+	// The accounting view of the session's host (hostview.go), held from
+	// the first chunk saved to the session's end. claimed lists the chunk
+	// prefixes the session claimed in it, guarded by the view's mu.
+	hv      *hostView // guarded by mu
+	hvDone  bool      // the session ended: no view any more; guarded by mu
+	claimed []uint64
 }
 
 func newID(now time.Time) string {
@@ -222,7 +230,12 @@ const maxTombstones = 4096
 func (r *Repository) forget(s *Session) {
 	s.mu.Lock()
 	st := s.state
+	hv := s.hv
+	s.hv, s.hvDone = nil, true
 	s.mu.Unlock()
+	if hv != nil {
+		r.views.release(hv, s)
+	}
 	r.mu.Lock()
 	delete(r.sessions, s.ID)
 	if st == stateAborted || st == stateExpired {
@@ -273,8 +286,11 @@ type Upload struct {
 	mu          sync.Mutex
 	deps        []*pending // guarded by mu
 	refs        []uint64   // ID prefixes of every chunk saved, guarded by mu
-	newBytes    int64      // guarded by mu
+	newBytes    int64      // new to the session's host; guarded by mu
 	storedBytes int64      // guarded by mu
+	// noView is set when the host's snapshots could not be read: the
+	// upload then counts only claims (more new bytes, never fewer).
+	noView atomic.Bool
 }
 
 // prefix is the first 8 bytes of a chunk ID: in-flight references are kept
@@ -318,19 +334,62 @@ func (u *Upload) Save(ctx context.Context, id chunk.ID, data []byte) (stored int
 	if err != nil {
 		return 0, err
 	}
+	// The figures are those of a repository holding only what the host
+	// knows: whether this call stored the chunk depends on other hosts.
+	fresh, err := u.fresh(ctx, prefix(id))
+	if err != nil {
+		return 0, err
+	}
+	var size int64
+	if fresh {
+		size = int64(n)
+		if n == 0 {
+			size = u.s.r.storedLength(id, data)
+		}
+	}
 	u.mu.Lock()
 	if pe != nil {
 		u.deps = append(u.deps, pe)
 	}
-	if n > 0 {
+	if fresh {
 		u.newBytes += int64(len(data))
-		u.storedBytes += int64(n)
+		u.storedBytes += size
 	}
 	u.mu.Unlock()
 	u.s.mu.Lock()
 	u.s.touchLocked()
 	u.s.mu.Unlock()
 	return n, nil
+}
+
+// fresh reports whether chunk prefix p is new to the session's host (a
+// snapshot of the host that exists, or an upload of a live session of the
+// host, references it), and if so claims it for the session.
+func (u *Upload) fresh(ctx context.Context, p uint64) (bool, error) {
+	s := u.s
+	s.mu.Lock()
+	if s.hv == nil && !s.hvDone {
+		s.hv = s.r.views.acquire(s.Info.Host)
+	}
+	v := s.hv
+	s.mu.Unlock()
+	if v == nil {
+		return true, nil // the session ended: it reports nothing
+	}
+	fresh, unbuilt := v.claim(s, p, !u.noView.Load())
+	if !unbuilt {
+		return fresh, nil
+	}
+	if err := v.ensure(ctx, s.r); err != nil {
+		if ctx.Err() != nil {
+			return false, err
+		}
+		s.r.log.Error("read the host's snapshots for the upload summary: counting only this session's chunks as known",
+			"session", s.ID, "host", s.Info.Host, "disk", u.name, "err", err)
+		u.noView.Store(true)
+	}
+	fresh, _ = v.claim(s, p, false)
+	return fresh, nil
 }
 
 // Finish records the disk in the session, replacing one of the same name,

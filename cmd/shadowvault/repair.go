@@ -107,7 +107,7 @@ func repairIndex(ctx context.Context, log *slog.Logger, out io.Writer, repoPath,
 		return err
 	}
 	printRebuild(out, st)
-	return ensureAdminAfterRebuild(out, idx, filepath.Join(state, "admin.token"))
+	return ensureAdminAfterRebuild(out, r, filepath.Join(state, "admin.token"))
 }
 
 // receiptKeyForRepair reads the server's receipt key. A rebuild signs
@@ -123,8 +123,8 @@ func receiptKeyForRepair(path string) (ed25519.PrivateKey, error) {
 
 // ensureAdminAfterRebuild creates an admin token when the index holds none
 // (it was deleted or lost), replacing the stale token file.
-func ensureAdminAfterRebuild(out io.Writer, idx *index.Index, path string) error {
-	tokens := api.NewTokens(idx)
+func ensureAdminAfterRebuild(out io.Writer, r *repo.Repository, path string) error {
+	tokens := api.NewTokens(r)
 	list, err := tokens.List()
 	if err != nil || len(list) > 0 {
 		return err
@@ -146,6 +146,9 @@ func ensureAdminAfterRebuild(out io.Writer, idx *index.Index, path string) error
 func printRebuild(out io.Writer, st repo.RebuildStats) {
 	fmt.Fprintf(out, "index rebuilt: %d packs (%s), %d chunks, %d snapshots in %.1fs\n",
 		st.Packs, humanBytes(st.PackBytes), st.Chunks, st.Snapshots, st.Seconds)
+	if st.Tokens > 0 || st.Policies > 0 {
+		fmt.Fprintf(out, "restored from the repository: %d tokens, %d policies\n", st.Tokens, st.Policies)
+	}
 	for _, s := range st.Skipped {
 		fmt.Fprintf(out, "skipped %s: %s\n", s.Object, s.Reason)
 	}

@@ -147,7 +147,7 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 		return err
 	}
 	r.Schedule(ctx, schedule.prune, schedule.check, repo.PruneOptions{}, repo.CheckOptions{ReadDataPercent: schedule.readData})
-	tokens := api.NewTokens(idx)
+	tokens := api.NewTokens(r) // tokens are kept in the backend too
 	if err := ensureAdminToken(log, tokens, filepath.Join(state, "admin.token")); err != nil {
 		return err
 	}

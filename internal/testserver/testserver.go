@@ -86,7 +86,7 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens := api.NewTokens(idx)
+	tokens := api.NewTokens(r)
 	_, admin, err := tokens.Create(api.RoleAdmin, "")
 	if err != nil {
 		t.Fatal(err)

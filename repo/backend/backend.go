@@ -18,10 +18,12 @@ const (
 	TypeSnapshot Type = "snapshots"
 	TypeKeys     Type = "keys"
 	TypeProtect  Type = "protect" // an empty marker per protected snapshot
+	TypeToken    Type = "tokens"   // API token records (hashed secrets), by token id
+	TypePolicy   Type = "policies" // retention policies, by BLAKE3 of the name
 )
 
 // Types lists every object type, in the order a rebuild reads them.
-var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect}
+var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect, TypeToken, TypePolicy}
 
 // Handle names one object.
 type Handle struct {
