@@ -17,7 +17,7 @@ const (
 	TypeDiskMap  Type = "diskmaps"
 	TypeSnapshot Type = "snapshots"
 	TypeKeys     Type = "keys"
-	TypeProtect  Type = "protect" // an empty marker per protected snapshot
+	TypeProtect  Type = "protect"  // an empty marker per protected snapshot
 	TypeToken    Type = "tokens"   // API token records (hashed secrets), by token id
 	TypePolicy   Type = "policies" // retention policies, by BLAKE3 of the name
 )
