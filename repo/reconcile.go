@@ -52,6 +52,13 @@ func (r *Repository) Reconcile(ctx context.Context) (ReconcileStats, error) {
 	if err != nil {
 		return st, err
 	}
+	if chunks, _, _, err := r.idx.Counts(); err != nil {
+		return st, err
+	} else if chunks == 0 && len(listed) == 0 && len(stored) > 0 {
+		// A lost index, not a lost snapshot: nothing could be adopted.
+		r.log.Warn("the index is empty but the repository holds snapshots: run `shadowvault repair index`", "manifests", len(stored))
+		return st, nil
+	}
 	for id, fi := range stored {
 		if _, ok := listed[id]; ok {
 			continue
