@@ -11,12 +11,14 @@ const usage = `shadowvault: deduplicating backup repository server for VM disks
 
 usage:
   shadowvault serve     [--repo PATH] [--state DIR] [--listen ADDR]
-  shadowvault backup    --server URL --token T [--receipt-key HEX] --host H --vm NAME [--type full|copy] DISK...
+  shadowvault backup    --server URL --token T [--receipt-key HEX] --host H --vm NAME [--type full|copy]
+                        [--vss] [--consistency application|crash] DISK...
   shadowvault snapshots --server URL --token T [--host H] [--vm NAME]
-  shadowvault restore   --server URL --token T SNAPSHOT DISK [--format raw|original] [-o FILE]
+  shadowvault restore   --server URL --token T SNAPSHOT DISK [--format raw|original|vhd|vhdx] [-o FILE [--force]]
   shadowvault token create --server URL --token T --role admin|restore|agent [--host H]
+  shadowvault token create --state DIR --role admin   (offline, with the server stopped)
   shadowvault ls        SNAPSHOT DISK [PATH] [--part N]      (files inside an NTFS volume)
-  shadowvault cat       SNAPSHOT DISK PATH [--part N] [-o FILE]
+  shadowvault cat       SNAPSHOT DISK PATH [--part N] [-o FILE [--force]]
   shadowvault forget    [--host H] [--vm V] [--dry-run] [--keep-last N --keep-daily N ...]
   shadowvault prune     [--repack-below 0.7] [--grace 1h]
   shadowvault check     [--read-data N%|all]
