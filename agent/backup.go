@@ -47,6 +47,10 @@ type BackupOptions struct {
 	// as zeros (smaller backups; deleted data is not kept).
 	GuestHints  bool
 	ExcludeFree bool
+	// WriterMetadata is a file holding the VSS writer metadata document
+	// (diskshadow's backup .cab), sent with the session and kept with the
+	// snapshot; empty: none.
+	WriterMetadata string
 }
 
 // Progress counts bytes for a progress display.
@@ -194,6 +198,11 @@ func runSession(ctx context.Context, c *Client, o BackupOptions, id string, disk
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	if o.WriterMetadata != "" {
+		if err := sendWriterMetadata(ctx, c, id, o.WriterMetadata); err != nil {
+			return nil, err
+		}
 	}
 	rc, err := c.Complete(ctx, id)
 	if err != nil {

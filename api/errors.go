@@ -84,6 +84,8 @@ func classify(err error) *apiError {
 		{repo.ErrDiskMissing, http.StatusConflict, CodeDiskMissing},
 		{repo.ErrDiskNotDeclared, http.StatusBadRequest, CodeDiskNotDeclared},
 		{repo.ErrUnknownSnapshot, http.StatusNotFound, CodeUnknownSnapshot},
+		{repo.ErrNoWriterMetadata, http.StatusNotFound, CodeNotFound},
+		{repo.ErrBadWriterMetadata, http.StatusBadRequest, CodeBadRequest},
 		{vhd.ErrSpillLimit, http.StatusRequestEntityTooLarge, CodeSpillLimit},
 		{vhd.ErrMetadataLimit, http.StatusRequestEntityTooLarge, CodeMetadataLimit},
 		{vhd.ErrFormatMismatch, http.StatusBadRequest, CodeFormatMismatch},

@@ -106,6 +106,15 @@ func (r *Repository) Check(ctx context.Context) (CheckResult, error) {
 		} else if err != nil {
 			return CheckResult{}, fmt.Errorf("check: %w", err)
 		}
+		if m.WriterMetadata != nil {
+			if _, err := r.be.Stat(ctx, metadataHandle(m.ID)); errors.Is(err, backend.ErrNotFound) {
+				c.mu.Lock()
+				c.problemLocked("snapshot %s: writer metadata document missing from the backend", m.ID)
+				c.mu.Unlock()
+			} else if err != nil {
+				return CheckResult{}, fmt.Errorf("check: %w", err)
+			}
+		}
 		for _, d := range m.Disks {
 			res.Disks++
 			if err := r.checkDiskMap(ctx, c, diskRef{m.ID, d.Name}, d.DiskMap); err != nil {

@@ -174,6 +174,14 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 		return nil, err
 	}
 	m.Receipt = rc
+	if doc := s.writerDoc(); doc != nil {
+		ref, err := r.saveWriterMetadata(ctx, m.ID, doc)
+		if err != nil {
+			r.dropManifest(ctx, m.ID) // the document may be stored all the same
+			return nil, err
+		}
+		m.WriterMetadata = ref
+	}
 	data, err := r.saveManifest(ctx, m)
 	if err != nil {
 		r.dropManifest(ctx, m.ID) // it may be stored all the same
@@ -197,9 +205,10 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 // stays unlisted until the next start lists it (its data is durable) and
 // check reports it meanwhile.
 func (r *Repository) dropManifest(ctx context.Context, id string) {
-	h := backend.Handle{Type: backend.TypeSnapshot, Name: id}
-	if err := r.be.Remove(context.WithoutCancel(ctx), h); err != nil {
-		r.log.Error("failed complete: manifest not removed", "snapshot", id, "err", err)
+	for _, h := range []backend.Handle{{Type: backend.TypeSnapshot, Name: id}, metadataHandle(id)} {
+		if err := r.be.Remove(context.WithoutCancel(ctx), h); err != nil {
+			r.log.Error("failed complete: object not removed", "object", h.String(), "err", err)
+		}
 	}
 }
 

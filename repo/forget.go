@@ -58,6 +58,9 @@ func (r *Repository) finishForget(ctx context.Context, id string) error {
 	if err := r.be.Remove(ctx, backend.Handle{Type: backend.TypeSnapshot, Name: id}); err != nil {
 		return fmt.Errorf("forget snapshot %s: remove manifest (the forget is decided and finishes at the next start): %w", id, err)
 	}
+	if err := r.be.Remove(ctx, metadataHandle(id)); err != nil {
+		return fmt.Errorf("forget snapshot %s: remove writer metadata: %w", id, err)
+	}
 	if err := r.idx.EndForget(id); err != nil {
 		return fmt.Errorf("forget snapshot %s: %w", id, err)
 	}

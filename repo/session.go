@@ -105,6 +105,7 @@ type Session struct {
 	failed     map[string]error   // disks whose last upload failed; guarded by mu
 	failure    error              // guarded by mu
 	hints      map[string]any     // per disk, set before its upload; guarded by mu
+	writerMeta []byte             // VSS writer metadata document; guarded by mu
 
 	// The accounting view of the session's host (hostview.go), held from
 	// the first chunk saved to the session's end. claimed lists the chunk

@@ -54,6 +54,9 @@ type Manifest struct {
 	Writers     json.RawMessage `json:"writers,omitempty"`
 	Disks       []ManifestDisk  `json:"disks"`
 	Receipt     receipt.Receipt `json:"receipt"`
+	// WriterMetadata is the VSS writer metadata document the agent sent
+	// (diskshadow's backup .cab), stored as metadata/<id>; nil without one.
+	WriterMetadata *Document `json:"writer_metadata,omitempty"`
 }
 
 // Disk returns the named disk.

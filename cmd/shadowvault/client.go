@@ -122,6 +122,7 @@ func cmdBackup(args []string) int {
 	consistency := fs.String("consistency", "", "application (VSS writers prepared the guest) or crash; default: application with --vss, else crash")
 	format := fs.String("format", "", "force the disk format: raw, vhd or vhdx (default: detect)")
 	writers := fs.String("writers", "", "VSS writer metadata to record with the snapshot (JSON array)")
+	writerDoc := fs.String("writer-metadata", "", "file with the VSS writer metadata document (diskshadow's .cab) to keep with the snapshot")
 	parallel := fs.Int("parallel", 2, "disks streamed at once")
 	retries := fs.Int("retries", 2, "extra attempts for a failed disk upload")
 	hints := fs.Bool("guest-hints", true, "read each disk's NTFS volumes and send file boundaries (better dedup)")
@@ -162,7 +163,7 @@ func cmdBackup(args []string) int {
 	done := showProgress(p, "backup", true)
 	rc, err := agent.Backup(ctx, c, agent.BackupOptions{
 		Host: *host, VM: *vm, Type: *typ, Consistency: cons, Disks: disks, Format: *format,
-		ReceiptKey: *key, Parallel: *parallel, Retries: *retries, Progress: p, Log: log, Writers: writersJSON(*writers),
+		ReceiptKey: *key, Parallel: *parallel, Retries: *retries, Progress: p, Log: log, Writers: writersJSON(*writers), WriterMetadata: *writerDoc,
 		GuestHints: *hints, ExcludeFree: *excludeFree,
 	})
 	done()

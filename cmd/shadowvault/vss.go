@@ -32,7 +32,7 @@ func runVSS(vm, typ string, disks []string, agentArgs []string) int {
 	plan := agent.VSSPlan{
 		VM: vm, Type: typ, Disks: disks, Volumes: vols, Letters: letters,
 		Metadata: filepath.Join(dir, "backup.cab"), UploadCmd: filepath.Join(dir, "upload.cmd"),
-		Agent: self, AgentArgs: agentArgs,
+		Agent: self, AgentArgs: append(agentArgs, "--writer-metadata", filepath.Join(dir, "backup.cab")),
 	}
 	out, err := plan.Generate()
 	if err != nil {

@@ -20,10 +20,11 @@ const (
 	TypeProtect  Type = "protect"  // an empty marker per protected snapshot
 	TypeToken    Type = "tokens"   // API token records (hashed secrets), by token id
 	TypePolicy   Type = "policies" // retention policies, by BLAKE3 of the name
+	TypeMetadata Type = "metadata" // a snapshot's VSS writer metadata document, by snapshot id
 )
 
 // Types lists every object type, in the order a rebuild reads them.
-var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect, TypeToken, TypePolicy}
+var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect, TypeToken, TypePolicy, TypeMetadata}
 
 // Handle names one object.
 type Handle struct {
