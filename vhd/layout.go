@@ -76,20 +76,26 @@ func (s *Stream) walk(ext []extent, expand func(e extent) error, tail int64, che
 		}
 		e := ext[k]
 		k++
-		s.metaTo(e.off)
-		if e.kind == extMeta {
-			s.metaTo(e.off + e.n)
-			return nil
-		}
-		if err := s.src.fill(e.off + 1); err != nil {
-			return err
-		}
-		if s.src.pos <= e.off {
-			// A BAT entry past the end, or a file cut short: both.
-			return fmt.Errorf("%w (or %w): %s at %d lies beyond the end of the file (%d bytes)", ErrCorrupt, ErrTruncated, e.what(), e.off, s.src.pos)
-		}
-		return expand(e)
+		return s.step(e, expand)
 	}
+}
+
+// step queues one extent of a walk: a Meta extent as it is, a block or
+// bitmap through expand once its first byte has arrived.
+func (s *Stream) step(e extent, expand func(e extent) error) error {
+	s.metaTo(e.off)
+	if e.kind == extMeta {
+		s.metaTo(e.off + e.n)
+		return nil
+	}
+	if err := s.src.fill(e.off + 1); err != nil {
+		return err
+	}
+	if s.src.pos <= e.off {
+		// A BAT entry past the end, or a file cut short: both.
+		return fmt.Errorf("%w (or %w): %s at %d lies beyond the end of the file (%d bytes)", ErrCorrupt, ErrTruncated, e.what(), e.off, s.src.pos)
+	}
+	return expand(e)
 }
 
 // bitRuns calls fn for each run of equal bits among the first n bits of bm,

@@ -316,19 +316,7 @@ func (s *Stream) vhdxWalk(l *vhdxLayout, fixed []vhdxRange) func() error {
 		default:
 			return s.trailing(0, nil)
 		}
-		s.metaTo(e.off)
-		if e.kind == extMeta {
-			s.metaTo(e.off + e.n)
-			return nil
-		}
-		if err := s.src.fill(e.off + 1); err != nil {
-			return err
-		}
-		if s.src.pos <= e.off {
-			// A BAT entry past the end, or a file cut short: both.
-			return fmt.Errorf("%w (or %w): %s at %d lies beyond the end of the file (%d bytes)", ErrCorrupt, ErrTruncated, e.what(), e.off, s.src.pos)
-		}
-		return s.vhdxExpand(l, e)
+		return s.step(e, func(e extent) error { return s.vhdxExpand(l, e) })
 	}
 }
 
