@@ -51,27 +51,11 @@ func TestHostileBATUploads(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	baseHeap, baseRSS := ms.HeapInuse, vmRSS()
 
-	type held struct {
-		pw   *io.PipeWriter
-		done chan int
-	}
-	open := make([]held, uploads)
+	open := make([]heldUpload, uploads)
 	var wg sync.WaitGroup
 	for i := range open {
-		pr, pw := io.Pipe()
-		open[i] = held{pw: pw, done: make(chan int, 1)}
-		go func(name string, h held) {
-			req, _ := http.NewRequest("PUT", s.URL+"/api/v1/sessions/"+id+"/disks/"+name, pr)
-			req.Header.Set("Authorization", "Bearer "+s.AdminToken)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				h.done <- -1
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			h.done <- resp.StatusCode
-		}(fmt.Sprintf("d%02d.vhdx", i), open[i])
+		open[i] = holdUpload(s.URL+"/api/v1/sessions/"+id+"/disks/"+fmt.Sprintf("d%02d.vhdx", i), s.AdminToken)
+		pw := open[i].pw
 		wg.Add(1)
 		go func(pw *io.PipeWriter) {
 			defer wg.Done()

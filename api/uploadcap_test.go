@@ -44,25 +44,10 @@ func TestUploadCap(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+s.AdminToken)
 		return http.DefaultClient.Do(req)
 	}
-	type held struct {
-		pw   *io.PipeWriter
-		done chan int
-	}
-	var open []held
+	var open []heldUpload
 	for _, name := range []string{"a.raw", "b.raw"} {
-		pr, pw := io.Pipe()
-		h := held{pw: pw, done: make(chan int, 1)}
-		go func() {
-			resp, err := put(name, pr)
-			if err != nil {
-				h.done <- -1
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			h.done <- resp.StatusCode
-		}()
-		pw.Write(random(1 << 20)) // ... and then the body stalls
+		h := holdUpload(s.URL+"/api/v1/sessions/"+id+"/disks/"+name+"?format=raw", s.AdminToken)
+		h.pw.Write(random(1 << 20)) // ... and then the body stalls
 		open = append(open, h)
 	}
 	defer func() {
