@@ -13,7 +13,6 @@ import (
 
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/index"
-	"github.com/shadowvault/shadowvault/repo/pack"
 )
 
 // BenchmarkIndex looks chunks up in a bbolt index of 1M chunks
@@ -45,9 +44,9 @@ func BenchmarkIndex(b *testing.B) {
 		var packID chunk.ID
 		packID[0], packID[1], packID[2] = 0xff, byte(p), byte(p>>8)
 		part := sorted[p*perPack : min(n, (p+1)*perPack)]
-		entries := make([]pack.Entry, len(part))
+		entries := make([]index.Entry, len(part))
 		for i, id := range part {
-			entries[i] = pack.Entry{ID: id, Offset: uint64(i) * 100 << 10, Length: 60 << 10, RawLength: 100 << 10, Compression: chunk.Zstd}
+			entries[i] = index.Entry{ID: id, Offset: uint64(i) * 100 << 10, Length: 60 << 10, RawLength: 100 << 10, Compression: chunk.Zstd}
 		}
 		if err := x.AddPack(packID, int64(len(part))*60<<10, entries, time.Unix(1700000000, 0)); err != nil {
 			b.Fatal(err)
@@ -98,7 +97,7 @@ func BenchmarkIndex(b *testing.B) {
 	// included.
 	b.Run(fmt.Sprintf("AddPack/200-into-%d", n), func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			entries := make([]pack.Entry, 200)
+			entries := make([]index.Entry, 200)
 			for j := range entries {
 				src.Read(entries[j].ID[:])
 				entries[j].Length, entries[j].RawLength = 60<<10, 80<<10

@@ -9,7 +9,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/shadowvault/shadowvault/chunk"
-	"github.com/shadowvault/shadowvault/repo/pack"
 )
 
 // Bucket names.
@@ -38,10 +37,22 @@ const SchemaVersion = 1
 // ErrNotFound is returned for a missing snapshot, session or token.
 var ErrNotFound = errors.New("not found in index")
 
+// Entry is a chunk's place in its pack, as the pack's trailer lists it.
+// Its fields are those of the pack format's entry, so that the two convert
+// into each other; the index keeps its own type so that it depends on
+// chunk alone.
+type Entry struct {
+	ID          chunk.ID
+	Offset      uint64
+	Length      uint32 // stored bytes
+	RawLength   uint32
+	Compression chunk.Compression
+}
+
 // Location is where a chunk is stored.
 type Location struct {
 	Pack  chunk.ID
-	Entry pack.Entry
+	Entry Entry
 }
 
 // Index is an open bbolt index.
@@ -80,7 +91,7 @@ func Open(path string) (*Index, error) {
 // Close closes the database.
 func (x *Index) Close() error { return x.db.Close() }
 
-func encodeLocation(packID chunk.ID, e pack.Entry) []byte {
+func encodeLocation(packID chunk.ID, e Entry) []byte {
 	v := make([]byte, 0, 32+8+4+4+1)
 	v = append(v, packID[:]...)
 	v = binary.LittleEndian.AppendUint64(v, e.Offset)
@@ -95,7 +106,7 @@ func decodeLocation(id chunk.ID, v []byte) (Location, error) {
 	}
 	var l Location
 	copy(l.Pack[:], v)
-	l.Entry = pack.Entry{
+	l.Entry = Entry{
 		ID:          id,
 		Offset:      binary.LittleEndian.Uint64(v[32:]),
 		Length:      binary.LittleEndian.Uint32(v[40:]),
@@ -135,13 +146,13 @@ func (x *Index) Has(id chunk.ID) (bool, error) {
 // AddPack records a durable pack and all its chunks in one transaction.
 // A chunk already indexed in another pack keeps its first location.
 // created is when the pack was written (for the prune grace window).
-func (x *Index) AddPack(packID chunk.ID, size int64, entries []pack.Entry, created time.Time) error {
+func (x *Index) AddPack(packID chunk.ID, size int64, entries []Entry, created time.Time) error {
 	return x.db.Update(func(tx *bolt.Tx) error {
 		return addPackTx(tx, packID, size, entries, created)
 	})
 }
 
-func addPackTx(tx *bolt.Tx, packID chunk.ID, size int64, entries []pack.Entry, created time.Time) error {
+func addPackTx(tx *bolt.Tx, packID chunk.ID, size int64, entries []Entry, created time.Time) error {
 	chunks := tx.Bucket(bucketChunks)
 	for _, e := range entries {
 		if chunks.Get(e.ID[:]) != nil {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/shadowvault/shadowvault/chunk"
-	"github.com/shadowvault/shadowvault/repo/pack"
 )
 
 func open(t *testing.T) *Index {
@@ -18,10 +17,10 @@ func open(t *testing.T) *Index {
 	return x
 }
 
-func entries(pfx string, n int) []pack.Entry {
-	var out []pack.Entry
+func entries(pfx string, n int) []Entry {
+	var out []Entry
 	for i := 0; i < n; i++ {
-		out = append(out, pack.Entry{ID: chunk.Sum([]byte(pfx + string(rune('a'+i)))), Offset: uint64(i * 100), Length: 100, RawLength: 200, Compression: chunk.Zstd})
+		out = append(out, Entry{ID: chunk.Sum([]byte(pfx + string(rune('a'+i)))), Offset: uint64(i * 100), Length: 100, RawLength: 200, Compression: chunk.Zstd})
 	}
 	return out
 }
@@ -46,7 +45,7 @@ func TestPacksAndRewrite(t *testing.T) {
 		t.Fatalf("counts %d %d %d", chunks, packs, bytes)
 	}
 	// Drop p1, moving two of its chunks into p3.
-	moved := []pack.Entry{e1[1], e1[2]}
+	moved := []Entry{e1[1], e1[2]}
 	moved[0].Offset, moved[1].Offset = 0, 100
 	n, err := x.ApplyRewrite(Rewrite{Remove: []chunk.ID{p1}, Add: []NewPack{{Info: PackInfo{ID: p3, Size: 300, Count: 2, Created: now}, Entries: moved}}})
 	if err != nil || n != 3 {

@@ -7,7 +7,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/shadowvault/shadowvault/chunk"
-	"github.com/shadowvault/shadowvault/repo/pack"
 )
 
 // ForEachChunk calls fn for every indexed chunk, in one read transaction.
@@ -27,7 +26,7 @@ func (x *Index) ForEachChunk(fn func(id chunk.ID, loc Location) error) error {
 // NewPack is a pack a prune wrote, with the chunks it holds.
 type NewPack struct {
 	Info    PackInfo
-	Entries []pack.Entry
+	Entries []Entry
 }
 
 // Rewrite is the index side of a prune, applied in one transaction: the

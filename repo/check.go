@@ -185,7 +185,7 @@ func (r *Repository) checkDiskMap(ctx context.Context, c *checker, d diskRef, id
 				c.wanted[packID] = map[chunk.ID]pack.Entry{}
 				c.users[packID] = map[diskRef]struct{}{}
 			}
-			c.wanted[packID][cid] = loc.Entry
+			c.wanted[packID][cid] = pack.Entry(loc.Entry)
 		}
 		c.users[packID][d] = struct{}{}
 	})

@@ -63,7 +63,7 @@ func (r *Repository) readPacks(ctx context.Context, packs []index.PackInfo) (map
 	}
 	err := r.idx.ForEachChunk(func(id chunk.ID, loc index.Location) error {
 		if _, ok := want[loc.Pack]; ok {
-			want[loc.Pack] = append(want[loc.Pack], loc.Entry)
+			want[loc.Pack] = append(want[loc.Pack], pack.Entry(loc.Entry))
 		}
 		return nil
 	})

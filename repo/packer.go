@@ -226,7 +226,7 @@ func (p *packer) write(w *pack.Writer) error {
 		p.log.Error("pack upload failed", "pack", name.Short(), "err", err)
 		return fmt.Errorf("store pack: %w", err)
 	}
-	if err := p.idx.AddPack(name, int64(len(data)), entries, p.now()); err != nil {
+	if err := p.idx.AddPack(name, int64(len(data)), indexEntries(entries), p.now()); err != nil {
 		p.log.Error("pack index commit failed", "pack", name.Short(), "err", err)
 		return fmt.Errorf("index pack: %w", err)
 	}

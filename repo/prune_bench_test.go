@@ -64,7 +64,7 @@ func synthRepo(b *testing.B, n, snaps int) (*Repository, []string) {
 		if err := be.Put(ctx, packHandle(name), bytesReader(data), int64(len(data))); err != nil {
 			b.Fatal(err)
 		}
-		if err := idx.AddPack(name, int64(len(data)), entries, old); err != nil {
+		if err := idx.AddPack(name, int64(len(data)), indexEntries(entries), old); err != nil {
 			b.Fatal(err)
 		}
 	}

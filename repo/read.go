@@ -34,7 +34,7 @@ func (r *Repository) LoadChunk(ctx context.Context, dst []byte, id chunk.ID) ([]
 	if _, err := r.be.ReadAt(ctx, h, stored, int64(loc.Entry.Offset)); err != nil {
 		return dst, fmt.Errorf("chunk %s: %w", id.Short(), err)
 	}
-	return pack.Decode(dst, stored, loc.Entry)
+	return pack.Decode(dst, stored, pack.Entry(loc.Entry))
 }
 
 // segment is a piece of output: part of a chunk, or zeros.
@@ -263,7 +263,7 @@ func (r *Repository) load(ctx context.Context, f *fetch) {
 	}
 	f.datas = make([][]byte, len(f.locs))
 	for i, l := range f.locs {
-		d, err := pack.Decode(nil, buf[l.Entry.Offset-start:l.Entry.Offset-start+uint64(l.Entry.Length)], l.Entry)
+		d, err := pack.Decode(nil, buf[l.Entry.Offset-start:l.Entry.Offset-start+uint64(l.Entry.Length)], pack.Entry(l.Entry))
 		if err != nil {
 			f.err = err
 			return

@@ -242,7 +242,7 @@ func (r *Repository) replaceIndex(sc *scan) (RebuildStats, error) {
 	c := index.Catalogue{Protected: map[string]bool{}}
 	for _, name := range names {
 		p := sc.packs[name]
-		c.Packs = append(c.Packs, index.NewPack{Info: index.PackInfo{ID: p.id, Size: p.size, Count: len(p.entries), Created: r.now()}, Entries: p.entries})
+		c.Packs = append(c.Packs, index.NewPack{Info: index.PackInfo{ID: p.id, Size: p.size, Count: len(p.entries), Created: r.now()}, Entries: indexEntries(p.entries)})
 		st.Packs++
 		st.PackBytes += p.size
 	}

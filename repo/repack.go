@@ -25,7 +25,7 @@ func (r *Repository) repack(ctx context.Context, packs []chunk.ID, isLive func(c
 	}
 	err := r.idx.ForEachChunk(func(id chunk.ID, loc index.Location) error {
 		if _, ok := want[loc.Pack]; ok && isLive(id) {
-			want[loc.Pack] = append(want[loc.Pack], loc.Entry)
+			want[loc.Pack] = append(want[loc.Pack], pack.Entry(loc.Entry))
 		}
 		return nil
 	})
@@ -47,7 +47,7 @@ func (r *Repository) repack(ctx context.Context, packs []chunk.ID, isLive func(c
 		if err := r.be.Put(ctx, h, bytes.NewReader(data), int64(len(data))); err != nil {
 			return err
 		}
-		out = append(out, index.NewPack{Info: index.PackInfo{ID: name, Size: int64(len(data)), Count: len(entries), Created: now}, Entries: entries})
+		out = append(out, index.NewPack{Info: index.PackInfo{ID: name, Size: int64(len(data)), Count: len(entries), Created: now}, Entries: indexEntries(entries)})
 		w = pack.NewWriter(r.cfg.PackSize)
 		return nil
 	}

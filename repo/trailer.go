@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo/backend"
 	"github.com/shadowvault/shadowvault/repo/pack"
 )
@@ -101,4 +102,14 @@ func readObject(ctx context.Context, be backend.Backend, fi backend.ObjectInfo) 
 // packHandle names the pack object id.
 func packHandle(id chunk.ID) backend.Handle {
 	return backend.Handle{Type: backend.TypePack, Name: id.String()}
+}
+
+// indexEntries converts a pack's trailer entries for the index, which
+// keeps a type of its own with the same fields.
+func indexEntries(es []pack.Entry) []index.Entry {
+	out := make([]index.Entry, len(es))
+	for i, e := range es {
+		out[i] = index.Entry(e)
+	}
+	return out
 }
