@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/shadowvault/shadowvault/restore"
 	"io"
 	"log/slog"
 	"net/http"
@@ -183,12 +184,12 @@ func TestLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		for d := range v.data {
-			r, err := s.Repo.OpenDisk(context.Background(), m, filepath.Base(v.paths[d]), nil)
+			r, err := restore.Open(context.Background(), s.Repo, m, filepath.Base(v.paths[d]), restore.Raw)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var buf bytes.Buffer
-			if _, err := r.WriteVirtual(context.Background(), &buf, 0, r.Size()); err != nil || !bytes.Equal(buf.Bytes(), v.data[d]) {
+			if _, err := r.WriteTo(&buf); err != nil || !bytes.Equal(buf.Bytes(), v.data[d]) {
 				t.Fatalf("vm %d disk %d: restore differs (%v)", i, d, err)
 			}
 		}
@@ -248,12 +249,12 @@ func TestRetryReplacesPartialDisk(t *testing.T) {
 		t.Fatalf("%d uploads cut, %d disks in the receipt", *cut, len(rc.Disks))
 	}
 	m, _ := s.Repo.Snapshot(rc.Snapshot)
-	d, err := s.Repo.OpenDisk(context.Background(), m, "d.raw", nil)
+	d, err := restore.Open(context.Background(), s.Repo, m, "d.raw", restore.Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	d.WriteVirtual(context.Background(), &buf, 0, d.Size())
+	d.WriteTo(&buf)
 	if !bytes.Equal(buf.Bytes(), data) {
 		t.Fatal("the retried disk restores differently")
 	}

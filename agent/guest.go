@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/shadowvault/shadowvault/diskmap"
 	"github.com/shadowvault/shadowvault/guestfs"
 	"github.com/shadowvault/shadowvault/vhd"
 )
@@ -14,7 +15,7 @@ import (
 // asked, the free ranges (free clusters, page and hibernation files).
 type HintsBody struct {
 	Boundaries  []int64         `json:"boundaries"`
-	Free        []guestfs.Range `json:"free"`
+	Free        []diskmap.Range `json:"free"`
 	ExcludeFree bool            `json:"exclude_free"`
 }
 
@@ -36,13 +37,13 @@ func GuestHints(ctx context.Context, path string, excludeFree bool) (*HintsBody,
 	if err != nil {
 		return nil, err
 	}
-	h := &HintsBody{Boundaries: []int64{}, Free: []guestfs.Range{}, ExcludeFree: excludeFree}
+	h := &HintsBody{Boundaries: []int64{}, Free: []diskmap.Range{}, ExcludeFree: excludeFree}
 	found := false
 	for _, p := range parts {
 		if p.Type != "ntfs" {
 			continue
 		}
-		fs, err := guestfs.OpenNTFS(img, p)
+		fs, err := guestfs.OpenNTFS(ctx, img, p)
 		if err != nil {
 			return nil, fmt.Errorf("partition %d: %w", p.Index, err)
 		}

@@ -14,7 +14,7 @@ func (s *Server) receiptKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
-	chunks, packs, packBytes, err := s.repo.Index().Counts()
+	chunks, packs, packBytes, err := s.repo.Counts()
 	if err != nil {
 		writeError(w, r, err)
 		return

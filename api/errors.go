@@ -7,9 +7,11 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/shadowvault/shadowvault/diskmap"
 	"github.com/shadowvault/shadowvault/ingest"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/repo/backend"
+	"github.com/shadowvault/shadowvault/restore"
 	"github.com/shadowvault/shadowvault/vhd"
 )
 
@@ -91,16 +93,20 @@ func classify(err error) *apiError {
 		{vhd.ErrFormatMismatch, http.StatusBadRequest, CodeFormatMismatch},
 		{vhd.ErrEmptyDisk, http.StatusBadRequest, CodeEmptyDisk},
 		{vhd.ErrUnsupported, http.StatusBadRequest, CodeUnsupported},
-		{ingest.ErrBadHints, http.StatusBadRequest, CodeBadHints},
+		{diskmap.ErrBadHints, http.StatusBadRequest, CodeBadHints},
 		{ingest.ErrTrailingData, http.StatusBadRequest, CodeTrailingData},
 		{vhd.ErrTruncated, http.StatusBadRequest, CodeTruncatedImage},
 		{vhd.ErrCorrupt, http.StatusBadRequest, CodeBadDiskImage},
 		{io.ErrUnexpectedEOF, http.StatusBadRequest, CodeTruncatedBody},
 		{repo.ErrProtected, http.StatusConflict, CodeProtected},
-		{repo.ErrNoParent, http.StatusConflict, CodeParentMissing},
-		{repo.ErrParentLoop, http.StatusConflict, CodeParentMissing},
+		{restore.ErrUnknownDisk, http.StatusNotFound, CodeUnknownDisk},
+		{restore.ErrBadFormat, http.StatusBadRequest, CodeBadRequest},
+		{restore.ErrTooLarge, http.StatusBadRequest, CodeBadRequest},
+		{restore.ErrNoParent, http.StatusConflict, CodeParentMissing},
+		{restore.ErrParentLoop, http.StatusConflict, CodeParentMissing},
 		{repo.ErrMissingChunk, http.StatusInternalServerError, CodeCorruptData},
-		{repo.ErrCorruptMap, http.StatusInternalServerError, CodeCorruptData},
+		{repo.ErrCorrupt, http.StatusInternalServerError, CodeCorruptData},
+		{diskmap.ErrCorrupt, http.StatusInternalServerError, CodeCorruptData},
 		{backend.ErrTransient, http.StatusServiceUnavailable, CodeStorage},
 		{backend.ErrPermission, http.StatusServiceUnavailable, CodeStorage},
 		{backend.ErrNotFound, http.StatusInternalServerError, CodeCorruptData},

@@ -10,7 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/shadowvault/shadowvault/guestfs"
-	"github.com/shadowvault/shadowvault/repo"
+	"github.com/shadowvault/shadowvault/restore"
 )
 
 // fsCache keeps a few opened filesystems, so that browsing a snapshot does
@@ -23,14 +23,33 @@ type fsCache struct {
 
 const fsCacheSize = 4
 
+// get returns the open filesystem of key. One whose disk gave an I/O
+// error is closed and forgotten instead: it is opened again.
 func (c *fsCache) get(key string) *guestfs.FS {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	fs := c.open[key]
+	if fs != nil && fs.Err() != nil {
+		c.dropLocked(key)
+		return nil
+	}
 	if fs != nil {
 		c.touchLocked(key)
 	}
 	return fs
+}
+
+func (c *fsCache) dropLocked(key string) {
+	if f := c.open[key]; f != nil {
+		f.Close()
+	}
+	delete(c.open, key)
+	for i, k := range c.order {
+		if k == key {
+			c.order = append(c.order[:i], c.order[i+1:]...)
+			break
+		}
+	}
 }
 
 func (c *fsCache) put(key string, fs *guestfs.FS) {
@@ -42,12 +61,7 @@ func (c *fsCache) put(key string, fs *guestfs.FS) {
 	c.open[key] = fs
 	c.touchLocked(key)
 	for len(c.order) > fsCacheSize {
-		old := c.order[len(c.order)-1]
-		c.order = c.order[:len(c.order)-1]
-		if f := c.open[old]; f != nil {
-			f.Close()
-		}
-		delete(c.open, old)
+		c.dropLocked(c.order[len(c.order)-1])
 	}
 }
 
@@ -61,34 +75,27 @@ func (c *fsCache) touchLocked(key string) {
 	c.order = append([]string{key}, c.order...)
 }
 
-// diskForFS opens the virtual content of a snapshot disk.
-func (s *Server) diskForFS(w http.ResponseWriter, r *http.Request) (*repo.Manifest, string, *repo.DiskReader, bool) {
+// diskForFS opens the virtual content of a snapshot disk, bound to the
+// request.
+func (s *Server) diskForFS(w http.ResponseWriter, r *http.Request) (*restore.Disk, bool) {
 	m, ok := s.snapshot(w, r)
 	if !ok {
-		return nil, "", nil, false
+		return nil, false
 	}
-	name := chi.URLParam(r, "name")
-	if _, ok := m.Disk(name); !ok {
-		writeError(w, r, errf(http.StatusNotFound, CodeUnknownDisk, fmt.Sprintf("snapshot %s has no disk %q", m.ID, name)))
-		return nil, "", nil, false
-	}
-	d, err := s.repo.OpenChain(r.Context(), m, name)
-	if err == nil {
-		err = d.Readable()
-	}
+	d, err := restore.Open(r.Context(), s.repo, m, chi.URLParam(r, "name"), restore.Raw)
 	if err != nil {
 		writeError(w, r, err)
-		return nil, "", nil, false
+		return nil, false
 	}
-	return m, name, d, true
+	return d, true
 }
 
 func (s *Server) fsPartitions(w http.ResponseWriter, r *http.Request) {
-	_, _, d, ok := s.diskForFS(w, r)
+	d, ok := s.diskForFS(w, r)
 	if !ok {
 		return
 	}
-	parts, err := guestfs.Partitions(d, d.Size())
+	parts, err := guestfs.Partitions(d, d.VirtualSize())
 	if err != nil {
 		writeError(w, r, fsError(err))
 		return
@@ -115,11 +122,11 @@ func (s *Server) openFS(w http.ResponseWriter, r *http.Request) (*guestfs.FS, bo
 	if fs := s.fs.get(key); fs != nil {
 		return fs, true
 	}
-	_, _, d, ok := s.diskForFS(w, r)
+	d, ok := s.diskForFS(w, r)
 	if !ok {
 		return nil, false
 	}
-	parts, err := guestfs.Partitions(d, d.Size())
+	parts, err := guestfs.Partitions(d, d.VirtualSize())
 	if err != nil {
 		writeError(w, r, fsError(err))
 		return nil, false
@@ -128,7 +135,7 @@ func (s *Server) openFS(w http.ResponseWriter, r *http.Request) (*guestfs.FS, bo
 		if p.Index != idx {
 			continue
 		}
-		fs, err := guestfs.OpenNTFS(d, p)
+		fs, err := guestfs.OpenNTFS(r.Context(), d, p)
 		if err != nil {
 			writeError(w, r, fsError(err))
 			return nil, false
@@ -149,7 +156,7 @@ func (s *Server) fsList(w http.ResponseWriter, r *http.Request) {
 	if p == "" {
 		p = "/"
 	}
-	entries, err := fs.List(p)
+	entries, err := fs.List(r.Context(), p)
 	if err != nil {
 		writeError(w, r, fsError(err))
 		return
@@ -166,7 +173,7 @@ func (s *Server) fsCat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.URL.Query().Get("path")
-	st, err := fs.Stat(p)
+	st, err := fs.Stat(r.Context(), p)
 	if err == nil && st.Dir {
 		err = guestfs.ErrIsDir
 	}

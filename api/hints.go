@@ -7,8 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/shadowvault/shadowvault/ingest"
-	"github.com/shadowvault/shadowvault/repo"
+	"github.com/shadowvault/shadowvault/diskmap"
 )
 
 // maxHintsBody caps a hints body: about 2 million boundaries in JSON.
@@ -19,8 +18,8 @@ const CodeBadHints = "BAD_HINTS"
 
 // hintsRequest is the body of PUT .../disks/{name}/hints.
 type hintsRequest struct {
-	Boundaries []int64        `json:"boundaries"`
-	Free       []ingest.Range `json:"free"`
+	Boundaries []int64         `json:"boundaries"`
+	Free       []diskmap.Range `json:"free"`
 	// ExcludeFree stores the free ranges as zeros; without it they are
 	// ignored (the boundaries still apply).
 	ExcludeFree bool `json:"exclude_free"`
@@ -49,7 +48,7 @@ func (s *Server) putHints(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errf(http.StatusBadRequest, CodeBadHints, "invalid hints JSON: "+err.Error()))
 		return
 	}
-	h := &ingest.Hints{Cuts: req.Boundaries}
+	h := &diskmap.Hints{Cuts: req.Boundaries}
 	if req.ExcludeFree {
 		h.Free = req.Free
 	}
@@ -62,19 +61,4 @@ func (s *Server) putHints(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"disk": name, "boundaries": len(h.Cuts), "free_ranges": len(h.Free)})
-}
-
-// hintsFor returns the normalized hints sent for a disk, or nil.
-func hintsFor(sess *repo.Session, name string) *ingest.Hints {
-	h, _ := sess.Hints(name).(*ingest.Hints)
-	return h
-}
-
-// guestInfo records what the hints did.
-func guestInfo(h *ingest.Hints, res *ingest.Result) *repo.GuestHints {
-	if h == nil {
-		return nil
-	}
-	return &repo.GuestHints{Boundaries: len(h.Cuts), FreeRanges: len(h.Free),
-		FreeExcluded: len(h.Free) > 0, FreeBytes: res.FreeExcluded}
 }

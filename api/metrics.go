@@ -56,7 +56,7 @@ func newMetrics(r *repo.Repository, inFlight func() int64) *metrics {
 	stored := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "shadowvault_repository_stored_bytes", Help: "Bytes of packs in the repository.",
 	}, func() float64 {
-		_, _, b, _ := r.Index().Counts()
+		_, _, b, _ := r.Counts()
 		return float64(b)
 	})
 	m.reg.MustRegister(m.requests, m.latency, m.streamed, m.newBytes, m.completed, repoStats, stored, m.uploadsRefused, uploads,

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -136,21 +135,17 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	hints := hintsFor(sess, name)
 	res, err := ingest.Disk(r.Context(), s.bodyReader(w, r), up, ingest.Options{
 		Params: s.repo.Config().Chunker, Format: format,
-		SpillDir: s.opts.SpillDir, SpillLimit: s.opts.SpillLimit, Hints: hints,
+		SpillDir: s.opts.SpillDir, SpillLimit: s.opts.SpillLimit, Hints: sess.Hints(name),
 	})
 	if err != nil {
 		up.Cancel(err)
 		writeError(w, r, err)
 		return
 	}
-	d := &repo.Disk{
-		Format: res.Format, Map: &repo.DiskMap{VirtualSize: res.VirtualSize, Extents: res.Extents, Recipe: res.Recipe},
-		StreamBytes: res.StreamBytes, StreamBLAKE3: res.StreamBLAKE3, Container: container(res.Info),
-		Guest: guestInfo(hints, res),
-	}
+	d := &repo.Disk{Format: res.Format, Map: res.Map, Container: res.Container, Guest: res.Guest,
+		StreamBytes: res.StreamBytes, StreamBLAKE3: res.StreamBLAKE3}
 	if err := up.Finish(d); err != nil {
 		writeError(w, r, err)
 		return
@@ -158,9 +153,9 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 	s.m.streamed.Add(float64(res.StreamBytes))
 	s.m.newBytes.Add(float64(d.NewBytes))
 	logger(r).Info("disk received", "session", sess.ID, "disk", name, "format", res.Format,
-		"virtual_size", res.VirtualSize, "stream_bytes", res.StreamBytes, "new_bytes", d.NewBytes, "chunks", res.Chunks)
+		"virtual_size", res.Map.VirtualSize, "stream_bytes", res.StreamBytes, "new_bytes", d.NewBytes, "chunks", res.Chunks)
 	writeJSON(w, http.StatusOK, DiskSummary{
-		Name: name, Format: res.Format, VirtualSize: res.VirtualSize, StreamBytes: res.StreamBytes,
+		Name: name, Format: res.Format.String(), VirtualSize: res.Map.VirtualSize, StreamBytes: res.StreamBytes,
 		StreamBLAKE3: res.StreamBLAKE3, NewBytes: d.NewBytes, StoredBytes: d.StoredBytes, Chunks: res.Chunks,
 		HasParent: d.Container.HasParent, ParentID: d.Container.ParentID,
 	})
@@ -208,19 +203,4 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"sessions": s.repo.Sessions()})
-}
-
-// container describes a parsed container for the manifest.
-func container(i vhd.Info) repo.Container {
-	c := repo.Container{Type: i.Type.String(), BlockSize: i.BlockSize,
-		LogicalSectorSize: i.LogicalSectorSize, PhysicalSectorSize: i.PhysicalSectorSize,
-		ParentLocators: i.ParentLocators, HasParent: i.HasParent, LogReplayed: i.LogReplayed}
-	hexID := func(id [16]byte) string {
-		if id == ([16]byte{}) {
-			return ""
-		}
-		return hex.EncodeToString(id[:])
-	}
-	c.DiskID, c.DataWriteID, c.ParentID = hexID(i.DiskID), hexID(i.DataWriteID), hexID(i.ParentID)
-	return c
 }

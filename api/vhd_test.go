@@ -109,9 +109,13 @@ func TestVHDAndVHDXShareChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, _ := s.Repo.OpenDisk(context.Background(), m, filepath.Base(v2), nil)
+	md, _ := m.Disk(filepath.Base(v2))
+	dm, err := s.Repo.LoadDiskMap(context.Background(), md.DiskMap)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var meta int64
-	for _, p := range d.Map().Recipe {
+	for _, p := range dm.Recipe {
 		if p.Kind == 1 { // container bytes stored as chunks
 			meta += p.Length
 		}

@@ -3,6 +3,7 @@ package guestfs
 import (
 	"context"
 	"fmt"
+	"github.com/shadowvault/shadowvault/diskmap"
 )
 
 // bitmapChunk is how much of $Bitmap freeRanges reads at a time.
@@ -11,9 +12,9 @@ const bitmapChunk = 64 << 10
 // freeRanges streams $Bitmap and returns the free clusters as merged disk
 // ranges. Clusters the bitmap does not cover count as used. It reports
 // truncated when it stopped at maxLayoutItems ranges.
-func (fs *FS) freeRanges(ctx context.Context) ([]Range, bool, error) {
+func (fs *FS) freeRanges(ctx context.Context) ([]diskmap.Range, bool, error) {
 	var bm *stream
-	err := fs.do("open $Bitmap", func() error {
+	err := fs.do(ctx, "open $Bitmap", func() error {
 		rec, err := fs.record(bitmapRecord)
 		if err == nil {
 			bm, err = fs.openStream(rec, attrData, "")
@@ -25,7 +26,7 @@ func (fs *FS) freeRanges(ctx context.Context) ([]Range, bool, error) {
 	}
 	clusters := fs.boot.clusters
 	avail := min((clusters+7)/8, bm.size)
-	var out []Range
+	var out []diskmap.Range
 	start := int64(-1) // first cluster of the current free run
 	flush := func(end int64) {
 		if start >= 0 {
@@ -41,7 +42,7 @@ func (fs *FS) freeRanges(ctx context.Context) ([]Range, bool, error) {
 			return nil, false, err
 		}
 		chunk := buf[:min(bitmapChunk, avail-off)]
-		err := fs.do("read $Bitmap", func() error {
+		err := fs.do(ctx, "read $Bitmap", func() error {
 			_, err := bm.readAt(chunk, off)
 			return err
 		})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"io"
 	"math/rand/v2"
 	"runtime"
@@ -40,18 +41,18 @@ func exercise(r io.ReaderAt, size int64) []error {
 	}
 	ctx := context.Background()
 	for _, p := range parts[:min(len(parts), 4)] {
-		fs, err := OpenNTFS(r, p)
+		fs, err := OpenNTFS(context.Background(), r, p)
 		note(err)
 		if err != nil {
 			continue
 		}
-		entries, err := fs.List("/")
+		entries, err := fs.List(context.Background(), "/")
 		note(err)
 		for _, e := range entries[:min(len(entries), 16)] {
-			_, err := fs.Stat("/" + e.Name)
+			_, err := fs.Stat(context.Background(), "/"+e.Name)
 			note(err)
 			if e.Dir {
-				_, err = fs.List("/" + e.Name)
+				_, err = fs.List(context.Background(), "/"+e.Name)
 			} else {
 				_, err = fs.Cat(ctx, "/"+e.Name, &limitWriter{n: 64 << 20})
 			}
@@ -127,7 +128,7 @@ func TestCorruptTargeted(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			img := bytes.Clone(base)
 			tt.mut(img)
-			_, err := OpenNTFS(bytes.NewReader(img), Partition{Index: 1, Size: int64(len(img))})
+			_, err := OpenNTFS(context.Background(), bytes.NewReader(img), Partition{Index: 1, Size: int64(len(img))})
 			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) {
 				t.Fatalf("OpenNTFS: %v, want ErrCorrupt or ErrUnsupported", err)
 			}
@@ -154,16 +155,16 @@ func TestIOErrorsAreNotCorruption(t *testing.T) {
 	needTools(t)
 	base, mftOff := imageAndMFT(t)
 	size := int64(len(base))
-	_, err := OpenNTFS(failReader{bytes.NewReader(base), mftOff, mftOff + 1}, Partition{Index: 1, Size: size})
+	_, err := OpenNTFS(context.Background(), failReader{bytes.NewReader(base), mftOff, mftOff + 1}, Partition{Index: 1, Size: size})
 	if !errors.Is(err, errDisk) || errors.Is(err, ErrCorrupt) {
 		t.Errorf("OpenNTFS with the MFT unreadable: %v, want the disk error", err)
 	}
-	fs, err := OpenNTFS(bytes.NewReader(base), Partition{Index: 1, Size: size})
+	fs, err := OpenNTFS(context.Background(), bytes.NewReader(base), Partition{Index: 1, Size: size})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var runs []Range
-	if err := fs.do("runs", func() error {
+	var runs []diskmap.Range
+	if err := fs.do(context.Background(), "runs", func() error {
 		rec, _, err := fs.resolve("/big.bin")
 		if err != nil {
 			return err
@@ -178,7 +179,7 @@ func TestIOErrorsAreNotCorruption(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := runs[len(runs)-1].End() - 4096
-	fs, err = OpenNTFS(failReader{bytes.NewReader(base), bad, bad + 1}, Partition{Index: 1, Size: size})
+	fs, err = OpenNTFS(context.Background(), failReader{bytes.NewReader(base), bad, bad + 1}, Partition{Index: 1, Size: size})
 	if err != nil {
 		t.Fatal(err)
 	}

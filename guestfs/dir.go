@@ -2,6 +2,7 @@ package guestfs
 
 import (
 	"cmp"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"path"
@@ -22,9 +23,9 @@ type Entry struct {
 // root's metafiles ($MFT, $Bitmap, ...) and "." are left out; DOS 8.3
 // aliases are not listed twice. Paths are "/"-separated and match names
 // case-insensitively.
-func (fs *FS) List(p string) ([]Entry, error) {
+func (fs *FS) List(ctx context.Context, p string) ([]Entry, error) {
 	var out []Entry
-	err := fs.do("list "+p, func() error {
+	err := fs.do(ctx, "list "+p, func() error {
 		rec, _, err := fs.resolve(p)
 		if err != nil {
 			return err
@@ -73,9 +74,9 @@ func (fs *FS) list(dir *record) ([]Entry, error) {
 }
 
 // Stat returns the entry at path. The root is named "/".
-func (fs *FS) Stat(p string) (Entry, error) {
+func (fs *FS) Stat(ctx context.Context, p string) (Entry, error) {
 	var e Entry
-	err := fs.do("stat "+p, func() error {
+	err := fs.do(ctx, "stat "+p, func() error {
 		rec, name, err := fs.resolve(p)
 		if err == nil {
 			e = fs.entry(name, rec)

@@ -14,10 +14,10 @@ const catBuffer = 1 << 20
 // and its size. Sparse runs and bytes past the initialized size read as
 // zeros; compressed files are decompressed. Encrypted files are
 // ErrUnsupported. The reader is safe for concurrent use and stays valid
-// until the FS is closed.
-func (fs *FS) Open(p string) (io.ReaderAt, int64, error) {
+// until the FS is closed; its reads carry ctx.
+func (fs *FS) Open(ctx context.Context, p string) (io.ReaderAt, int64, error) {
 	var s *stream
-	err := fs.do("open "+p, func() error {
+	err := fs.do(ctx, "open "+p, func() error {
 		rec, _, err := fs.resolve(p)
 		if err != nil {
 			return err
@@ -35,13 +35,13 @@ func (fs *FS) Open(p string) (io.ReaderAt, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("open %q: %w", p, err)
 	}
-	return &fileReader{fs: fs, s: s}, s.size, nil
+	return &fileReader{ctx: ctx, fs: fs, s: s}, s.size, nil
 }
 
 // Cat writes the file at path to w and returns the bytes written. It
 // stops early with ctx's error when ctx is done.
 func (fs *FS) Cat(ctx context.Context, p string, w io.Writer) (int64, error) {
-	r, size, err := fs.Open(p)
+	r, size, err := fs.Open(ctx, p)
 	if err != nil {
 		return 0, err
 	}
@@ -67,13 +67,14 @@ func (fs *FS) Cat(ctx context.Context, p string, w io.Writer) (int64, error) {
 
 // fileReader reads one stream under the volume lock and recover.
 type fileReader struct {
-	fs *FS
-	s  *stream
+	ctx context.Context // of Open
+	fs  *FS
+	s   *stream
 }
 
 func (f *fileReader) ReadAt(p []byte, off int64) (int, error) {
 	var n int
-	err := f.fs.do("read", func() error {
+	err := f.fs.do(f.ctx, "read", func() error {
 		var err error
 		n, err = f.s.readAt(p, off)
 		return err

@@ -32,7 +32,7 @@ func (fs *FS) walkIndex(rec *record, fn func(indexEntry) bool) error {
 	if err != nil {
 		return err
 	}
-	root := fs.ctx.Profile.INDEX_ROOT(bytes.NewReader(content), 0)
+	root := fs.vol.Profile.INDEX_ROOT(bytes.NewReader(content), 0)
 	keys := 0
 	if !fs.visitNode(root.Node(), &keys, fn) {
 		return fs.keysErr(rec, keys)
@@ -60,7 +60,7 @@ func (fs *FS) walkIndex(rec *record, fn func(indexEntry) bool) error {
 		if inUse[i/8]&(1<<(i%8)) == 0 {
 			continue
 		}
-		hdr, err := ntfs.DecodeSTANDARD_INDEX_HEADER(fs.ctx, reader, i*blockSize, blockSize)
+		hdr, err := ntfs.DecodeSTANDARD_INDEX_HEADER(fs.vol, reader, i*blockSize, blockSize)
 		if err != nil || !hdr.MagicNumber().IsValid() {
 			return corruptf("directory record %d: index block %d: bad header", rec.num, i)
 		}
@@ -92,7 +92,7 @@ func (fs *FS) indexBitmap(rec *record, blocks int64) ([]byte, error) {
 // visitNode calls fn for each key of one index node. It returns false
 // when fn asked to stop or the directory holds too many keys.
 func (fs *FS) visitNode(node *ntfs.INDEX_NODE_HEADER, keys *int, fn func(indexEntry) bool) bool {
-	for _, r := range node.GetRecords(fs.ctx) {
+	for _, r := range node.GetRecords(fs.vol) {
 		if r.Flags()&entryLastFlag != 0 || r.SizeOfIndexEntry() < 16+66 {
 			continue
 		}

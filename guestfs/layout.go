@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shadowvault/shadowvault/diskmap"
 )
 
 // Layout holds the hints for guest-aware ingest of one NTFS volume, in
@@ -15,10 +16,10 @@ type Layout struct {
 	FileBoundaries []int64 `json:"file_boundaries"`
 	// Free holds the clusters $Bitmap marks free, minus any cluster an
 	// in-use MFT record claims, merged.
-	Free []Range `json:"free"`
+	Free []diskmap.Range `json:"free"`
 	// Volatile holds the clusters of /pagefile.sys, /hiberfil.sys and
 	// /swapfile.sys, merged.
-	Volatile []Range `json:"volatile"`
+	Volatile []diskmap.Range `json:"volatile"`
 	// Truncated says a limit was reached: the hints are incomplete (fewer
 	// boundaries, less free space) but never wrong.
 	Truncated bool `json:"truncated,omitempty"`
@@ -42,14 +43,14 @@ func (fs *FS) Layout(ctx context.Context) (*Layout, error) {
 	if err != nil {
 		return nil, fmt.Errorf("layout: %w", err)
 	}
-	used := mergeRanges(c.used)
+	used := diskmap.MergeRanges(c.used)
 	l.FileBoundaries = sortedSet(c.boundaries)
 	l.Truncated = truncated || c.overflow
 	if !c.overflow {
 		// Without every used run a corrupt bitmap could free file data.
-		l.Free = subtractRanges(free, used)
+		l.Free = diskmap.SubtractRanges(free, used)
 	}
-	if l.Volatile, err = fs.volatile(); err != nil {
+	if l.Volatile, err = fs.volatile(ctx); err != nil {
 		return nil, fmt.Errorf("layout: %w", err)
 	}
 	return l, nil
@@ -57,10 +58,10 @@ func (fs *FS) Layout(ctx context.Context) (*Layout, error) {
 
 // volatile returns the clusters of the page, hibernation and swap files
 // in the root directory.
-func (fs *FS) volatile() ([]Range, error) {
-	var out []Range
+func (fs *FS) volatile(ctx context.Context) ([]diskmap.Range, error) {
+	var out []diskmap.Range
 	for _, name := range volatileFiles {
-		err := fs.do("layout: "+name, func() error {
+		err := fs.do(ctx, "layout: "+name, func() error {
 			rec, _, err := fs.resolve(name)
 			if err != nil || rec.isDir || len(rec.find(attrData, "")) == 0 {
 				return err
@@ -80,7 +81,7 @@ func (fs *FS) volatile() ([]Range, error) {
 			return nil, err // an I/O error of the disk
 		}
 	}
-	return mergeRanges(out), nil
+	return diskmap.MergeRanges(out), nil
 }
 
 // isFSError reports whether err is about the filesystem's content rather
@@ -96,24 +97,24 @@ func isFSError(err error) bool {
 
 // diskRange converts a run to disk bytes; sparse runs and runs outside
 // the volume have none.
-func (fs *FS) diskRange(e extent) (Range, bool) {
+func (fs *FS) diskRange(e extent) (diskmap.Range, bool) {
 	if e.sparse || e.lcn < 0 || e.length <= 0 || e.lcn > fs.boot.clusters-e.length {
-		return Range{}, false
+		return diskmap.Range{}, false
 	}
 	cs := fs.boot.clusterSize
-	return Range{Off: fs.part.Offset + e.lcn*cs, Len: e.length * cs}, true
+	return diskmap.Range{Off: fs.part.Offset + e.lcn*cs, Len: e.length * cs}, true
 }
 
 // collector gathers used runs and data boundaries, merging as it goes so
 // that memory follows the number of distinct runs.
 type collector struct {
-	used       []Range
+	used       []diskmap.Range
 	boundaries []int64
 	nextMerge  int
 	overflow   bool
 }
 
-func (c *collector) add(r Range, data bool) {
+func (c *collector) add(r diskmap.Range, data bool) {
 	if c.overflow {
 		return
 	}
@@ -124,7 +125,7 @@ func (c *collector) add(r Range, data bool) {
 	if len(c.used)+len(c.boundaries) < c.nextMerge {
 		return
 	}
-	c.used = mergeRanges(c.used)
+	c.used = diskmap.MergeRanges(c.used)
 	c.boundaries = sortedSet(c.boundaries)
 	c.nextMerge = max(1<<16, 2*(len(c.used)+len(c.boundaries)))
 	if len(c.used) > maxLayoutItems || len(c.boundaries) > maxLayoutItems {

@@ -3,6 +3,7 @@ package guestfs
 import (
 	"context"
 	"fmt"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,10 +11,10 @@ import (
 )
 
 // fileRanges returns the disk ranges of a file's data runs.
-func fileRanges(t *testing.T, fs *FS, path string) []Range {
+func fileRanges(t *testing.T, fs *FS, path string) []diskmap.Range {
 	t.Helper()
-	var out []Range
-	err := fs.do("test", func() error {
+	var out []diskmap.Range
+	err := fs.do(context.Background(), "test", func() error {
 		rec, _, err := fs.resolve(path)
 		if err != nil {
 			return err
@@ -63,7 +64,7 @@ func fragmentedPart(t *testing.T) (string, map[string][]byte) {
 	return part, files
 }
 
-func total(rs []Range) (n int64) {
+func total(rs []diskmap.Range) (n int64) {
 	for _, r := range rs {
 		n += r.Len
 	}
@@ -106,12 +107,12 @@ func TestLayout(t *testing.T) {
 					t.Errorf("%s: run %+v: %d is not a boundary", name, r, b)
 				}
 			}
-			if left := subtractRanges([]Range{r}, lay.Free); total(left) != r.Len {
+			if left := diskmap.SubtractRanges([]diskmap.Range{r}, lay.Free); total(left) != r.Len {
 				t.Errorf("%s: run %+v overlaps free space", name, r)
 			}
 		}
 	}
-	if want := fileRanges(t, fs, "/pagefile.sys"); !slices.Equal(lay.Volatile, mergeRanges(want)) {
+	if want := fileRanges(t, fs, "/pagefile.sys"); !slices.Equal(lay.Volatile, diskmap.MergeRanges(want)) {
 		t.Errorf("Volatile = %v, want the page file's %v", lay.Volatile, want)
 	}
 	if got, want := total(lay.Free), freeClusters(t, part)*fs.ClusterSize(); got != want {

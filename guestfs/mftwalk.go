@@ -16,7 +16,7 @@ const mftBatch = 256
 // seen once. $DATA runs also give file boundaries.
 func (fs *FS) walkMFT(ctx context.Context, c *collector) error {
 	var mft *stream
-	err := fs.do("open $MFT", func() error {
+	err := fs.do(ctx, "open $MFT", func() error {
 		rec, err := fs.record(mftRecord)
 		if err == nil {
 			mft, err = fs.openStream(rec, attrData, "")
@@ -34,7 +34,7 @@ func (fs *FS) walkMFT(ctx context.Context, c *collector) error {
 			return err
 		}
 		n := min(mftBatch, records-first)
-		err := fs.do("read $MFT", func() error {
+		err := fs.do(ctx, "read $MFT", func() error {
 			if _, err := mft.readAt(batch[:n*rs], first*rs); err != nil {
 				return err
 			}
@@ -54,7 +54,7 @@ func (fs *FS) walkMFT(ctx context.Context, c *collector) error {
 // cannot parse is skipped: hints may be incomplete, never wrong.
 func (fs *FS) walkRecord(raw []byte, c *collector) {
 	_ = guard("MFT record", func() error {
-		e, err := ntfs.GetFixedUpMFTEntry(fs.ctx, bytes.NewReader(raw), 0)
+		e, err := ntfs.GetFixedUpMFTEntry(fs.vol, bytes.NewReader(raw), 0)
 		if err != nil || !e.Magic().IsValid() || e.Flags().Value&1 == 0 {
 			return nil
 		}

@@ -2,6 +2,7 @@ package guestfs
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,8 +19,9 @@ type FS struct {
 	disk *stickyReader // the partition, remembering I/O errors
 	boot bootSector
 
-	mu  sync.Mutex // serialises every use of ctx
-	ctx *ntfs.NTFSContext
+	mu    sync.Mutex // serialises every use of vol and opCtx
+	vol   *ntfs.NTFSContext
+	opCtx context.Context // of the operation in progress, guarded by mu
 }
 
 // bootSector holds the NTFS boot sector fields this package relies on,
@@ -36,14 +38,23 @@ const (
 	pageCache = 2048 // pages: an 8 MiB cache per open volume
 )
 
+// ReaderAtContext is a disk whose reads can be cancelled. When the disk
+// given to OpenNTFS has this method, every read of an operation (List,
+// Stat, Open and its reader, Cat, Layout) carries that operation's
+// context, so a volume kept open across requests reads for each request
+// with the request's context.
+type ReaderAtContext interface {
+	ReadAtContext(ctx context.Context, p []byte, off int64) (int, error)
+}
+
 // OpenNTFS opens the NTFS volume in partition p of the disk r. A partition
 // without an NTFS boot sector is ErrUnsupported; an NTFS volume whose
 // metadata cannot be read is ErrCorrupt.
-func OpenNTFS(r io.ReaderAt, p Partition) (*FS, error) {
+func OpenNTFS(ctx context.Context, r io.ReaderAt, p Partition) (*FS, error) {
 	if p.Offset < 0 || p.Size < 512 {
 		return nil, fmt.Errorf("open ntfs partition %d: %w: size %d", p.Index, ErrUnsupported, p.Size)
 	}
-	section := io.NewSectionReader(r, p.Offset, p.Size)
+	section := io.NewSectionReader(&boundReader{ctx: ctx, r: r}, p.Offset, p.Size)
 	b := make([]byte, 512)
 	if err := readFull(section, b, 0); err != nil {
 		return nil, fmt.Errorf("open ntfs partition %d: read boot sector: %w", p.Index, err)
@@ -52,20 +63,21 @@ func OpenNTFS(r io.ReaderAt, p Partition) (*FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ntfs partition %d: %w", p.Index, err)
 	}
-	fs := &FS{part: p, disk: &stickyReader{r: section}, boot: boot}
+	fs := &FS{part: p, boot: boot}
+	fs.disk = &stickyReader{r: io.NewSectionReader(&boundReader{ctx: ctx, r: r, fs: fs}, p.Offset, p.Size)}
 	paged, err := ntfs.NewPagedReader(fs.disk, pageSize, pageCache)
 	if err != nil {
 		return nil, fmt.Errorf("open ntfs partition %d: %w", p.Index, err)
 	}
-	err = fs.do("open", func() error {
+	err = fs.do(ctx, "open", func() error {
 		if err := checkMFTRecord(paged, boot); err != nil {
 			return err
 		}
-		ctx, err := ntfs.GetNTFSContext(paged, 0)
+		nctx, err := ntfs.GetNTFSContext(paged, 0)
 		if err != nil {
 			return corruptf("%v", err)
 		}
-		fs.ctx = ctx
+		fs.vol = nctx
 		root, err := fs.record(rootRecord)
 		if err != nil {
 			return err
@@ -121,14 +133,44 @@ func parseBoot(b []byte, partSize int64) (bootSector, error) {
 
 // do runs fn under the volume lock and recover. If the disk reported an
 // I/O error meanwhile, that error wins over whatever go-ntfs made of it.
-func (fs *FS) do(op string, fn func() error) error {
+func (fs *FS) do(ctx context.Context, op string, fn func() error) error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	fs.opCtx = ctx
+	defer func() { fs.opCtx = nil }()
 	err := guard(op, fn)
 	if ioErr := fs.disk.Err(); ioErr != nil && err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%s: read disk: %w", op, ioErr)
 	}
 	return err
+}
+
+// Err returns the first I/O error the volume's disk gave, if any. go-ntfs
+// may have cached what it made of the failed read, so a volume that saw
+// one should be opened again rather than used further.
+func (fs *FS) Err() error { return fs.disk.Err() }
+
+// boundReader reads the disk with the context of the volume's operation
+// in progress (or of OpenNTFS, before the volume exists).
+type boundReader struct {
+	ctx context.Context
+	r   io.ReaderAt
+	fs  *FS // nil while opening
+}
+
+// ReadAt runs with fs.mu held by do (or during OpenNTFS).
+func (b *boundReader) ReadAt(p []byte, off int64) (int, error) {
+	ctx := b.ctx
+	if b.fs != nil && b.fs.opCtx != nil {
+		ctx = b.fs.opCtx
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if rc, ok := b.r.(ReaderAtContext); ok {
+		return rc.ReadAtContext(ctx, p, off)
+	}
+	return b.r.ReadAt(p, off)
 }
 
 // Partition returns the partition the volume was opened from.
@@ -139,8 +181,8 @@ func (fs *FS) ClusterSize() int64 { return fs.boot.clusterSize }
 
 // Close drops the volume's caches.
 func (fs *FS) Close() error {
-	return fs.do("close", func() error {
-		fs.ctx.Close()
+	return fs.do(context.Background(), "close", func() error {
+		fs.vol.Close()
 		return nil
 	})
 }

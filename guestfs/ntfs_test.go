@@ -32,7 +32,7 @@ func openFS(t testing.TB, disk string) *FS {
 	if err != nil || len(parts) != 1 || parts[0].Type != "ntfs" {
 		t.Fatalf("Partitions = %+v, %v", parts, err)
 	}
-	fs, err := OpenNTFS(r, parts[0])
+	fs, err := OpenNTFS(context.Background(), r, parts[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func checkFiles(t *testing.T, fs *FS, files map[string][]byte) {
 		if err != nil || n != int64(len(want)) || !bytes.Equal(buf.Bytes(), want) {
 			t.Errorf("Cat %s: %d bytes, %v; equal %v", name, n, err, bytes.Equal(buf.Bytes(), want))
 		}
-		r, size, err := fs.Open("/" + strings.ToUpper(name))
+		r, size, err := fs.Open(context.Background(), "/"+strings.ToUpper(name))
 		if err != nil || size != int64(len(want)) {
 			t.Fatalf("Open %s: size %d, %v", name, size, err)
 		}
@@ -100,7 +100,7 @@ func TestListAndErrors(t *testing.T) {
 	needTools(t)
 	files := testFiles()
 	fs := openFS(t, mkDisk(t, mkPart(t, 16, files), "mbr"))
-	entries, err := fs.List("/")
+	entries, err := fs.List(context.Background(), "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestListAndErrors(t *testing.T) {
 	if got, want := strings.Join(names, ","), "big.bin,empty.txt,Mixed Case.dat,small.txt"; got != want {
 		t.Errorf("List / = %s, want %s", got, want)
 	}
-	sub, err := fs.List("/$EXTEND/")
+	sub, err := fs.List(context.Background(), "/$EXTEND/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,10 +129,10 @@ func TestListAndErrors(t *testing.T) {
 	if got := strings.Join(subNames, ","); !strings.Contains(got, "deep.bin") || !strings.Contains(got, "$Quota") {
 		t.Errorf("List /$Extend = %s", got)
 	}
-	if e, err := fs.Stat("/$extend"); err != nil || !e.Dir || e.Name != "$Extend" {
+	if e, err := fs.Stat(context.Background(), "/$extend"); err != nil || !e.Dir || e.Name != "$Extend" {
 		t.Errorf("Stat /$extend = %+v, %v", e, err)
 	}
-	if e, err := fs.Stat("/"); err != nil || !e.Dir {
+	if e, err := fs.Stat(context.Background(), "/"); err != nil || !e.Dir {
 		t.Errorf("Stat / = %+v, %v", e, err)
 	}
 	errTests := []struct {
@@ -140,10 +140,10 @@ func TestListAndErrors(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"List missing", second(fs.List("/missing")), ErrNotFound},
-		{"List file", second(fs.List("/small.txt")), ErrNotDir},
-		{"List under file", second(fs.List("/small.txt/x")), ErrNotDir},
-		{"Stat missing", second(fs.Stat("/nope/deeper")), ErrNotFound},
+		{"List missing", second(fs.List(context.Background(), "/missing")), ErrNotFound},
+		{"List file", second(fs.List(context.Background(), "/small.txt")), ErrNotDir},
+		{"List under file", second(fs.List(context.Background(), "/small.txt/x")), ErrNotDir},
+		{"Stat missing", second(fs.Stat(context.Background(), "/nope/deeper")), ErrNotFound},
 		{"Cat dir", second(fs.Cat(context.Background(), "/$Extend", io.Discard)), ErrIsDir},
 		{"Cat missing", second(fs.Cat(context.Background(), "/big.bin.x", io.Discard)), ErrNotFound},
 	}
@@ -163,7 +163,7 @@ func second[T any](_ T, err error) error { return err }
 
 func TestNotNTFS(t *testing.T) {
 	disk := make([]byte, 1<<20)
-	_, err := OpenNTFS(bytes.NewReader(disk), Partition{Index: 1, Offset: 0, Size: int64(len(disk))})
+	_, err := OpenNTFS(context.Background(), bytes.NewReader(disk), Partition{Index: 1, Offset: 0, Size: int64(len(disk))})
 	if !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("OpenNTFS on zeros: %v, want ErrUnsupported", err)
 	}
@@ -183,7 +183,7 @@ func TestConcurrentReads(t *testing.T) {
 				err = errors.New(name + " differs")
 			}
 			if err == nil {
-				_, err = fs.List("/")
+				_, err = fs.List(context.Background(), "/")
 			}
 			errs <- err
 		}()

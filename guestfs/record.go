@@ -39,7 +39,7 @@ type record struct {
 
 // record loads MFT record num. The caller holds fs.mu.
 func (fs *FS) record(num int64) (*record, error) {
-	e, err := fs.ctx.GetMFT(num)
+	e, err := fs.vol.GetMFT(num)
 	if err != nil {
 		return nil, corruptf("MFT record %d: %v", num, err)
 	}
@@ -90,7 +90,7 @@ func (fs *FS) expandList(base int64, a *ntfs.NTFS_ATTRIBUTE) ([]*ntfs.NTFS_ATTRI
 		return nil, corruptf("MFT record %d: attribute list of %d bytes", base, size)
 	}
 	buf := make([]byte, size)
-	if n, _ := a.Data(fs.ctx).ReadAt(buf, 0); int64(n) < size {
+	if n, _ := a.Data(fs.vol).ReadAt(buf, 0); int64(n) < size {
 		return nil, corruptf("MFT record %d: attribute list short read", base)
 	}
 	type key struct {
@@ -115,11 +115,11 @@ func (fs *FS) expandList(base int64, a *ntfs.NTFS_ATTRIBUTE) ([]*ntfs.NTFS_ATTRI
 			continue
 		}
 		seen[k] = true
-		ext, err := fs.ctx.GetMFT(k.ref)
+		ext, err := fs.vol.GetMFT(k.ref)
 		if err != nil || !ext.Magic().IsValid() || int64(ext.Base_record_reference()&refMask) != base {
 			continue
 		}
-		if attr, err := ext.GetDirectAttribute(fs.ctx, k.typ, k.id); err == nil {
+		if attr, err := ext.GetDirectAttribute(fs.vol, k.typ, k.id); err == nil {
 			out = append(out, attr)
 		}
 	}

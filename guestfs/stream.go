@@ -95,9 +95,9 @@ func (fs *FS) openStream(rec *record, typ uint64, name string) (*stream, error) 
 			return nil, fmt.Errorf("MFT record %d: %w: compression unit 2^%d clusters of %d bytes",
 				rec.num, ErrUnsupported, first.Compression_unit_size(), fs.boot.clusterSize)
 		}
-		s.r = ntfs.NewCompressedRangeReader(runs, fs.boot.clusterSize, fs.ctx.DiskReader, 16)
+		s.r = ntfs.NewCompressedRangeReader(runs, fs.boot.clusterSize, fs.vol.DiskReader, 16)
 	default:
-		s.r = ntfs.NewUncompressedRangeReader(runs, fs.boot.clusterSize, fs.ctx.DiskReader, ntfs.IsSparse(flags))
+		s.r = ntfs.NewUncompressedRangeReader(runs, fs.boot.clusterSize, fs.vol.DiskReader, ntfs.IsSparse(flags))
 	}
 	return s, nil
 }

@@ -1,4 +1,7 @@
-// Package ingest turns an uploaded disk stream into a disk map.
+// Package ingest turns an uploaded disk stream into a disk map (package
+// diskmap), returned in a Result with the container's format and identity,
+// the stream's size and BLAKE3, and what guest hints did: what the
+// repository stores for the disk. The mirror path is package restore.
 //
 // The stream (VHD, VHDX or raw, parsed on the fly by package vhd) is read by
 // one goroutine per stream. Virtual disk content is cut into content-defined

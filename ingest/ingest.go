@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"io"
 	"runtime"
 	"sort"
@@ -32,21 +33,19 @@ type Options struct {
 	SpillLimit int64
 	// Hints, if not nil, force chunk cuts at file boundaries and turn free
 	// ranges into zero extents. They must be normalized.
-	Hints *Hints
+	Hints *diskmap.Hints
 }
 
-// Result is an ingested disk.
+// Result is an ingested disk, in the terms the repository stores it.
 type Result struct {
-	Format       string
-	Info         vhd.Info
-	VirtualSize  int64
-	Extents      []chunk.Extent // normalized: sorted, gap-free
-	Recipe       []chunk.Piece
+	Format       diskmap.Format
+	Container    diskmap.Container
+	Map          *diskmap.Map
 	StreamBytes  int64
 	StreamBLAKE3 string
 	Chunks       int
-	// FreeExcluded counts the bytes of hinted free ranges stored as zeros.
-	FreeExcluded int64
+	// Guest records what the hints did; nil without hints.
+	Guest *diskmap.GuestHints
 }
 
 // job is one chunk on its way to the Saver, with the slot for its ID.
@@ -118,31 +117,34 @@ func Disk(ctx context.Context, body io.Reader, s Saver, opts Options) (*Result, 
 	if err := hr.expectEOF(); err != nil {
 		return nil, err
 	}
-	res := &Result{
-		Format: info.Format.String(), Info: info, VirtualSize: info.VirtualSize,
-		StreamBytes: hr.n, StreamBLAKE3: hex.EncodeToString(hr.sum()), Chunks: w.chunks,
-		FreeExcluded: w.freeBytes,
-	}
 	if opts.Hints != nil {
-		if err := opts.Hints.check(info.VirtualSize); err != nil {
+		if err := opts.Hints.Check(info.VirtualSize); err != nil {
 			return nil, err
 		}
+	}
+	res := &Result{
+		Format: format(info.Format), Container: container(info), Map: &diskmap.Map{VirtualSize: info.VirtualSize},
+		StreamBytes: hr.n, StreamBLAKE3: hex.EncodeToString(hr.sum()), Chunks: w.chunks,
+	}
+	if h := opts.Hints; h != nil {
+		res.Guest = &diskmap.GuestHints{Boundaries: len(h.Cuts), FreeRanges: len(h.Free),
+			FreeExcluded: len(h.Free) > 0, FreeBytes: w.freeBytes}
 	}
 	if info.FileSize != hr.n {
 		return nil, fmt.Errorf("%w: container is %d bytes, stream %d", vhd.ErrCorrupt, info.FileSize, hr.n)
 	}
-	fill := chunk.ExtentZero
+	fill := diskmap.ExtentZero
 	if info.HasParent {
-		fill = chunk.ExtentParent
+		fill = diskmap.ExtentParent
 	}
-	res.Extents, err = normalize(w.extents, info.VirtualSize, fill)
+	res.Map.Extents, err = normalize(w.extents, info.VirtualSize, fill)
 	if err != nil {
 		return nil, err
 	}
-	res.Recipe = make([]chunk.Piece, 0, len(w.recipe))
+	res.Map.Recipe = make([]diskmap.Piece, 0, len(w.recipe))
 	var fileLen int64
 	for _, p := range w.recipe {
-		res.Recipe = append(res.Recipe, *p)
+		res.Map.Recipe = append(res.Map.Recipe, *p)
 		fileLen += p.Length
 	}
 	if fileLen != hr.n {
@@ -152,18 +154,18 @@ func Disk(ctx context.Context, body io.Reader, s Saver, opts Options) (*Result, 
 }
 
 // normalize sorts extents, fills gaps with fill and merges neighbours.
-func normalize(ptrs []*chunk.Extent, size int64, fill chunk.ExtentKind) ([]chunk.Extent, error) {
-	ext := make([]chunk.Extent, len(ptrs))
+func normalize(ptrs []*diskmap.Extent, size int64, fill diskmap.ExtentKind) ([]diskmap.Extent, error) {
+	ext := make([]diskmap.Extent, len(ptrs))
 	for i, p := range ptrs {
 		ext[i] = *p
 	}
 	sort.SliceStable(ext, func(i, j int) bool { return ext[i].Offset < ext[j].Offset })
-	out := make([]chunk.Extent, 0, len(ext)+1)
-	add := func(e chunk.Extent) {
+	out := make([]diskmap.Extent, 0, len(ext)+1)
+	add := func(e diskmap.Extent) {
 		if e.Length == 0 {
 			return
 		}
-		if n := len(out); n > 0 && e.Kind != chunk.ExtentData && out[n-1].Kind == e.Kind {
+		if n := len(out); n > 0 && e.Kind != diskmap.ExtentData && out[n-1].Kind == e.Kind {
 			out[n-1].Length += e.Length
 			return
 		}
@@ -174,13 +176,13 @@ func normalize(ptrs []*chunk.Extent, size int64, fill chunk.ExtentKind) ([]chunk
 		if e.Offset < pos {
 			return nil, fmt.Errorf("%w: virtual range at %d written twice", vhd.ErrCorrupt, e.Offset)
 		}
-		add(chunk.Extent{Offset: pos, Length: e.Offset - pos, Kind: fill})
+		add(diskmap.Extent{Offset: pos, Length: e.Offset - pos, Kind: fill})
 		add(e)
 		pos = e.Offset + e.Length
 	}
 	if pos > size {
 		return nil, fmt.Errorf("%w: content up to %d in a disk of %d bytes", vhd.ErrCorrupt, pos, size)
 	}
-	add(chunk.Extent{Offset: pos, Length: size - pos, Kind: fill})
+	add(diskmap.Extent{Offset: pos, Length: size - pos, Kind: fill})
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"io"
 	mrand "math/rand/v2"
 	"sync"
@@ -48,14 +49,14 @@ var testParams = chunk.Params{Polynomial: chunker.Pol(0x3DA3358B4DC173), MinSize
 func rebuild(t *testing.T, m *memSaver, res *Result) []byte {
 	t.Helper()
 	var out []byte
-	for _, e := range res.Extents {
+	for _, e := range res.Map.Extents {
 		if e.Offset != int64(len(out)) {
 			t.Fatalf("extent at %d, want %d", e.Offset, len(out))
 		}
 		switch e.Kind {
-		case chunk.ExtentZero:
+		case diskmap.ExtentZero:
 			out = append(out, make([]byte, e.Length)...)
-		case chunk.ExtentData:
+		case diskmap.ExtentData:
 			c, ok := m.chunks[e.ID]
 			if !ok || int64(len(c)) != e.Length {
 				t.Fatalf("extent at %d: chunk %s missing or wrong length", e.Offset, e.ID.Short())
@@ -100,12 +101,12 @@ func TestRoundTripRaw(t *testing.T) {
 			t.Fatalf("size %d: rebuilt content differs", size)
 		}
 		want := blake3.Sum256(disk)
-		if res.StreamBytes != int64(size) || res.StreamBLAKE3 != hex.EncodeToString(want[:]) || res.VirtualSize != int64(size) {
-			t.Fatalf("size %d: stream %d bytes %s, virtual %d", size, res.StreamBytes, res.StreamBLAKE3, res.VirtualSize)
+		if res.StreamBytes != int64(size) || res.StreamBLAKE3 != hex.EncodeToString(want[:]) || res.Map.VirtualSize != int64(size) {
+			t.Fatalf("size %d: stream %d bytes %s, virtual %d", size, res.StreamBytes, res.StreamBLAKE3, res.Map.VirtualSize)
 		}
 		var recipe int64
-		for _, p := range res.Recipe {
-			if p.Kind != chunk.PieceVirtual {
+		for _, p := range res.Map.Recipe {
+			if p.Kind != diskmap.PieceVirtual {
 				t.Fatalf("raw recipe has a %v piece", p.Kind)
 			}
 			recipe += p.Length
@@ -134,21 +135,21 @@ func TestZeroRegionsNotStored(t *testing.T) {
 
 func TestDeterministicChunks(t *testing.T) {
 	disk := mixedDisk(12 << 20)
-	var first []chunk.Extent
+	var first []diskmap.Extent
 	for i := 0; i < 3; i++ {
 		res, err := Disk(context.Background(), bytes.NewReader(disk), &memSaver{}, Options{Params: testParams, Workers: 1 + i*3})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 {
-			first = res.Extents
+			first = res.Map.Extents
 			continue
 		}
-		if len(res.Extents) != len(first) {
-			t.Fatalf("run %d: %d extents, first run %d", i, len(res.Extents), len(first))
+		if len(res.Map.Extents) != len(first) {
+			t.Fatalf("run %d: %d extents, first run %d", i, len(res.Map.Extents), len(first))
 		}
 		for j := range first {
-			if first[j] != res.Extents[j] {
+			if first[j] != res.Map.Extents[j] {
 				t.Fatalf("run %d: extent %d differs", i, j)
 			}
 		}

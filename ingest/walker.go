@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"io"
 	"sync"
 
@@ -42,12 +43,12 @@ type walker struct {
 	runEnded bool  // Read returned io.EOF for this run (sticky: the
 	// chunker reads with io.ReadFull and would read on past a single EOF)
 
-	extents []*chunk.Extent
-	recipe  []*chunk.Piece
+	extents []*diskmap.Extent
+	recipe  []*diskmap.Piece
 	chunks  int
 
-	hints     *Hints // nil: none
-	freeBytes int64  // bytes of hinted free ranges stored as zeros
+	hints     *diskmap.Hints // nil: none
+	freeBytes int64          // bytes of hinted free ranges stored as zeros
 }
 
 func newWalker(ctx context.Context, st *vhd.Stream, p chunk.Params, pool *sync.Pool, jobs chan<- job) *walker {
@@ -74,7 +75,7 @@ func (w *walker) run() error {
 			if off < 0 {
 				off = w.runStart
 			}
-			e := &chunk.Extent{Offset: off, Length: int64(len(data)), Kind: chunk.ExtentData}
+			e := &diskmap.Extent{Offset: off, Length: int64(len(data)), Kind: diskmap.ExtentData}
 			off += e.Length
 			w.extents = append(w.extents, e)
 			if err := w.dispatch(bufp, data, &e.ID); err != nil {
@@ -132,14 +133,14 @@ func (w *walker) read(p []byte) (int, error) {
 		n := min(zeroBlock-w.vpos%zeroBlock, w.left)
 		free := false
 		if h := w.hints; h != nil {
-			if w.runBytes > 0 && h.isCut(w.vpos) {
+			if w.runBytes > 0 && h.IsCut(w.vpos) {
 				return 0, io.EOF // a file boundary: forced cut
 			}
-			if c := h.nextCut(w.vpos); c > 0 {
+			if c := h.NextCut(w.vpos); c > 0 {
 				n = min(n, c-w.vpos)
 			}
 			var edge int64
-			free, edge = h.freeAt(w.vpos)
+			free, edge = h.FreeAt(w.vpos)
 			if edge > 0 {
 				n = min(n, edge-w.vpos)
 			}
@@ -219,22 +220,22 @@ func (w *walker) nextPiece() (cut bool, err error) {
 
 func (w *walker) addZero(voff, n int64) {
 	if k := len(w.extents); k > 0 {
-		if last := w.extents[k-1]; last.Kind == chunk.ExtentZero && last.Offset+last.Length == voff {
+		if last := w.extents[k-1]; last.Kind == diskmap.ExtentZero && last.Offset+last.Length == voff {
 			last.Length += n
 			return
 		}
 	}
-	w.extents = append(w.extents, &chunk.Extent{Offset: voff, Length: n, Kind: chunk.ExtentZero})
+	w.extents = append(w.extents, &diskmap.Extent{Offset: voff, Length: n, Kind: diskmap.ExtentZero})
 }
 
 func (w *walker) addVirtualPiece(p vhd.Piece) {
 	if k := len(w.recipe); k > 0 {
-		if last := w.recipe[k-1]; last.Kind == chunk.PieceVirtual && last.VOffset+last.Length == p.VOff {
+		if last := w.recipe[k-1]; last.Kind == diskmap.PieceVirtual && last.VOffset+last.Length == p.VOff {
 			last.Length += p.Len
 			return
 		}
 	}
-	w.recipe = append(w.recipe, &chunk.Piece{Kind: chunk.PieceVirtual, Length: p.Len, VOffset: p.VOff})
+	w.recipe = append(w.recipe, &diskmap.Piece{Kind: diskmap.PieceVirtual, Length: p.Len, VOffset: p.VOff})
 }
 
 // meta stores n container bytes as recipe pieces: zero blocks as zero
@@ -246,7 +247,7 @@ func (w *walker) meta(n int64) error {
 			return nil
 		}
 		data := *bufp
-		p := &chunk.Piece{Kind: chunk.PieceData, Length: int64(len(data))}
+		p := &diskmap.Piece{Kind: diskmap.PieceData, Length: int64(len(data))}
 		w.recipe = append(w.recipe, p)
 		b := bufp
 		bufp = nil
@@ -288,11 +289,11 @@ func (w *walker) meta(n int64) error {
 }
 
 func (w *walker) addZeroPiece(n int64) {
-	if k := len(w.recipe); k > 0 && w.recipe[k-1].Kind == chunk.PieceZero {
+	if k := len(w.recipe); k > 0 && w.recipe[k-1].Kind == diskmap.PieceZero {
 		w.recipe[k-1].Length += n
 		return
 	}
-	w.recipe = append(w.recipe, &chunk.Piece{Kind: chunk.PieceZero, Length: n})
+	w.recipe = append(w.recipe, &diskmap.Piece{Kind: diskmap.PieceZero, Length: n})
 }
 
 func pieceErr(err error) error {

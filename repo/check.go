@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"sort"
 	"sync"
 
@@ -156,7 +157,7 @@ func (r *Repository) Check(ctx context.Context) (CheckResult, error) {
 // checkDiskMap loads one disk map and looks up every chunk it references.
 func (r *Repository) checkDiskMap(ctx context.Context, c *checker, d diskRef, id chunk.ID) error {
 	dm, err := r.LoadDiskMap(ctx, id)
-	if errors.Is(err, backend.ErrNotFound) || errors.Is(err, ErrCorruptMap) {
+	if errors.Is(err, backend.ErrNotFound) || errors.Is(err, diskmap.ErrCorrupt) {
 		c.damage(d, err.Error())
 		return nil
 	}

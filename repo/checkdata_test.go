@@ -2,6 +2,7 @@ package repo_test
 
 import (
 	"context"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"os"
 	"path/filepath"
 	"sort"
@@ -78,17 +79,18 @@ func TestCheckFindsBitFlips(t *testing.T) {
 	}
 }
 
-func diskMapOf(t *testing.T, e *pruneEnv, snap string) *repo.DiskMap {
+func diskMapOf(t *testing.T, e *pruneEnv, snap string) *diskmap.Map {
 	t.Helper()
 	m, err := e.Repo.Snapshot(snap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := e.Repo.OpenDisk(context.Background(), m, "disk.raw", nil)
+	md, _ := m.Disk("disk.raw")
+	dm, err := e.Repo.LoadDiskMap(context.Background(), md.DiskMap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d.Map()
+	return dm
 }
 
 // flipChunk flips a byte in the middle of the chunk's stored bytes in its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"sort"
 	"strings"
 	"time"
@@ -166,7 +167,7 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 			StoredBytes: d.StoredBytes, DiskMap: id, Container: d.Container, Parent: d.Parent, Guest: d.Guest,
 		})
 		rc.Disks = append(rc.Disks, receipt.Disk{
-			Name: d.Name, Format: d.Format, VirtualSize: d.Map.VirtualSize, StreamBytes: d.StreamBytes,
+			Name: d.Name, Format: d.Format.String(), VirtualSize: d.Map.VirtualSize, StreamBytes: d.StreamBytes,
 			StreamBLAKE3: d.StreamBLAKE3, NewBytes: d.NewBytes, StoredBytes: d.StoredBytes,
 		})
 	}
@@ -192,7 +193,7 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 		r.dropManifest(ctx, m.ID)
 		return nil, fmt.Errorf("commit snapshot: %w", err)
 	}
-	maps := make([]*DiskMap, len(disks))
+	maps := make([]*diskmap.Map, len(disks))
 	for i, d := range disks {
 		maps[i] = d.Map
 	}

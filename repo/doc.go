@@ -1,13 +1,18 @@
 // Package repo is a shadowvault repository: configuration, the shared packer,
-// sessions, disk maps, snapshot manifests and the read path.
+// sessions, snapshot manifests and the catalogue, retention, prune, check
+// and repair, and the chunk read path that restores use.
 //
-// Data model (see DESIGN.md section 3). A disk's virtual content is a disk
-// map: ordered extents that are data (one chunk each), zero or parent. The
-// uploaded container file is a recipe of pieces: container bytes stored as
-// chunks of their own, zeros, or ranges of the virtual content. Chunks are
-// stored compressed in packs of about 16 MiB, each named by the BLAKE3 of its
-// bytes and ending in a trailer, so the index can be rebuilt from packs.
-// Disk maps and snapshot manifests are objects in the backend too.
+// Data model (see DESIGN.md section 3; the disk model is package diskmap).
+// A disk's virtual content is a disk map of extents, its container file a
+// recipe of pieces. Chunks are stored compressed in packs of about 16 MiB,
+// each named by the BLAKE3 of its bytes and ending in a trailer, so the
+// index can be rebuilt from packs. Disk maps and snapshot manifests are
+// objects in the backend too.
+//
+// Reading: LoadDiskMap and LoadChunk fetch single objects; WriteSegments
+// writes a sequence of chunk segments in order, reading adjacent chunks of
+// a pack with one ranged request and several ahead. Package restore walks
+// disk maps into those segments.
 //
 // Durability order (DESIGN.md section 4), which this package never reorders:
 //

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"sync"
 
 	"github.com/shadowvault/shadowvault/chunk"
@@ -192,7 +193,7 @@ func (r *Repository) hostChunks(ctx context.Context, host string) (map[uint64]st
 }
 
 // committed adds the chunks of a snapshot of host just committed.
-func (hv *hostViews) committed(host string, maps []*DiskMap) {
+func (hv *hostViews) committed(host string, maps []*diskmap.Map) {
 	hv.mu.Lock()
 	v := hv.hosts[host]
 	hv.mu.Unlock()

@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"fmt"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"runtime"
 	"testing"
 	"time"
@@ -38,8 +39,8 @@ func TestHostViewClaims(t *testing.T) {
 	if fresh, _ := vb.claim(b, 2, true); !fresh {
 		t.Fatal("claims of an ended session stayed")
 	}
-	m := &DiskMap{Extents: []chunk.Extent{{Kind: chunk.ExtentData, ID: chunk.Sum([]byte("x")), Length: 1}}}
-	hv.committed("HV01", []*DiskMap{m})
+	m := &diskmap.Map{Extents: []diskmap.Extent{{Kind: diskmap.ExtentData, ID: chunk.Sum([]byte("x")), Length: 1}}}
+	hv.committed("HV01", []*diskmap.Map{m})
 	if fresh, _ := vb.claim(b, prefix(chunk.Sum([]byte("x"))), true); fresh {
 		t.Fatal("a committed chunk counted as new")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"time"
 
 	"github.com/shadowvault/shadowvault/chunk"
@@ -199,7 +200,7 @@ func (r *Repository) liveChunks(ctx context.Context) (map[uint64]struct{}, error
 			}
 			seen[d.DiskMap] = true
 			dm, err := r.LoadDiskMap(ctx, d.DiskMap)
-			if damagedOK[m.ID] && (errors.Is(err, backend.ErrNotFound) || errors.Is(err, ErrCorruptMap)) {
+			if damagedOK[m.ID] && (errors.Is(err, backend.ErrNotFound) || errors.Is(err, diskmap.ErrCorrupt)) {
 				continue // an unlisted, damaged manifest: check reports it
 			}
 			if err != nil {

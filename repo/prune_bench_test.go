@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -71,9 +72,9 @@ func synthRepo(b *testing.B, n, snaps int) (*Repository, []string) {
 	var snapIDs []string
 	per := n / snaps
 	for s := 0; s < snaps; s++ {
-		m := &DiskMap{}
+		m := &diskmap.Map{}
 		for i := s * per; i < (s+1)*per; i++ {
-			m.Extents = append(m.Extents, chunk.Extent{Offset: m.VirtualSize, Length: 64, Kind: chunk.ExtentData, ID: ids[i]})
+			m.Extents = append(m.Extents, diskmap.Extent{Offset: m.VirtualSize, Length: 64, Kind: diskmap.ExtentData, ID: ids[i]})
 			m.VirtualSize += 64
 		}
 		dm, err := r.saveDiskMap(ctx, m)

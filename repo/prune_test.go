@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shadowvault/shadowvault/restore"
 	"io"
 	mrand "math/rand/v2"
 	"sync"
@@ -77,12 +78,12 @@ func (e *pruneEnv) restoreRaw(t *testing.T, snap string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := e.Repo.OpenDisk(context.Background(), m, "disk.raw", nil)
+	d, err := restore.Open(context.Background(), e.Repo, m, "disk.raw", restore.Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if _, err := d.WriteVirtual(context.Background(), &buf, 0, d.Size()); err != nil {
+	if _, err := d.WriteTo(&buf); err != nil {
 		t.Fatalf("restore %s: %v", snap, err)
 	}
 	return buf.Bytes()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shadowvault/shadowvault/diskmap"
 
 	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo/backend"
@@ -123,7 +124,7 @@ func (r *Repository) adopt(ctx context.Context, fi backend.ObjectInfo) (bool, er
 	}
 	for _, d := range m.Disks {
 		dm, err := r.LoadDiskMap(ctx, d.DiskMap)
-		if errors.Is(err, backend.ErrNotFound) || errors.Is(err, ErrCorruptMap) {
+		if errors.Is(err, backend.ErrNotFound) || errors.Is(err, diskmap.ErrCorrupt) {
 			return false, nil
 		}
 		if err != nil {

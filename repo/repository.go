@@ -108,11 +108,10 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 // Config returns the repository's config.
 func (r *Repository) Config() Config { return r.cfg }
 
-// Backend returns the repository's backend.
-func (r *Repository) Backend() backend.Backend { return r.be }
-
-// Index returns the repository's index.
-func (r *Repository) Index() *index.Index { return r.idx }
+// Counts returns the indexed chunks and packs, and the packs' bytes.
+func (r *Repository) Counts() (chunks, packs int, packBytes int64, err error) {
+	return r.idx.Counts()
+}
 
 // PublicKey is the receipt key's public half.
 func (r *Repository) PublicKey() ed25519.PublicKey { return r.key.Public().(ed25519.PublicKey) }

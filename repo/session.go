@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"slices"
 	"sort"
 	"sync"
@@ -76,15 +77,15 @@ func (s sessionState) err() error {
 // Disk is one uploaded disk of a session.
 type Disk struct {
 	Name         string
-	Format       string
-	Map          *DiskMap
+	Format       diskmap.Format
+	Map          *diskmap.Map
 	StreamBytes  int64
 	StreamBLAKE3 string
 	NewBytes     int64 // raw bytes of chunks this upload stored first
 	StoredBytes  int64 // their stored (compressed) size
-	Container    Container
+	Container    diskmap.Container
 	Parent       string // the disk of the same session this one differences
-	Guest        *GuestHints
+	Guest        *diskmap.GuestHints
 	deps         []*pending
 }
 
@@ -98,14 +99,14 @@ type Session struct {
 	completeMu sync.Mutex // serializes Complete
 
 	mu         sync.Mutex
-	state      sessionState       // guarded by mu
-	lastActive time.Time          // guarded by mu
-	uploading  map[string]*Upload // guarded by mu
-	disks      map[string]*Disk   // guarded by mu
-	failed     map[string]error   // disks whose last upload failed; guarded by mu
-	failure    error              // guarded by mu
-	hints      map[string]any     // per disk, set before its upload; guarded by mu
-	writerMeta []byte             // VSS writer metadata document; guarded by mu
+	state      sessionState              // guarded by mu
+	lastActive time.Time                 // guarded by mu
+	uploading  map[string]*Upload        // guarded by mu
+	disks      map[string]*Disk          // guarded by mu
+	failed     map[string]error          // disks whose last upload failed; guarded by mu
+	failure    error                     // guarded by mu
+	hints      map[string]*diskmap.Hints // per disk, set before its upload; guarded by mu
+	writerMeta []byte                    // VSS writer metadata document; guarded by mu
 
 	// The accounting view of the session's host (hostview.go), held from
 	// the first chunk saved to the session's end. claimed lists the chunk
@@ -428,14 +429,14 @@ func (u *Upload) Cancel(cause error) {
 }
 
 // SetHints keeps the guest hints an agent sent for a disk, for its upload.
-func (s *Session) SetHints(name string, h any) error {
+func (s *Session) SetHints(name string, h *diskmap.Hints) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.state.err(); err != nil {
 		return fmt.Errorf("session %s: %w", s.ID, err)
 	}
 	if s.hints == nil {
-		s.hints = map[string]any{}
+		s.hints = map[string]*diskmap.Hints{}
 	}
 	s.hints[name] = h
 	s.touchLocked()
@@ -443,19 +444,8 @@ func (s *Session) SetHints(name string, h any) error {
 }
 
 // Hints returns the hints sent for a disk, or nil.
-func (s *Session) Hints(name string) any {
+func (s *Session) Hints(name string) *diskmap.Hints {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.hints[name]
-}
-
-// GuestHints records how guest hints shaped a stored disk.
-type GuestHints struct {
-	Boundaries int `json:"boundaries"`
-	FreeRanges int `json:"free_ranges"`
-	// FreeExcluded says free guest space was stored as zeros: a restore has
-	// zeros where deleted data was, and the original file is not restored
-	// byte for byte.
-	FreeExcluded bool  `json:"free_excluded"`
-	FreeBytes    int64 `json:"free_bytes"`
 }

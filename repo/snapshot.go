@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"sort"
 	"time"
 
@@ -24,20 +25,24 @@ const (
 // ErrUnknownSnapshot is returned for a snapshot id that does not exist.
 var ErrUnknownSnapshot = errors.New("unknown snapshot")
 
+// ErrCorrupt is returned for a stored object (a manifest's writer
+// metadata) that does not match what references it.
+var ErrCorrupt = errors.New("corrupt repository object")
+
 // ManifestDisk is one disk of a snapshot.
 type ManifestDisk struct {
-	Name         string      `json:"name"`
-	Format       string      `json:"format"`
-	VirtualSize  int64       `json:"virtual_size"`
-	FileSize     int64       `json:"file_size"`
-	StreamBytes  int64       `json:"stream_bytes"`
-	StreamBLAKE3 string      `json:"stream_blake3"`
-	NewBytes     int64       `json:"new_bytes"`
-	StoredBytes  int64       `json:"stored_bytes"`
-	DiskMap      chunk.ID    `json:"disk_map"`
-	Container    Container   `json:"container"`
-	Parent       string      `json:"parent,omitempty"`
-	Guest        *GuestHints `json:"guest,omitempty"`
+	Name         string              `json:"name"`
+	Format       diskmap.Format      `json:"format"`
+	VirtualSize  int64               `json:"virtual_size"`
+	FileSize     int64               `json:"file_size"`
+	StreamBytes  int64               `json:"stream_bytes"`
+	StreamBLAKE3 string              `json:"stream_blake3"`
+	NewBytes     int64               `json:"new_bytes"`
+	StoredBytes  int64               `json:"stored_bytes"`
+	DiskMap      chunk.ID            `json:"disk_map"`
+	Container    diskmap.Container   `json:"container"`
+	Parent       string              `json:"parent,omitempty"`
+	Guest        *diskmap.GuestHints `json:"guest,omitempty"`
 }
 
 // Manifest is a snapshot, as stored in the backend and the index.

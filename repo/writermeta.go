@@ -76,7 +76,7 @@ func (r *Repository) WriterMetadata(ctx context.Context, m *Manifest) ([]byte, e
 		return nil, fmt.Errorf("snapshot %s: writer metadata: %w", m.ID, err)
 	}
 	if int64(len(data)) != m.WriterMetadata.Size || chunk.Sum(data) != m.WriterMetadata.BLAKE3 {
-		return nil, fmt.Errorf("snapshot %s: writer metadata does not match its manifest: %w", m.ID, ErrCorruptMap)
+		return nil, fmt.Errorf("snapshot %s: writer metadata does not match its manifest: %w", m.ID, ErrCorrupt)
 	}
 	return data, nil
 }

@@ -65,7 +65,7 @@ func makeRepo(t *testing.T, dir string, n int) map[string]bool {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := up.Finish(&repo.Disk{Format: res.Format, Map: &repo.DiskMap{VirtualSize: res.VirtualSize, Extents: res.Extents, Recipe: res.Recipe},
+		if err := up.Finish(&repo.Disk{Format: res.Format, Map: res.Map,
 			StreamBytes: res.StreamBytes, StreamBLAKE3: res.StreamBLAKE3}); err != nil {
 			t.Fatal(err)
 		}

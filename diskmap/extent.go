@@ -1,6 +1,10 @@
-package chunk
+package diskmap
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/shadowvault/shadowvault/chunk"
+)
 
 // ExtentKind says what backs a range of virtual disk content.
 type ExtentKind uint8
@@ -30,7 +34,7 @@ type Extent struct {
 	Offset int64
 	Length int64
 	Kind   ExtentKind
-	ID     ID // data extents only
+	ID     chunk.ID // data extents only
 }
 
 // PieceKind says where a range of the uploaded container file comes from.
@@ -60,6 +64,6 @@ func (k PieceKind) String() string {
 type Piece struct {
 	Length  int64
 	Kind    PieceKind
-	ID      ID    // data pieces
-	VOffset int64 // virtual pieces
+	ID      chunk.ID // data pieces
+	VOffset int64    // virtual pieces
 }

@@ -1,16 +1,10 @@
-package ingest
+package diskmap
 
 import (
 	"errors"
 	"fmt"
 	"sort"
 )
-
-// Range is a byte range of the virtual disk.
-type Range struct {
-	Off int64 `json:"off"`
-	Len int64 `json:"len"`
-}
 
 // Hints come from a guest-aware agent that read the disk's filesystem:
 // offsets where files begin and end (the chunker cuts there, so the same
@@ -51,21 +45,12 @@ func (h *Hints) Normalize() error {
 			return fmt.Errorf("%w: free range %d+%d is not sector aligned", ErrBadHints, r.Off, r.Len)
 		}
 	}
-	sort.Slice(h.Free, func(i, j int) bool { return h.Free[i].Off < h.Free[j].Off })
-	free := h.Free[:0]
-	for _, r := range h.Free {
-		if n := len(free); n > 0 && r.Off <= free[n-1].Off+free[n-1].Len {
-			free[n-1].Len = max(free[n-1].Len, r.Off+r.Len-free[n-1].Off)
-			continue
-		}
-		free = append(free, r)
-	}
-	h.Free = free
+	h.Free = MergeRanges(h.Free)
 	return nil
 }
 
-// check verifies that the hints lie inside a disk of size bytes.
-func (h *Hints) check(size int64) error {
+// Check verifies that the hints lie inside a disk of size bytes.
+func (h *Hints) Check(size int64) error {
 	if n := len(h.Cuts); n > 0 && h.Cuts[n-1] > size {
 		return fmt.Errorf("%w: boundary %d past the disk's end %d", ErrBadHints, h.Cuts[n-1], size)
 	}
@@ -75,8 +60,8 @@ func (h *Hints) check(size int64) error {
 	return nil
 }
 
-// nextCut returns the first cut after v, or -1.
-func (h *Hints) nextCut(v int64) int64 {
+// NextCut returns the first cut after v, or -1.
+func (h *Hints) NextCut(v int64) int64 {
 	i := sort.Search(len(h.Cuts), func(i int) bool { return h.Cuts[i] > v })
 	if i == len(h.Cuts) {
 		return -1
@@ -84,14 +69,14 @@ func (h *Hints) nextCut(v int64) int64 {
 	return h.Cuts[i]
 }
 
-// isCut reports whether v is a cut.
-func (h *Hints) isCut(v int64) bool {
+// IsCut reports whether v is a cut.
+func (h *Hints) IsCut(v int64) bool {
 	i := sort.Search(len(h.Cuts), func(i int) bool { return h.Cuts[i] >= v })
 	return i < len(h.Cuts) && h.Cuts[i] == v
 }
 
-// freeAt reports whether v is free and where that state changes (-1: never).
-func (h *Hints) freeAt(v int64) (bool, int64) {
+// FreeAt reports whether v is free and where that state changes (-1: never).
+func (h *Hints) FreeAt(v int64) (bool, int64) {
 	i := sort.Search(len(h.Free), func(i int) bool { return h.Free[i].Off+h.Free[i].Len > v })
 	if i == len(h.Free) {
 		return false, -1

@@ -1,21 +1,17 @@
-package repo_test
+package restore_test
 
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"log/slog"
 	mrand "math/rand/v2"
-	"path/filepath"
 	"testing"
 
-	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/ingest"
 	"github.com/shadowvault/shadowvault/repo"
-	"github.com/shadowvault/shadowvault/repo/backend/local"
+	"github.com/shadowvault/shadowvault/restore"
 	"github.com/shadowvault/shadowvault/vhd"
 )
 
@@ -45,29 +41,7 @@ func restoreDisk(size int) []byte {
 // ordered output, to io.Discard. MB/s is of the virtual disk.
 func BenchmarkWriteVirtual(b *testing.B) {
 	ctx := context.Background()
-	dir := b.TempDir()
-	be, err := local.Open(filepath.Join(dir, "repo"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg, err := repo.NewConfig()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := repo.InitConfig(ctx, be, cfg); err != nil {
-		b.Fatal(err)
-	}
-	idx, err := index.Open(filepath.Join(dir, "index.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer idx.Close()
-	_, key, _ := ed25519.GenerateKey(nil)
-	r, err := repo.Open(ctx, be, idx, repo.Options{ReceiptKey: key, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close(ctx)
+	r := openRepo(b)
 
 	const size = 256 << 20
 	disk := restoreDisk(size)
@@ -80,8 +54,8 @@ func BenchmarkWriteVirtual(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := up.Finish(&repo.Disk{Format: res.Format, Map: &repo.DiskMap{VirtualSize: res.VirtualSize, Extents: res.Extents, Recipe: res.Recipe},
-		StreamBytes: res.StreamBytes, StreamBLAKE3: res.StreamBLAKE3, Container: repo.Container{Type: "raw"}}); err != nil {
+	if err := up.Finish(&repo.Disk{Format: res.Format, Map: res.Map, Container: res.Container,
+		StreamBytes: res.StreamBytes, StreamBLAKE3: res.StreamBLAKE3}); err != nil {
 		b.Fatal(err)
 	}
 	rc, err := s.Complete(ctx)
@@ -93,12 +67,12 @@ func BenchmarkWriteVirtual(b *testing.B) {
 		b.Fatal(err)
 	}
 	// Check once that the restore is right.
-	d, err := r.OpenDisk(ctx, m, "disk.raw", nil)
+	d, err := restore.Open(ctx, r, m, "disk.raw", restore.Raw)
 	if err != nil {
 		b.Fatal(err)
 	}
 	h := sha256.New()
-	if _, err := d.WriteVirtual(ctx, h, 0, size); err != nil || sha256.Sum256(disk) != [32]byte(h.Sum(nil)) {
+	if _, err := d.WriteTo(h); err != nil || sha256.Sum256(disk) != [32]byte(h.Sum(nil)) {
 		b.Fatalf("restore differs: %v", err)
 	}
 	disk = nil
@@ -106,11 +80,11 @@ func BenchmarkWriteVirtual(b *testing.B) {
 	b.SetBytes(size)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		d, err := r.OpenDisk(ctx, m, "disk.raw", nil)
+		d, err := restore.Open(ctx, r, m, "disk.raw", restore.Raw)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if n, err := d.WriteVirtual(ctx, io.Discard, 0, size); err != nil || n != size {
+		if n, err := d.WriteTo(io.Discard); err != nil || n != size {
 			b.Fatalf("restore: %d bytes, %v", n, err)
 		}
 	}

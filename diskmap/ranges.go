@@ -1,11 +1,11 @@
-package guestfs
+package diskmap
 
 import (
 	"cmp"
 	"slices"
 )
 
-// Range is a byte range of the disk.
+// Range is a byte range of a disk's virtual content.
 type Range struct {
 	Off int64 `json:"off"`
 	Len int64 `json:"len"`
@@ -14,8 +14,9 @@ type Range struct {
 // End returns the first byte after r.
 func (r Range) End() int64 { return r.Off + r.Len }
 
-// mergeRanges sorts rs and joins overlapping and adjacent ranges, in place.
-func mergeRanges(rs []Range) []Range {
+// MergeRanges sorts rs and joins overlapping and adjacent ranges, in
+// place; empty ranges are dropped.
+func MergeRanges(rs []Range) []Range {
 	slices.SortFunc(rs, func(a, b Range) int { return cmp.Compare(a.Off, b.Off) })
 	out := rs[:0]
 	for _, r := range rs {
@@ -31,8 +32,8 @@ func mergeRanges(rs []Range) []Range {
 	return slices.Clip(out)
 }
 
-// subtractRanges returns a minus b; both are sorted and merged.
-func subtractRanges(a, b []Range) []Range {
+// SubtractRanges returns a minus b; both are sorted and merged.
+func SubtractRanges(a, b []Range) []Range {
 	var out []Range
 	j := 0
 	for _, r := range a {
@@ -51,10 +52,4 @@ func subtractRanges(a, b []Range) []Range {
 		}
 	}
 	return out
-}
-
-// sortedSet sorts and deduplicates xs, in place.
-func sortedSet(xs []int64) []int64 {
-	slices.Sort(xs)
-	return slices.Clip(slices.Compact(xs))
 }
