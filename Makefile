@@ -15,6 +15,7 @@ run: build
 deps:
 	./scripts/ensure-deps.sh
 	./scripts/ensure-minio.sh >/dev/null
+	./scripts/ensure-staticcheck.sh >/dev/null
 
 # The full pass runs everything; the race pass runs everything but the few
 # tests that move a gigabyte (they check dedup ratios, not concurrency).
@@ -26,10 +27,15 @@ test-full:
 test-race:
 	$(GO) test -count=1 -race -short -timeout 20m ./...
 
+# lint: formatting, vet, the windows build, staticcheck (pinned, see
+# scripts/ensure-staticcheck.sh) for linux and windows, and the import rules
+# (internal/layering).
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=windows $(GO) build ./...
+	sc=$$(./scripts/ensure-staticcheck.sh) && $$sc ./... && GOOS=windows $$sc ./...
+	$(GO) test -count=1 ./internal/layering/
 
 # bench: the micro-benchmarks (ingest pipeline, pack writing, index lookups,
 # restore), the in-process HTTP ingest and server RSS benchmarks, then the

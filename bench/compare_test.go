@@ -376,8 +376,7 @@ func (r *restic) close()                     {}
 // --- borg ---
 
 type borg struct {
-	env []string
-	n   int
+	n int
 }
 
 func (b *borg) cmd(dir, cwd string, args ...string) *exec.Cmd {

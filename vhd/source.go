@@ -200,14 +200,6 @@ func (s *source) drop() {
 	s.base = s.pos
 }
 
-// atEOF reports whether the stream is known to end at pos.
-func (s *source) atEOF() (bool, error) {
-	if err := s.fill(s.pos + 1); err != nil {
-		return false, err
-	}
-	return s.eof, nil
-}
-
 func (s *source) close() {
 	s.mem = nil
 	if s.f != nil {

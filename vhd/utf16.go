@@ -32,13 +32,3 @@ func utf16LE(s string) []byte {
 	}
 	return b
 }
-
-// utf16BE encodes s as UTF-16BE without terminator.
-func utf16BE(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u))
-	for i, c := range u {
-		binary.BigEndian.PutUint16(b[2*i:], c)
-	}
-	return b
-}

@@ -56,7 +56,7 @@ func TestReceiptKeyNotReplacedSilently(t *testing.T) {
 	}
 	serverArgs = []string{"--rotate-receipt-key"}
 	defer func() { serverArgs = nil }()
-	s = startServer(t, dir)
+	startServer(t, dir)
 	if _, err := os.Stat(keyFile); err != nil {
 		t.Fatalf("rotation made no key: %v", err)
 	}
