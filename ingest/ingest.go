@@ -46,6 +46,8 @@ type Result struct {
 	Chunks       int
 	// Guest records what the hints did; nil without hints.
 	Guest *diskmap.GuestHints
+	// Changed counts the bytes an incremental upload wrote over its base.
+	Changed int64
 }
 
 // job is one chunk on its way to the Saver, with the slot for its ID.
@@ -74,34 +76,11 @@ func Disk(ctx context.Context, body io.Reader, s Saver, opts Options) (*Result, 
 	}
 	defer st.Close()
 
-	// Buffers start at twice the average chunk and grow to the maximum only
-	// when a chunk needs it, so chunks in flight hold little memory.
-	initial := min(int(opts.Params.MaxSize), 2<<opts.Params.AvgBits)
-	pool := &sync.Pool{New: func() any { b := make([]byte, 0, initial); return &b }}
-	jobs := make(chan job, 2*opts.Workers)
-	var wg sync.WaitGroup
-	for i := 0; i < opts.Workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				if ctx.Err() == nil {
-					id := chunk.Sum(j.data)
-					if _, err := s.Save(ctx, id, j.data); err != nil {
-						cancel(fmt.Errorf("save chunk: %w", err))
-					}
-					*j.id = id
-				}
-				*j.bufp = j.data[:0]
-				pool.Put(j.bufp)
-			}
-		}()
-	}
+	pool, jobs, wait := startSavers(ctx, cancel, s, opts)
 	w := newWalker(ctx, st, opts.Params, pool, jobs)
 	w.hints = opts.Hints
 	werr := w.run()
-	close(jobs)
-	wg.Wait()
+	wait()
 	if err := context.Cause(ctx); err != nil {
 		return nil, err
 	}
@@ -151,6 +130,39 @@ func Disk(ctx context.Context, body io.Reader, s Saver, opts Options) (*Result, 
 		return nil, fmt.Errorf("%w: recipe covers %d of %d bytes", vhd.ErrCorrupt, fileLen, hr.n)
 	}
 	return res, nil
+}
+
+// startSavers starts opts.Workers goroutines that hash the chunks sent on
+// jobs and save them, and returns the buffer pool chunks come in. wait
+// closes jobs and waits for the workers. A failed save cancels ctx.
+func startSavers(ctx context.Context, cancel context.CancelCauseFunc, s Saver, opts Options) (pool *sync.Pool, jobs chan job, wait func()) {
+	// Buffers start at twice the average chunk and grow to the maximum only
+	// when a chunk needs it, so chunks in flight hold little memory.
+	initial := min(int(opts.Params.MaxSize), 2<<opts.Params.AvgBits)
+	pool = &sync.Pool{New: func() any { b := make([]byte, 0, initial); return &b }}
+	jobs = make(chan job, 2*opts.Workers)
+	var wg sync.WaitGroup
+	for i := 0; i < opts.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if ctx.Err() == nil {
+					id := chunk.Sum(j.data)
+					if _, err := s.Save(ctx, id, j.data); err != nil {
+						cancel(fmt.Errorf("save chunk: %w", err))
+					}
+					*j.id = id
+				}
+				*j.bufp = j.data[:0]
+				pool.Put(j.bufp)
+			}
+		}()
+	}
+	return pool, jobs, func() {
+		close(jobs)
+		wg.Wait()
+	}
 }
 
 // normalize sorts extents, fills gaps with fill and merges neighbours.

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/shadowvault/shadowvault/diskmap"
 	"io"
 	"sync"
 
 	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"github.com/shadowvault/shadowvault/vhd"
 )
 
@@ -26,7 +26,7 @@ const metaChunk = 1 << 20
 // cut) at a zero block or a discontinuity.
 type walker struct {
 	ctx   context.Context
-	st    *vhd.Stream
+	st    pieces
 	split *chunk.Splitter
 	pool  *sync.Pool
 	jobs  chan<- job
@@ -49,15 +49,34 @@ type walker struct {
 
 	hints     *diskmap.Hints // nil: none
 	freeBytes int64          // bytes of hinted free ranges stored as zeros
+
+	// stop, if set, is asked at the start of every new extent whether the
+	// walk should end there (an incremental upload back in step with its
+	// base). stopped says it did, at stopOff; extents the read-ahead
+	// recorded from stopOff on are not part of the walk.
+	stop    func(off int64) bool
+	stopped bool
+	stopOff int64
+	// dataUntil: a block starting before it is data even when all zero (a
+	// walk that starts inside an aligned block whose earlier bytes are not
+	// zero: a full ingest would not have found the block zero either).
+	dataUntil int64
 }
 
-func newWalker(ctx context.Context, st *vhd.Stream, p chunk.Params, pool *sync.Pool, jobs chan<- job) *walker {
+// pieces is the stream a walker reads: a parsed container (*vhd.Stream),
+// or the virtual content of an incremental upload.
+type pieces interface {
+	Next() (vhd.Piece, error)
+	io.Reader
+}
+
+func newWalker(ctx context.Context, st pieces, p chunk.Params, pool *sync.Pool, jobs chan<- job) *walker {
 	return &walker{ctx: ctx, st: st, split: chunk.NewSplitter(p), pool: pool, jobs: jobs, block: make([]byte, 0, zeroBlock)}
 }
 
 // run chunks runs until the stream ends.
 func (w *walker) run() error {
-	for !w.done {
+	for !w.done && !w.stopped {
 		w.runBytes, w.runEnded = 0, false
 		w.split.Reset(w)
 		off := int64(-1)
@@ -74,6 +93,10 @@ func (w *walker) run() error {
 			}
 			if off < 0 {
 				off = w.runStart
+			}
+			if w.halt(off) {
+				w.pool.Put(bufp)
+				return nil
 			}
 			e := &diskmap.Extent{Offset: off, Length: int64(len(data)), Kind: diskmap.ExtentData}
 			off += e.Length
@@ -97,9 +120,20 @@ func (w *walker) dispatch(bufp *[]byte, data []byte, id *chunk.ID) error {
 	}
 }
 
+// halt reports whether the walk ends at off, an extent's start.
+func (w *walker) halt(off int64) bool {
+	if w.stop == nil || !w.stop(off) {
+		return false
+	}
+	if !w.stopped || off < w.stopOff {
+		w.stopped, w.stopOff = true, off
+	}
+	return true
+}
+
 // Read implements io.Reader for the chunker.
 func (w *walker) Read(p []byte) (int, error) {
-	if w.runEnded {
+	if w.runEnded || w.stopped {
 		return 0, io.EOF
 	}
 	n, err := w.read(p)
@@ -162,10 +196,11 @@ func (w *walker) read(p []byte) (int, error) {
 			w.freeBytes += n
 			clear(buf)
 		}
-		if chunk.IsZero(buf) {
+		dataBlock := w.dataUntil > voff
+		if !dataBlock && chunk.IsZero(buf) {
 			w.block, w.bpos = w.block[:0], 0
 			w.addZero(voff, n)
-			if w.runBytes > 0 {
+			if w.runBytes > 0 || w.stopped {
 				return 0, io.EOF
 			}
 			continue
@@ -219,6 +254,9 @@ func (w *walker) nextPiece() (cut bool, err error) {
 }
 
 func (w *walker) addZero(voff, n int64) {
+	if w.stopped || w.halt(voff) {
+		return
+	}
 	if k := len(w.extents); k > 0 {
 		if last := w.extents[k-1]; last.Kind == diskmap.ExtentZero && last.Offset+last.Length == voff {
 			last.Length += n
