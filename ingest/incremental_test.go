@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	mrand "math/rand/v2"
+	"mime/multipart"
 	"net/textproto"
 	"testing"
 
