@@ -242,3 +242,19 @@ func (x *Index) FirstMissing(each func(check func(chunk.ID))) (missing chunk.ID,
 	})
 	return missing, ok, err
 }
+
+// Missing returns the IDs of ids that are not indexed, in one read
+// transaction.
+func (x *Index) Missing(ids []chunk.ID) ([]chunk.ID, error) {
+	var out []chunk.ID
+	err := x.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketChunks)
+		for _, id := range ids {
+			if b.Get(id[:]) == nil {
+				out = append(out, id)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

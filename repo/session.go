@@ -86,6 +86,8 @@ type Disk struct {
 	Container    diskmap.Container
 	Parent       string // the disk of the same session this one differences
 	Guest        *diskmap.GuestHints
+	Base         string // incremental: the snapshot whose disk it changed
+	Changed      int64  // incremental: the bytes the upload wrote over it
 	deps         []*pending
 }
 

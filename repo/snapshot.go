@@ -43,6 +43,11 @@ type ManifestDisk struct {
 	Container    diskmap.Container   `json:"container"`
 	Parent       string              `json:"parent,omitempty"`
 	Guest        *diskmap.GuestHints `json:"guest,omitempty"`
+	// Base and ChangedBytes describe an incremental disk: the snapshot
+	// whose disk it changed and the bytes the upload wrote. The disk is
+	// complete on its own: the base may be forgotten.
+	Base         string `json:"base,omitempty"`
+	ChangedBytes int64  `json:"changed_bytes,omitempty"`
 }
 
 // Manifest is a snapshot, as stored in the backend and the index.

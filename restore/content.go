@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"sync"
 
 	"github.com/shadowvault/shadowvault/chunk"
@@ -159,4 +160,29 @@ func (s *sliceWriter) Write(b []byte) (int, error) {
 		return n, io.ErrShortWrite
 	}
 	return n, nil
+}
+
+// reusable lists the extents of [off, off+n) that name whole chunks or
+// zeros, reading parent extents through the chain; a chunk of a parent
+// that the range cuts is left out.
+func (c *content) reusable(off, n int64, out []diskmap.Extent) []diskmap.Extent {
+	ext := c.m.Extents
+	i := sort.Search(len(ext), func(i int) bool { return ext[i].Offset+ext[i].Length > off })
+	for end := off + n; i < len(ext) && ext[i].Offset < end; i++ {
+		e := ext[i]
+		lo, hi := max(e.Offset, off), min(e.Offset+e.Length, end)
+		switch e.Kind {
+		case diskmap.ExtentData:
+			if lo == e.Offset && hi == e.Offset+e.Length {
+				out = append(out, e)
+			}
+		case diskmap.ExtentZero:
+			out = append(out, diskmap.Extent{Offset: lo, Length: hi - lo, Kind: diskmap.ExtentZero})
+		case diskmap.ExtentParent:
+			if c.parent != nil {
+				out = c.parent.reusable(lo, hi-lo, out)
+			}
+		}
+	}
+	return out
 }

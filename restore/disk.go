@@ -103,3 +103,11 @@ func (d *Disk) originalSegments(emit diskmap.Emit) error {
 	}
 	return nil
 }
+
+// Reusable lists the disk's virtual content as extents a new disk map may
+// reference as they are (an incremental disk based on this one): zero
+// extents and whole chunks, sorted; parts of a parent's chunks are left
+// out.
+func (d *Disk) Reusable() []diskmap.Extent {
+	return d.c.reusable(0, d.c.Size(), nil)
+}
