@@ -13,6 +13,7 @@ import (
 // saveDiskMap stores a disk map object under the BLAKE3 of its bytes.
 func (r *Repository) saveDiskMap(ctx context.Context, m *diskmap.Map) (chunk.ID, error) {
 	data, id := m.Encode()
+	r.maps.storing(id, r.now())
 	h := backend.Handle{Type: backend.TypeDiskMap, Name: id.String()}
 	if err := r.be.Put(ctx, h, bytes.NewReader(data), int64(len(data))); err != nil {
 		return id, fmt.Errorf("store disk map: %w", err)

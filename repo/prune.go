@@ -24,14 +24,18 @@ type PruneOptions struct {
 
 // PruneResult reports what a prune did.
 type PruneResult struct {
-	PacksDeleted   int     `json:"packs_deleted"`
-	PacksRewritten int     `json:"packs_rewritten"`
-	PacksWritten   int     `json:"packs_written"`
-	OrphansDeleted int     `json:"orphans_deleted"`
-	ChunksRemoved  int     `json:"chunks_removed"`
-	LiveChunks     int     `json:"live_chunks"`
-	BytesFreed     int64   `json:"bytes_freed"`
-	Seconds        float64 `json:"seconds"`
+	PacksDeleted   int `json:"packs_deleted"`
+	PacksRewritten int `json:"packs_rewritten"`
+	PacksWritten   int `json:"packs_written"`
+	OrphansDeleted int `json:"orphans_deleted"`
+	// DiskMapsDeleted counts disk map objects no manifest references any
+	// more (a forgotten snapshot's), deleted once seen so for the grace
+	// window.
+	DiskMapsDeleted int     `json:"disk_maps_deleted"`
+	ChunksRemoved   int     `json:"chunks_removed"`
+	LiveChunks      int     `json:"live_chunks"`
+	BytesFreed      int64   `json:"bytes_freed"`
+	Seconds         float64 `json:"seconds"`
 }
 
 // packUse is how much of a pack is still referenced.
@@ -67,7 +71,7 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	r.packer.startTracking()
 	defer r.packer.stopTracking()
 	inflight := r.inflightRefs()
-	live, err := r.liveChunks(ctx)
+	live, maps, err := r.liveChunks(ctx)
 	if err != nil {
 		return res, fmt.Errorf("prune: %w", err)
 	}
@@ -126,11 +130,11 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	for _, np := range written {
 		res.BytesFreed -= np.Info.Size
 	}
-	n, freed, err := r.collectOrphans(ctx, now, o.Grace)
+	oc, err := r.collectOrphans(ctx, now, o.Grace, maps)
 	if err != nil {
 		return res, fmt.Errorf("prune: orphans: %w", err)
 	}
-	res.OrphansDeleted, res.BytesFreed = n, res.BytesFreed+freed
+	res.OrphansDeleted, res.DiskMapsDeleted, res.BytesFreed = oc.packs, oc.maps, res.BytesFreed+oc.freed
 	res.Seconds = time.Since(start).Seconds()
 	r.log.Info("prune done", "packs_deleted", res.PacksDeleted, "packs_rewritten", res.PacksRewritten,
 		"orphans_deleted", res.OrphansDeleted, "bytes_freed", res.BytesFreed, "live_chunks", res.LiveChunks,
@@ -170,20 +174,20 @@ func (r *Repository) inflightRefs() map[uint64]struct{} {
 // list (a rebuilt index would list it: its data stays). Prefixes keep the
 // set small (8 bytes a chunk); a collision only keeps a dead chunk one
 // prune longer.
-func (r *Repository) liveChunks(ctx context.Context) (map[uint64]struct{}, error) {
+func (r *Repository) liveChunks(ctx context.Context) (map[uint64]struct{}, map[chunk.ID]bool, error) {
 	snaps, err := r.Snapshots(Filter{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	unlisted, err := r.unlistedManifests(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	damagedOK := map[string]bool{}
 	for _, id := range unlisted {
 		m, err := r.storedManifest(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("unlisted manifest %s: %w", id, err)
+			return nil, nil, fmt.Errorf("unlisted manifest %s: %w", id, err)
 		}
 		if m != nil {
 			r.log.Warn("prune keeps the data of a manifest the index does not list", "snapshot", id)
@@ -204,12 +208,12 @@ func (r *Repository) liveChunks(ctx context.Context) (map[uint64]struct{}, error
 				continue // an unlisted, damaged manifest: check reports it
 			}
 			if err != nil {
-				return nil, fmt.Errorf("snapshot %s disk %s: %w", m.ID, d.Name, err)
+				return nil, nil, fmt.Errorf("snapshot %s disk %s: %w", m.ID, d.Name, err)
 			}
 			dm.Chunks(func(id chunk.ID) { live[prefix(id)] = struct{}{} })
 		}
 	}
-	return live, nil
+	return live, seen, nil
 }
 
 // packUses counts live chunks and bytes per indexed pack.

@@ -134,10 +134,41 @@ func TestPruneFreesForgottenData(t *testing.T) {
 		t.Fatal("kept snapshot restores differently after prune")
 	}
 	e.mustCheck(t)
-	// A second prune has nothing left to do.
-	if res := e.prune(t); res.BytesFreed != 0 || res.PacksDeleted != 0 || res.PacksRewritten != 0 {
-		t.Fatalf("second prune did more: %+v", res)
+	// A second prune, past the grace window, deletes A's disk map, seen
+	// unreferenced by the first; nothing else is left to do.
+	if res := e.prune(t); res.DiskMapsDeleted != 1 || res.PacksDeleted != 0 || res.PacksRewritten != 0 || res.OrphansDeleted != 0 {
+		t.Fatalf("second prune: %+v, want A's disk map deleted and nothing else", res)
 	}
+	if !bytes.Equal(e.restoreRaw(t, snapB), b) {
+		t.Fatal("kept snapshot restores differently after the second prune")
+	}
+	e.mustCheck(t)
+	if res := e.prune(t); res.BytesFreed != 0 || res.DiskMapsDeleted != 0 || res.PacksDeleted != 0 || res.PacksRewritten != 0 {
+		t.Fatalf("third prune did more: %+v", res)
+	}
+}
+
+// TestPruneKeepsADiskMapStoredAgain: a disk map a prune found unreferenced
+// (its snapshot forgotten) that a backup stores again (the same content)
+// is not deleted under the new manifest.
+func TestPruneKeepsADiskMapStoredAgain(t *testing.T) {
+	e := newPruneEnv(t)
+	a := randomBytes(7, 3<<20)
+	snapA := e.store(t, "VMA", a)
+	if err := e.Repo.ForgetSnapshot(context.Background(), snapA); err != nil {
+		t.Fatal(err)
+	}
+	e.prune(t) // sees A's disk map unreferenced
+	snapA2 := e.store(t, "VMA", a)
+	for i := 0; i < 3; i++ {
+		if res := e.prune(t); res.DiskMapsDeleted != 0 {
+			t.Fatalf("prune %d deleted %d disk maps of a listed snapshot", i, res.DiskMapsDeleted)
+		}
+	}
+	if !bytes.Equal(e.restoreRaw(t, snapA2), a) {
+		t.Fatal("the snapshot stored again restores differently")
+	}
+	e.mustCheck(t)
 }
 
 func TestPruneRespectsGrace(t *testing.T) {

@@ -55,6 +55,9 @@ type Repository struct {
 	jobs  *Jobs
 	// views is the per-host accounting of new bytes (hostview.go).
 	views *hostViews
+	// maps guards disk map objects between their store and their
+	// manifest against a prune deleting them (orphans.go).
+	maps mapGuard
 
 	stop    chan struct{}
 	stopped sync.WaitGroup
