@@ -28,11 +28,11 @@ import (
 type BackupOptions struct {
 	Host string
 	VM   string
-	Type string // full or copy
+	Type receipt.BackupType // full or copy
 	// Consistency is application when VSS writers prepared the guest (the
 	// agent ran inside a VSS backup, or the caller froze the guest itself),
 	// else crash, the default when empty.
-	Consistency string
+	Consistency receipt.Consistency
 	Writers     json.RawMessage
 	Disks       []string // paths; the disk name is the file's base name
 	Format      string   // "" to let the server detect
@@ -78,7 +78,7 @@ func Backup(ctx context.Context, c *Client, o BackupOptions) (*receipt.Receipt, 
 		o.Progress = &Progress{}
 	}
 	if o.Consistency == "" {
-		o.Consistency = ConsistencyCrash
+		o.Consistency = receipt.ConsistencyCrash
 	}
 	if err := checkSettings(o.Type, o.Consistency); err != nil {
 		return nil, err
@@ -121,25 +121,14 @@ func Backup(ctx context.Context, c *Client, o BackupOptions) (*receipt.Receipt, 
 	return rc, nil
 }
 
-// Consistency values of a backup.
-const (
-	ConsistencyApplication = "application"
-	ConsistencyCrash       = "crash"
-)
-
-// TruncateLogs is what a receipt must say for a backup of this type and
-// consistency: the guests may truncate their logs only after a full,
-// application-consistent backup.
-func TruncateLogs(backupType, consistency string) bool {
-	return backupType == "full" && consistency == ConsistencyApplication
-}
-
-func checkSettings(backupType, consistency string) error {
-	if backupType != "full" && backupType != "copy" {
-		return fmt.Errorf("%w: backup type %q: want full or copy", ErrRefused, backupType)
+// checkSettings refuses a backup type or consistency the agent could not
+// verify a receipt against.
+func checkSettings(t receipt.BackupType, c receipt.Consistency) error {
+	if _, err := receipt.ParseBackupType(string(t)); err != nil {
+		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
-	if consistency != ConsistencyApplication && consistency != ConsistencyCrash {
-		return fmt.Errorf("%w: consistency %q: want application or crash", ErrRefused, consistency)
+	if _, err := receipt.ParseConsistency(string(c)); err != nil {
+		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	return nil
 }
@@ -282,7 +271,7 @@ func verify(rc receipt.Receipt, pub ed25519.PublicKey, id string, o BackupOption
 	if rc.Session != id || rc.Host != o.Host || rc.VM != o.VM {
 		return fmt.Errorf("%w: receipt is for session %s (%s/%s), not %s", ErrVerify, rc.Session, rc.Host, rc.VM, id)
 	}
-	if want := TruncateLogs(o.Type, o.Consistency); rc.BackupType != o.Type || rc.Consistency != o.Consistency || rc.TruncateLogs != want {
+	if want := receipt.TruncateLogs(o.Type, o.Consistency); rc.BackupType != o.Type || rc.Consistency != o.Consistency || rc.TruncateLogs != want {
 		return fmt.Errorf("%w: receipt says backup_type %q, consistency %q, truncate_logs %v; asked for %q, %q, so truncate_logs %v",
 			ErrVerify, rc.BackupType, rc.Consistency, rc.TruncateLogs, o.Type, o.Consistency, want)
 	}

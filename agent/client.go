@@ -117,11 +117,11 @@ type Session struct {
 
 // SessionRequest opens a session.
 type SessionRequest struct {
-	Host        string          `json:"host"`
-	VM          string          `json:"vm"`
-	BackupType  string          `json:"backup_type"`
-	Consistency string          `json:"consistency"`
-	Writers     json.RawMessage `json:"writers,omitempty"`
+	Host        string              `json:"host"`
+	VM          string              `json:"vm"`
+	BackupType  receipt.BackupType  `json:"backup_type"`
+	Consistency receipt.Consistency `json:"consistency"`
+	Writers     json.RawMessage     `json:"writers,omitempty"`
 	// Disks declares every disk the session will hold: the server then
 	// refuses to complete without each of them, and refuses others.
 	Disks []string `json:"disks,omitempty"`

@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/shadowvault/shadowvault/ingest"
+	"github.com/shadowvault/shadowvault/receipt"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/vhd"
 )
@@ -18,11 +19,11 @@ import (
 const commitTimeout = 30 * time.Minute
 
 type createSessionRequest struct {
-	Host        string          `json:"host"`
-	VM          string          `json:"vm"`
-	BackupType  string          `json:"backup_type"`
-	Consistency string          `json:"consistency"`
-	Writers     json.RawMessage `json:"writers"`
+	Host        string              `json:"host"`
+	VM          string              `json:"vm"`
+	BackupType  receipt.BackupType  `json:"backup_type"`
+	Consistency receipt.Consistency `json:"consistency"`
+	Writers     json.RawMessage     `json:"writers"`
 	// Disks, if given, are every disk the session will hold: complete
 	// waits for each, and no other may be uploaded.
 	Disks []string `json:"disks"`
@@ -35,10 +36,10 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.BackupType == "" {
-		req.BackupType = "full"
+		req.BackupType = receipt.BackupFull
 	}
 	if req.Consistency == "" {
-		req.Consistency = "crash" // nothing says VSS writers prepared the guest
+		req.Consistency = receipt.ConsistencyCrash // nothing says VSS writers prepared the guest
 	}
 	var err error
 	switch {
@@ -46,9 +47,9 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		err = validName("host", req.Host)
 	case validName("vm", req.VM) != nil:
 		err = validName("vm", req.VM)
-	case req.BackupType != "full" && req.BackupType != "copy":
+	case !req.BackupType.Valid():
 		err = errf(http.StatusBadRequest, CodeBadRequest, `backup_type must be "full" or "copy"`)
-	case req.Consistency != "application" && req.Consistency != "crash":
+	case !req.Consistency.Valid():
 		err = errf(http.StatusBadRequest, CodeBadRequest, `consistency must be "application" or "crash"`)
 	default:
 		err = validDiskList(req.Disks)

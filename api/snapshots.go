@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/shadowvault/shadowvault/receipt"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/vhd"
 )
@@ -20,8 +21,8 @@ type snapshotSummary struct {
 	Host         string              `json:"host"`
 	VM           string              `json:"vm"`
 	Time         string              `json:"time"`
-	BackupType   string              `json:"backup_type"`
-	Consistency  string              `json:"consistency"`
+	BackupType   receipt.BackupType  `json:"backup_type"`
+	Consistency  receipt.Consistency `json:"consistency"`
 	LogicalBytes int64               `json:"logical_bytes"`
 	Disks        []repo.ManifestDisk `json:"disks"`
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/receipt"
 )
 
 // Exit codes of the client commands.
@@ -133,7 +134,8 @@ func cmdBackup(args []string) int {
 		fmt.Fprintln(os.Stderr, "backup needs --host, --vm and at least one disk")
 		return exitUsage
 	}
-	if *typ != "full" && *typ != "copy" {
+	backupType, err := receipt.ParseBackupType(*typ)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "backup: --type %q: want full or copy\n", *typ)
 		return exitUsage
 	}
@@ -148,8 +150,8 @@ func cmdBackup(args []string) int {
 		if cf.token != "" && os.Getenv("SHADOWVAULT_TOKEN") == "" {
 			os.Setenv("SHADOWVAULT_TOKEN", cf.token)
 		}
-		return runVSS(*vm, *typ, disks, vssUploadArgs(vssUpload{
-			server: cf.server, caCert: cf.caCert, key: *key, host: *host, vm: *vm, typ: *typ, format: *format,
+		return runVSS(*vm, backupType, disks, vssUploadArgs(vssUpload{
+			server: cf.server, caCert: cf.caCert, key: *key, host: *host, vm: *vm, typ: backupType, format: *format,
 			parallel: *parallel, retries: *retries, hints: *hints, excludeFree: *excludeFree,
 		}))
 	}
@@ -162,7 +164,7 @@ func cmdBackup(args []string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	done := showProgress(p, "backup", true)
 	rc, err := agent.Backup(ctx, c, agent.BackupOptions{
-		Host: *host, VM: *vm, Type: *typ, Consistency: cons, Disks: disks, Format: *format,
+		Host: *host, VM: *vm, Type: backupType, Consistency: cons, Disks: disks, Format: *format,
 		ReceiptKey: *key, Parallel: *parallel, Retries: *retries, Progress: p, Log: log, Writers: writersJSON(*writers), WriterMetadata: *writerDoc,
 		GuestHints: *hints, ExcludeFree: *excludeFree,
 	})
@@ -183,33 +185,37 @@ func cmdBackup(args []string) int {
 // guest itself and says so with --consistency application. --vss with
 // crash is refused: diskshadow tells the writers a full backup succeeded,
 // which a crash-consistent snapshot record would contradict.
-func backupConsistency(vss bool, flag string) (string, error) {
+func backupConsistency(vss bool, flag string) (receipt.Consistency, error) {
 	switch {
 	case flag == "" && vss:
-		return agent.ConsistencyApplication, nil
+		return receipt.ConsistencyApplication, nil
 	case flag == "":
-		return agent.ConsistencyCrash, nil
-	case flag != agent.ConsistencyApplication && flag != agent.ConsistencyCrash:
+		return receipt.ConsistencyCrash, nil
+	}
+	c, err := receipt.ParseConsistency(flag)
+	switch {
+	case err != nil:
 		return "", fmt.Errorf("--consistency %q: want application or crash", flag)
-	case vss && flag == agent.ConsistencyCrash:
+	case vss && c == receipt.ConsistencyCrash:
 		return "", errors.New("--vss runs the VSS writers, so the backup is application-consistent: --consistency crash cannot be used with --vss")
 	}
-	return flag, nil
+	return c, nil
 }
 
 // vssUpload is what the upload step that diskshadow EXECs is run with.
 type vssUpload struct {
-	server, caCert, key, host, vm, typ, format string
-	parallel, retries                          int
-	hints, excludeFree                         bool
+	server, caCert, key, host, vm, format string
+	typ                                   receipt.BackupType
+	parallel, retries                     int
+	hints, excludeFree                    bool
 }
 
 // vssUploadArgs are the upload step's flags: everything but the disks and
 // the token. It runs inside the VSS backup, so it asks for an
 // application-consistent backup.
 func vssUploadArgs(u vssUpload) []string {
-	up := []string{"--server", u.server, "--host", u.host, "--vm", u.vm, "--type", u.typ,
-		"--consistency", agent.ConsistencyApplication, "--parallel", fmt.Sprint(u.parallel), "--retries", fmt.Sprint(u.retries)}
+	up := []string{"--server", u.server, "--host", u.host, "--vm", u.vm, "--type", u.typ.String(),
+		"--consistency", receipt.ConsistencyApplication.String(), "--parallel", fmt.Sprint(u.parallel), "--retries", fmt.Sprint(u.retries)}
 	if u.key != "" {
 		up = append(up, "--receipt-key", u.key)
 	}
