@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/internal/testserver"
 	"github.com/shadowvault/shadowvault/repo"
 )
@@ -189,7 +190,7 @@ func TestRoleMatrix(t *testing.T) {
 	s := testserver.Start(t, testserver.Options{})
 	tokens := map[string]string{"admin": s.AdminToken}
 	for _, role := range []string{"restore", "agent"} {
-		_, plain, err := s.Tokens.Create(role, "HV01")
+		_, plain, err := s.Tokens.Create(apiv1.Role(role), "HV01")
 		if err != nil {
 			t.Fatal(err)
 		}

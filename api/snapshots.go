@@ -10,28 +10,16 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/shadowvault/shadowvault/receipt"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/vhd"
 )
-
-// snapshotSummary is one line of a snapshot list.
-type snapshotSummary struct {
-	ID           string              `json:"id"`
-	Host         string              `json:"host"`
-	VM           string              `json:"vm"`
-	Time         string              `json:"time"`
-	BackupType   receipt.BackupType  `json:"backup_type"`
-	Consistency  receipt.Consistency `json:"consistency"`
-	LogicalBytes int64               `json:"logical_bytes"`
-	Disks        []repo.ManifestDisk `json:"disks"`
-}
 
 func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request) {
 	f := repo.Filter{Host: r.URL.Query().Get("host"), VM: r.URL.Query().Get("vm")}
 	if tok := caller(r); tok.Host != "" { // an agent, or a restore token of one host
 		if f.Host != "" && f.Host != tok.Host {
-			writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "this token may only list host "+tok.Host))
+			writeError(w, r, errf(http.StatusForbidden, apiv1.CodeForbidden, "this token may only list host "+tok.Host))
 			return
 		}
 		f.Host = tok.Host
@@ -41,14 +29,11 @@ func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	out := make([]snapshotSummary, 0, len(list))
+	out := apiv1.SnapshotList{Snapshots: make([]apiv1.SnapshotSummary, 0, len(list))}
 	for _, m := range list {
-		out = append(out, snapshotSummary{
-			ID: m.ID, Host: m.Host, VM: m.VM, Time: m.Time.Format("2006-01-02T15:04:05Z07:00"),
-			BackupType: m.BackupType, Consistency: m.Consistency, LogicalBytes: m.LogicalBytes(), Disks: m.Disks,
-		})
+		out.Snapshots = append(out.Snapshots, snapshotSummaryToWire(m))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"snapshots": out})
+	writeJSON(w, http.StatusOK, out)
 }
 
 // snapshot finds the snapshot in the URL, hiding other hosts' from tokens
@@ -69,7 +54,7 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) (*repo.Manifes
 
 func (s *Server) getSnapshot(w http.ResponseWriter, r *http.Request) {
 	if m, ok := s.snapshot(w, r); ok {
-		writeJSON(w, http.StatusOK, m)
+		writeJSON(w, http.StatusOK, snapshotToWire(m))
 	}
 }
 
@@ -80,7 +65,7 @@ func (s *Server) restoreDisk(w http.ResponseWriter, r *http.Request) {
 	}
 	name := chi.URLParam(r, "name")
 	if _, ok := m.Disk(name); !ok {
-		writeError(w, r, errf(http.StatusNotFound, CodeUnknownDisk, fmt.Sprintf("snapshot %s has no disk %q", m.ID, name)))
+		writeError(w, r, errf(http.StatusNotFound, apiv1.CodeUnknownDisk, fmt.Sprintf("snapshot %s has no disk %q", m.ID, name)))
 		return
 	}
 	format := r.URL.Query().Get("format")
@@ -112,7 +97,7 @@ func (s *Server) restoreDisk(w http.ResponseWriter, r *http.Request) {
 		write = func(w io.Writer) (int64, error) { return d.WriteOriginal(r.Context(), w) }
 	case "vhd":
 		if size = vhd.VHDSize(d); size < 0 {
-			writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, "disk too large for the VHD format (2040 GiB at most)"))
+			writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, "disk too large for the VHD format (2040 GiB at most)"))
 			return
 		}
 		write = func(w io.Writer) (int64, error) { return vhd.WriteVHD(w, d) }
@@ -120,7 +105,7 @@ func (s *Server) restoreDisk(w http.ResponseWriter, r *http.Request) {
 		size = vhd.VHDXSize(d)
 		write = func(w io.Writer) (int64, error) { return vhd.WriteVHDX(w, d) }
 	default:
-		writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, "format must be original, raw, vhd or vhdx"))
+		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, "format must be original, raw, vhd or vhdx"))
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
@@ -154,7 +139,7 @@ func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request, d *repo.DiskRe
 		off, n, ok = parseRange(h, size)
 		if !ok {
 			w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", size))
-			writeError(w, r, errf(http.StatusRequestedRangeNotSatisfiable, CodeBadRange, "range "+h+" not satisfiable for "+strconv.FormatInt(size, 10)+" bytes"))
+			writeError(w, r, errf(http.StatusRequestedRangeNotSatisfiable, apiv1.CodeBadRange, "range "+h+" not satisfiable for "+strconv.FormatInt(size, 10)+" bytes"))
 			return
 		}
 		status = http.StatusPartialContent
@@ -211,5 +196,5 @@ func (s *Server) deleteSnapshot(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"snapshot": m.ID, "forgotten": true})
+	writeJSON(w, http.StatusOK, apiv1.SnapshotForgotten{Snapshot: m.ID, Forgotten: true})
 }

@@ -16,6 +16,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/shadowvault/shadowvault/api"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo"
 )
@@ -132,7 +133,7 @@ func ensureAdminAfterRebuild(out io.Writer, r *repo.Repository, path string) err
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	_, plain, err := tokens.Create(api.RoleAdmin, "")
+	_, plain, err := tokens.Create(apiv1.RoleAdmin, "")
 	if err != nil {
 		return err
 	}
