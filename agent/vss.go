@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/receipt"
 )
 
@@ -15,14 +16,14 @@ const HyperVWriter = "{66841cd4-6ded-4f4b-8f17-fd23f8ddc3de}"
 // VSSPlan is one VM backup through diskshadow.
 type VSSPlan struct {
 	VM        string
-	Type      receipt.BackupType // full or copy
-	Disks     []string           // the VM's disk files, e.g. D:\Hyper-V\SQL01\disk0.vhdx
-	Volumes   map[string]string  // disk file -> the volume it lives on, e.g. D:\
-	Letters   []string           // free drive letters to expose shadows at, e.g. X:, Y:
-	Metadata  string             // where diskshadow writes the backup metadata .cab
-	UploadCmd string             // the .cmd file diskshadow EXECs
-	Agent     string             // the agent executable
-	AgentArgs []string           // server, host, vm, type, receipt key: everything but the disks
+	Type      apiv1.BackupType  // full or copy
+	Disks     []string          // the VM's disk files, e.g. D:\Hyper-V\SQL01\disk0.vhdx
+	Volumes   map[string]string // disk file -> the volume it lives on, e.g. D:\
+	Letters   []string          // free drive letters to expose shadows at, e.g. X:, Y:
+	Metadata  string            // where diskshadow writes the backup metadata .cab
+	UploadCmd string            // the .cmd file diskshadow EXECs
+	Agent     string            // the agent executable
+	AgentArgs []string          // server, host, vm, type, receipt key: everything but the disks
 }
 
 // VSSScripts is what a plan produces: the diskshadow script, the upload
@@ -110,7 +111,7 @@ func (p VSSPlan) Generate() (VSSScripts, error) {
 	line("SET CONTEXT PERSISTENT")
 	line("SET VERBOSE ON")
 	line(`SET METADATA "%s"`, p.Metadata)
-	if p.Type == receipt.BackupFull {
+	if p.Type == apiv1.BackupFull {
 		line("BEGIN BACKUP") // a full backup session; without it, a copy backup
 	}
 	line("WRITER VERIFY %s", HyperVWriter)
@@ -127,7 +128,7 @@ func (p VSSPlan) Generate() (VSSScripts, error) {
 	for _, v := range vols {
 		line("UNEXPOSE %s", letter[v])
 	}
-	if p.Type == receipt.BackupFull {
+	if p.Type == apiv1.BackupFull {
 		line("END BACKUP") // BackupComplete: the guests may truncate their logs
 	}
 	for _, v := range vols {
