@@ -169,3 +169,23 @@ func TestForgetRequestFromWire(t *testing.T) {
 		t.Fatalf("no policy: %+v", got)
 	}
 }
+
+// TestTokenRecord: a stored token record keeps the form of the records
+// already in indexes and backends, so that they still load.
+func TestTokenRecord(t *testing.T) {
+	const old = `{"id":"a1b2c3d4e5f6","role":"agent","host":"HV01","created":"2026-01-02T03:04:05.000000006Z","hash":"00ff"}`
+	var tok Token
+	if err := json.Unmarshal([]byte(old), &tok); err != nil {
+		t.Fatal(err)
+	}
+	if tok.ID != "a1b2c3d4e5f6" || tok.Role != apiv1.RoleAgent || tok.Host != "HV01" || tok.Hash != "00ff" {
+		t.Fatalf("record read as %+v", tok)
+	}
+	if b, _ := json.Marshal(tok); string(b) != old {
+		t.Fatalf("record written as %s, want %s", b, old)
+	}
+	tok.Hash, tok.Host = "", ""
+	if b, _ := json.Marshal(tok); string(b) != `{"id":"a1b2c3d4e5f6","role":"agent","created":"2026-01-02T03:04:05.000000006Z"}` {
+		t.Fatalf("without hash and host: %s", b)
+	}
+}
