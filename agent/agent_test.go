@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/internal/testserver"
 	"github.com/shadowvault/shadowvault/repo"
 )
@@ -286,9 +287,7 @@ func TestBackupDeclaresDisks(t *testing.T) {
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/sessions" {
 			body, _ := io.ReadAll(r.Body)
-			var req struct {
-				Disks []string `json:"disks"`
-			}
+			var req apiv1.SessionRequest
 			_ = json.Unmarshal(body, &req)
 			mu.Lock()
 			declared = req.Disks

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/zeebo/blake3"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/receipt"
 )
 
@@ -28,11 +28,11 @@ import (
 type BackupOptions struct {
 	Host string
 	VM   string
-	Type string // full or copy
+	Type apiv1.BackupType // full or copy
 	// Consistency is application when VSS writers prepared the guest (the
 	// agent ran inside a VSS backup, or the caller froze the guest itself),
 	// else crash, the default when empty.
-	Consistency string
+	Consistency apiv1.Consistency
 	Writers     json.RawMessage
 	Disks       []string // paths; the disk name is the file's base name
 	Format      string   // "" to let the server detect
@@ -65,12 +65,12 @@ type sentDisk struct {
 	name, path string
 	size       int64
 	hash       string
-	summary    DiskSummary
+	summary    apiv1.DiskSummary
 }
 
 // Backup runs one backup and returns the verified receipt. Any failure aborts
 // the session; the error wraps ErrRefused, ErrNetwork, ErrServer or ErrVerify.
-func Backup(ctx context.Context, c *Client, o BackupOptions) (*receipt.Receipt, error) {
+func Backup(ctx context.Context, c *Client, o BackupOptions) (*apiv1.Receipt, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
@@ -78,7 +78,7 @@ func Backup(ctx context.Context, c *Client, o BackupOptions) (*receipt.Receipt, 
 		o.Progress = &Progress{}
 	}
 	if o.Consistency == "" {
-		o.Consistency = ConsistencyCrash
+		o.Consistency = apiv1.ConsistencyCrash
 	}
 	if err := checkSettings(o.Type, o.Consistency); err != nil {
 		return nil, err
@@ -103,7 +103,7 @@ func Backup(ctx context.Context, c *Client, o BackupOptions) (*receipt.Receipt, 
 		names[i] = d.name
 	}
 	// Declaring the disks makes the server refuse a receipt without one.
-	id, err := c.OpenSession(ctx, SessionRequest{Host: o.Host, VM: o.VM, BackupType: o.Type,
+	id, err := c.OpenSession(ctx, apiv1.SessionRequest{Host: o.Host, VM: o.VM, BackupType: o.Type,
 		Consistency: o.Consistency, Writers: o.Writers, Disks: names})
 	if err != nil {
 		return nil, fmt.Errorf("open session: %w", err)
@@ -121,25 +121,14 @@ func Backup(ctx context.Context, c *Client, o BackupOptions) (*receipt.Receipt, 
 	return rc, nil
 }
 
-// Consistency values of a backup.
-const (
-	ConsistencyApplication = "application"
-	ConsistencyCrash       = "crash"
-)
-
-// TruncateLogs is what a receipt must say for a backup of this type and
-// consistency: the guests may truncate their logs only after a full,
-// application-consistent backup.
-func TruncateLogs(backupType, consistency string) bool {
-	return backupType == "full" && consistency == ConsistencyApplication
-}
-
-func checkSettings(backupType, consistency string) error {
-	if backupType != "full" && backupType != "copy" {
-		return fmt.Errorf("%w: backup type %q: want full or copy", ErrRefused, backupType)
+// checkSettings refuses a backup type or consistency the agent could not
+// verify a receipt against.
+func checkSettings(t apiv1.BackupType, c apiv1.Consistency) error {
+	if _, err := receipt.ParseBackupType(string(t)); err != nil {
+		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
-	if consistency != ConsistencyApplication && consistency != ConsistencyCrash {
-		return fmt.Errorf("%w: consistency %q: want application or crash", ErrRefused, consistency)
+	if _, err := receipt.ParseConsistency(string(c)); err != nil {
+		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	return nil
 }
@@ -182,7 +171,7 @@ func receiptKey(ctx context.Context, c *Client, o BackupOptions) (ed25519.Public
 	return pub, nil
 }
 
-func runSession(ctx context.Context, c *Client, o BackupOptions, id string, disks []*sentDisk, pub ed25519.PublicKey) (*receipt.Receipt, error) {
+func runSession(ctx context.Context, c *Client, o BackupOptions, id string, disks []*sentDisk, pub ed25519.PublicKey) (*apiv1.Receipt, error) {
 	sem := make(chan struct{}, o.Parallel)
 	var wg sync.WaitGroup
 	errs := make([]error, len(disks))
@@ -275,14 +264,14 @@ func sendDisk(ctx context.Context, c *Client, o BackupOptions, id string, d *sen
 // verify checks the receipt: signature, session, the backup type and
 // consistency asked for (and so whether the guests may truncate their logs),
 // and every disk's hash.
-func verify(rc receipt.Receipt, pub ed25519.PublicKey, id string, o BackupOptions, disks []*sentDisk) error {
+func verify(rc apiv1.Receipt, pub ed25519.PublicKey, id string, o BackupOptions, disks []*sentDisk) error {
 	if err := receipt.Verify(rc, pub); err != nil {
 		return fmt.Errorf("%w: %w", ErrVerify, err)
 	}
 	if rc.Session != id || rc.Host != o.Host || rc.VM != o.VM {
 		return fmt.Errorf("%w: receipt is for session %s (%s/%s), not %s", ErrVerify, rc.Session, rc.Host, rc.VM, id)
 	}
-	if want := TruncateLogs(o.Type, o.Consistency); rc.BackupType != o.Type || rc.Consistency != o.Consistency || rc.TruncateLogs != want {
+	if want := receipt.TruncateLogs(o.Type, o.Consistency); rc.BackupType != o.Type || rc.Consistency != o.Consistency || rc.TruncateLogs != want {
 		return fmt.Errorf("%w: receipt says backup_type %q, consistency %q, truncate_logs %v; asked for %q, %q, so truncate_logs %v",
 			ErrVerify, rc.BackupType, rc.Consistency, rc.TruncateLogs, o.Type, o.Consistency, want)
 	}
@@ -290,7 +279,7 @@ func verify(rc receipt.Receipt, pub ed25519.PublicKey, id string, o BackupOption
 		return fmt.Errorf("%w: receipt lists %d disks, %d were sent", ErrVerify, len(rc.Disks), len(disks))
 	}
 	sort.Slice(disks, func(i, j int) bool { return disks[i].name < disks[j].name })
-	got := append([]receipt.Disk(nil), rc.Disks...)
+	got := append([]apiv1.Disk(nil), rc.Disks...)
 	sort.Slice(got, func(i, j int) bool { return got[i].Name < got[j].Name })
 	for i, d := range disks {
 		if got[i].Name != d.name || got[i].StreamBLAKE3 != d.hash || got[i].StreamBytes != d.size {
@@ -322,9 +311,8 @@ func sendHints(ctx context.Context, c *Client, o BackupOptions, id string, d *se
 		o.Log.Info("no guest hints for disk", "disk", d.name, "why", err)
 		return
 	}
-	body, _ := json.Marshal(hb)
 	p := "/api/v1/sessions/" + url.PathEscape(id) + "/disks/" + url.PathEscape(d.name) + "/hints"
-	if err := c.Do(ctx, http.MethodPut, p, bytes.NewReader(body), int64(len(body)), nil); err != nil {
+	if err := c.DoJSON(ctx, http.MethodPut, p, hb, nil); err != nil {
 		o.Log.Warn("guest hints refused; backing up without them", "disk", d.name, "err", err)
 		return
 	}

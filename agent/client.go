@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +11,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/shadowvault/shadowvault/receipt"
+	"github.com/shadowvault/shadowvault/apiv1"
 )
 
 // Failure classes, for exit codes.
@@ -21,10 +22,12 @@ var (
 	ErrVerify  = errors.New("verification failed")
 )
 
-// APIError is an error answer of the server.
+// APIError is an error answer of the server: its status, and the code
+// and message of its body (for an answer without one, the status text and
+// the body's text).
 type APIError struct {
 	Status  int
-	Code    string
+	Code    apiv1.Code
 	Message string
 }
 
@@ -98,70 +101,48 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader, 
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
+		var e apiv1.ErrorBody
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		if json.Unmarshal(data, &e) != nil || e.Error.Code == "" {
-			e.Error.Code, e.Error.Message = http.StatusText(resp.StatusCode), strings.TrimSpace(string(data))
+			e.Error.Code, e.Error.Message = apiv1.Code(http.StatusText(resp.StatusCode)), strings.TrimSpace(string(data))
 		}
 		return nil, &APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
 	}
 	return resp, nil
 }
 
-// Session is the server's answer to opening a session.
-type Session struct {
-	ID string `json:"id"`
+// DoJSON sends req as a JSON body and decodes a JSON answer into out (if
+// not nil).
+func (c *Client) DoJSON(ctx context.Context, method, path string, req, out any) error {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("encode request to %s %s: %w", method, path, err)
+	}
+	return c.Do(ctx, method, path, bytes.NewReader(b), int64(len(b)), out)
 }
 
-// SessionRequest opens a session.
-type SessionRequest struct {
-	Host        string          `json:"host"`
-	VM          string          `json:"vm"`
-	BackupType  string          `json:"backup_type"`
-	Consistency string          `json:"consistency"`
-	Writers     json.RawMessage `json:"writers,omitempty"`
-	// Disks declares every disk the session will hold: the server then
-	// refuses to complete without each of them, and refuses others.
-	Disks []string `json:"disks,omitempty"`
-}
-
-// DiskSummary is the server's answer to a disk upload.
-type DiskSummary struct {
-	Name         string `json:"name"`
-	Format       string `json:"format"`
-	VirtualSize  int64  `json:"virtual_size"`
-	StreamBytes  int64  `json:"stream_bytes"`
-	StreamBLAKE3 string `json:"stream_blake3"`
-	NewBytes     int64  `json:"new_bytes"`
-	StoredBytes  int64  `json:"stored_bytes"`
-	HasParent    bool   `json:"has_parent,omitempty"` // a differencing disk
-	ParentID     string `json:"parent_id,omitempty"`  // the id its parent must have
-}
-
-// OpenSession starts a session.
-func (c *Client) OpenSession(ctx context.Context, req SessionRequest) (string, error) {
-	b, _ := json.Marshal(req)
-	var s Session
-	err := c.Do(ctx, http.MethodPost, "/api/v1/sessions", strings.NewReader(string(b)), int64(len(b)), &s)
+// OpenSession starts a session and returns its id.
+func (c *Client) OpenSession(ctx context.Context, req apiv1.SessionRequest) (string, error) {
+	var s apiv1.Session
+	err := c.DoJSON(ctx, http.MethodPost, "/api/v1/sessions", req, &s)
 	return s.ID, err
 }
 
 // PutDisk streams size bytes of one disk.
-func (c *Client) PutDisk(ctx context.Context, session, name string, r io.Reader, size int64, format string) (DiskSummary, error) {
+func (c *Client) PutDisk(ctx context.Context, session, name string, r io.Reader, size int64, format string) (apiv1.DiskSummary, error) {
 	p := "/api/v1/sessions/" + url.PathEscape(session) + "/disks/" + url.PathEscape(name)
 	if format != "" {
 		p += "?format=" + url.QueryEscape(format)
 	}
-	var d DiskSummary
+	var d apiv1.DiskSummary
 	err := c.Do(ctx, http.MethodPut, p, r, size, &d)
 	return d, err
 }
 
-// Complete asks the server to commit the session and returns its receipt.
-func (c *Client) Complete(ctx context.Context, session string) (receipt.Receipt, error) {
-	var rc receipt.Receipt
+// Complete asks the server to commit the session and returns its receipt,
+// unverified.
+func (c *Client) Complete(ctx context.Context, session string) (apiv1.Receipt, error) {
+	var rc apiv1.Receipt
 	err := c.Do(ctx, http.MethodPost, "/api/v1/sessions/"+url.PathEscape(session)+"/complete", strings.NewReader(""), 0, &rc)
 	return rc, err
 }
@@ -173,9 +154,7 @@ func (c *Client) Abort(ctx context.Context, session string) error {
 
 // ReceiptKey fetches the server's public receipt key (hex).
 func (c *Client) ReceiptKey(ctx context.Context) (string, error) {
-	var k struct {
-		Key string `json:"receipt_key"`
-	}
+	var k apiv1.ReceiptKey
 	err := c.Do(ctx, http.MethodGet, "/api/v1/receipt-key", nil, 0, &k)
 	return k.Key, err
 }

@@ -5,4 +5,7 @@
 // against the pinned (or fetched) receipt key and every disk's stream hash
 // in the receipt equals what was sent. Only then may VSS be told that the
 // backup succeeded.
+//
+// The bodies it sends and decodes are package apiv1's; the agent imports
+// nothing of the server (no repo, index or ingest package).
 package agent

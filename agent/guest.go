@@ -5,25 +5,19 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/shadowvault/shadowvault/diskmap"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/guestfs"
 	"github.com/shadowvault/shadowvault/vhd"
 )
 
-// HintsBody is what the agent tells the server about a disk's guest
-// filesystems before streaming it: where files begin and end, and, when
-// asked, the free ranges (free clusters, page and hibernation files).
-type HintsBody struct {
-	Boundaries  []int64         `json:"boundaries"`
-	Free        []diskmap.Range `json:"free"`
-	ExcludeFree bool            `json:"exclude_free"`
-}
-
 // GuestHints reads the container at path and its NTFS volumes (without
-// reading their file data) and returns the hints. A disk the agent cannot
-// map (a differencing disk, a VHDX with a log, no NTFS) gives no hints and
-// an error saying why; the backup then goes on without them.
-func GuestHints(ctx context.Context, path string, excludeFree bool) (*HintsBody, error) {
+// reading their file data) and returns what the agent tells the server
+// about them before streaming the disk: where files begin and end, and,
+// when asked, the free ranges (free clusters, page and hibernation files).
+// A disk the agent cannot map (a differencing disk, a VHDX with a log, no
+// NTFS) gives no hints and an error saying why; the backup then goes on
+// without them.
+func GuestHints(ctx context.Context, path string, excludeFree bool) (*apiv1.HintsRequest, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -37,7 +31,7 @@ func GuestHints(ctx context.Context, path string, excludeFree bool) (*HintsBody,
 	if err != nil {
 		return nil, err
 	}
-	h := &HintsBody{Boundaries: []int64{}, Free: []diskmap.Range{}, ExcludeFree: excludeFree}
+	h := &apiv1.HintsRequest{Boundaries: []int64{}, Free: []apiv1.Range{}, ExcludeFree: excludeFree}
 	found := false
 	for _, p := range parts {
 		if p.Type != "ntfs" {

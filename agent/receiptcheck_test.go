@@ -82,8 +82,9 @@ func TestReceiptSettingsSignedByServer(t *testing.T) {
 	s := testserver.Start(t, testserver.Options{})
 	path := disk(t, "d.raw", seeded(60, 300000))
 	for name, tc := range map[string]struct {
-		typ, cons string
-		rewrite   func(map[string]any)
+		typ     receipt.BackupType
+		cons    receipt.Consistency
+		rewrite func(map[string]any)
 	}{
 		"full application recorded as crash": {"full", "application", func(m map[string]any) { m["consistency"] = "crash" }},
 		"full application recorded as copy":  {"full", "application", func(m map[string]any) { m["backup_type"] = "copy" }},
@@ -111,9 +112,10 @@ func TestReceiptSettingsResigned(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	path := disk(t, "d.raw", seeded(61, 300000))
 	for name, tc := range map[string]struct {
-		typ, cons string
-		change    func(*receipt.Receipt)
-		ok        bool
+		typ    receipt.BackupType
+		cons   receipt.Consistency
+		change func(*receipt.Receipt)
+		ok     bool
 	}{
 		"unchanged full":          {"full", "application", func(*receipt.Receipt) {}, true},
 		"unchanged copy crash":    {"copy", "crash", func(*receipt.Receipt) {}, true},

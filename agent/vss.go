@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/shadowvault/shadowvault/apiv1"
+	"github.com/shadowvault/shadowvault/receipt"
 )
 
 // HyperVWriter is the id of the Hyper-V VSS writer, which reaches into each
@@ -13,7 +16,7 @@ const HyperVWriter = "{66841cd4-6ded-4f4b-8f17-fd23f8ddc3de}"
 // VSSPlan is one VM backup through diskshadow.
 type VSSPlan struct {
 	VM        string
-	Type      string            // full or copy
+	Type      apiv1.BackupType  // full or copy
 	Disks     []string          // the VM's disk files, e.g. D:\Hyper-V\SQL01\disk0.vhdx
 	Volumes   map[string]string // disk file -> the volume it lives on, e.g. D:\
 	Letters   []string          // free drive letters to expose shadows at, e.g. X:, Y:
@@ -61,8 +64,8 @@ type VSSScripts struct {
 //   - "writer verify: The backup or restore procedure will fail if the
 //     writer or component is not included" (.../writer).
 func (p VSSPlan) Generate() (VSSScripts, error) {
-	if p.Type != "full" && p.Type != "copy" {
-		return VSSScripts{}, fmt.Errorf("backup type %q: want full or copy", p.Type)
+	if _, err := receipt.ParseBackupType(string(p.Type)); err != nil {
+		return VSSScripts{}, err
 	}
 	if len(p.Disks) == 0 {
 		return VSSScripts{}, fmt.Errorf("vm %s: no disks", p.VM)
@@ -108,7 +111,7 @@ func (p VSSPlan) Generate() (VSSScripts, error) {
 	line("SET CONTEXT PERSISTENT")
 	line("SET VERBOSE ON")
 	line(`SET METADATA "%s"`, p.Metadata)
-	if p.Type == "full" {
+	if p.Type == apiv1.BackupFull {
 		line("BEGIN BACKUP") // a full backup session; without it, a copy backup
 	}
 	line("WRITER VERIFY %s", HyperVWriter)
@@ -125,7 +128,7 @@ func (p VSSPlan) Generate() (VSSScripts, error) {
 	for _, v := range vols {
 		line("UNEXPOSE %s", letter[v])
 	}
-	if p.Type == "full" {
+	if p.Type == apiv1.BackupFull {
 		line("END BACKUP") // BackupComplete: the guests may truncate their logs
 	}
 	for _, v := range vols {

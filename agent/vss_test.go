@@ -3,6 +3,8 @@ package agent
 import (
 	"strings"
 	"testing"
+
+	"github.com/shadowvault/shadowvault/receipt"
 )
 
 func plan() VSSPlan {
@@ -113,7 +115,7 @@ var wantCopy = []string{
 }
 
 func TestDiskshadowScripts(t *testing.T) {
-	for typ, want := range map[string][]string{"full": wantFull, "copy": wantCopy} {
+	for typ, want := range map[receipt.BackupType][]string{receipt.BackupFull: wantFull, receipt.BackupCopy: wantCopy} {
 		p := plan()
 		p.Type = typ
 		out, err := p.Generate()

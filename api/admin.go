@@ -6,11 +6,12 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/repo"
 )
 
 func (s *Server) receiptKey(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"receipt_key": hex.EncodeToString(s.repo.PublicKey())})
+	writeJSON(w, http.StatusOK, apiv1.ReceiptKey{Key: hex.EncodeToString(s.repo.PublicKey())})
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
@@ -35,20 +36,15 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	if packBytes > 0 {
 		ratio = float64(logical) / float64(packBytes)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"logical_bytes": logical, "stream_bytes": streamed, "stored_bytes": packBytes,
-		"dedup_ratio": ratio, "chunks": chunks, "packs": packs, "snapshots": len(snaps),
-		"sessions_open": len(s.repo.Sessions()),
+	writeJSON(w, http.StatusOK, apiv1.Stats{
+		LogicalBytes: logical, StreamBytes: streamed, StoredBytes: packBytes,
+		DedupRatio: ratio, Chunks: chunks, Packs: packs, Snapshots: len(snaps),
+		SessionsOpen: len(s.repo.Sessions()),
 	})
 }
 
-type tokenRequest struct {
-	Role string `json:"role"`
-	Host string `json:"host"`
-}
-
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
-	var req tokenRequest
+	var req apiv1.TokenRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		writeError(w, r, err)
 		return
@@ -58,9 +54,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{
-		"id": tok.ID, "role": tok.Role, "host": tok.Host, "token": plain,
-		"receipt_key": hex.EncodeToString(s.repo.PublicKey()),
+	writeJSON(w, http.StatusCreated, apiv1.TokenCreated{
+		ID: tok.ID, Role: tok.Role, Host: tok.Host, Token: plain,
+		ReceiptKey: hex.EncodeToString(s.repo.PublicKey()),
 	})
 }
 
@@ -70,7 +66,11 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": list})
+	out := apiv1.TokenList{Tokens: make([]apiv1.Token, len(list))}
+	for i, t := range list {
+		out.Tokens[i] = t.Token
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
@@ -78,5 +78,5 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": chi.URLParam(r, "id"), "revoked": true})
+	writeJSON(w, http.StatusOK, apiv1.TokenRevoked{ID: chi.URLParam(r, "id"), Revoked: true})
 }

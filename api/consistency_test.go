@@ -5,7 +5,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/internal/testserver"
 )
 
@@ -14,7 +14,7 @@ import (
 func TestConsistencyDefaultsToCrash(t *testing.T) {
 	s := testserver.Start(t, testserver.Options{})
 	c := s.Client("")
-	id, err := c.OpenSession(context.Background(), agent.SessionRequest{Host: "HV01", VM: "VM1", BackupType: "full"})
+	id, err := c.OpenSession(context.Background(), apiv1.SessionRequest{Host: "HV01", VM: "VM1", BackupType: "full"})
 	if err != nil {
 		t.Fatal(err)
 	}

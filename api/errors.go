@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/shadowvault/shadowvault/diskmap"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/ingest"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/repo/backend"
@@ -15,53 +16,17 @@ import (
 	"github.com/shadowvault/shadowvault/vhd"
 )
 
-// Error codes of the API.
-const (
-	CodeUnauthorized     = "UNAUTHORIZED"
-	CodeForbidden        = "FORBIDDEN"
-	CodeNotFound         = "NOT_FOUND"
-	CodeBadRequest       = "BAD_REQUEST"
-	CodeBadName          = "BAD_NAME"
-	CodeBodyTooLarge     = "BODY_TOO_LARGE"
-	CodeTruncatedBody    = "TRUNCATED_BODY"
-	CodeBadDiskImage     = "BAD_DISK_IMAGE"
-	CodeEmptyDisk        = "EMPTY_DISK"
-	CodeTruncatedImage   = "TRUNCATED_IMAGE"
-	CodeTrailingData     = "TRAILING_DATA"
-	CodeFormatMismatch   = "FORMAT_MISMATCH"
-	CodeUnsupported      = "UNSUPPORTED_IMAGE"
-	CodeSpillLimit       = "SPILL_LIMIT"
-	CodeMetadataLimit    = "METADATA_LIMIT"
-	CodeTooManyUploads   = "TOO_MANY_UPLOADS"
-	CodeUnknownSession   = "UNKNOWN_SESSION"
-	CodeSessionCompleted = "SESSION_COMPLETED"
-	CodeSessionAborted   = "SESSION_ABORTED"
-	CodeSessionExpired   = "SESSION_EXPIRED"
-	CodeSessionFailed    = "SESSION_FAILED"
-	CodeDiskBusy         = "DISK_BUSY"
-	CodeNoDisks          = "NO_DISKS"
-	CodeDiskFailed       = "DISK_FAILED"
-	CodeDiskMissing      = "DISK_MISSING"
-	CodeDiskNotDeclared  = "DISK_NOT_DECLARED"
-	CodeUnknownSnapshot  = "UNKNOWN_SNAPSHOT"
-	CodeUnknownDisk      = "UNKNOWN_DISK"
-	CodeBadRange         = "RANGE_NOT_SATISFIABLE"
-	CodeParentMissing    = "PARENT_MISSING"
-	CodeProtected        = "SNAPSHOT_PROTECTED"
-	CodeStorage          = "STORAGE_ERROR"
-	CodeCorruptData      = "CORRUPT_DATA"
-	CodeInternal         = "INTERNAL"
-)
-
+// apiError is an error answer: the status, and the code and message of
+// its body.
 type apiError struct {
 	status int
-	code   string
+	code   apiv1.Code
 	msg    string
 }
 
-func (e *apiError) Error() string { return e.code + ": " + e.msg }
+func (e *apiError) Error() string { return string(e.code) + ": " + e.msg }
 
-func errf(status int, code, msg string) *apiError { return &apiError{status, code, msg} }
+func errf(status int, code apiv1.Code, msg string) *apiError { return &apiError{status, code, msg} }
 
 // classify maps an error to a status and code. Known sentinels are checked
 // with errors.Is, from most to least specific.
@@ -74,46 +39,49 @@ func classify(err error) *apiError {
 	table := []struct {
 		target error
 		status int
-		code   string
+		code   apiv1.Code
 	}{
-		{repo.ErrUnknownSession, http.StatusNotFound, CodeUnknownSession},
-		{repo.ErrSessionClosed, http.StatusConflict, CodeSessionCompleted},
-		{repo.ErrSessionAborted, http.StatusConflict, CodeSessionAborted},
-		{repo.ErrSessionExpired, http.StatusGone, CodeSessionExpired},
-		{repo.ErrDiskBusy, http.StatusConflict, CodeDiskBusy},
-		{repo.ErrNoDisks, http.StatusBadRequest, CodeNoDisks},
-		{repo.ErrDiskFailed, http.StatusConflict, CodeDiskFailed},
-		{repo.ErrDiskMissing, http.StatusConflict, CodeDiskMissing},
-		{repo.ErrDiskNotDeclared, http.StatusBadRequest, CodeDiskNotDeclared},
-		{repo.ErrUnknownSnapshot, http.StatusNotFound, CodeUnknownSnapshot},
-		{repo.ErrNoWriterMetadata, http.StatusNotFound, CodeNotFound},
-		{repo.ErrBadWriterMetadata, http.StatusBadRequest, CodeBadRequest},
-		{vhd.ErrSpillLimit, http.StatusRequestEntityTooLarge, CodeSpillLimit},
-		{vhd.ErrMetadataLimit, http.StatusRequestEntityTooLarge, CodeMetadataLimit},
-		{vhd.ErrFormatMismatch, http.StatusBadRequest, CodeFormatMismatch},
-		{vhd.ErrEmptyDisk, http.StatusBadRequest, CodeEmptyDisk},
-		{vhd.ErrUnsupported, http.StatusBadRequest, CodeUnsupported},
-		{diskmap.ErrBadHints, http.StatusBadRequest, CodeBadHints},
-		{ingest.ErrTrailingData, http.StatusBadRequest, CodeTrailingData},
-		{vhd.ErrTruncated, http.StatusBadRequest, CodeTruncatedImage},
-		{vhd.ErrCorrupt, http.StatusBadRequest, CodeBadDiskImage},
-		{io.ErrUnexpectedEOF, http.StatusBadRequest, CodeTruncatedBody},
-		{repo.ErrProtected, http.StatusConflict, CodeProtected},
-		{restore.ErrUnknownDisk, http.StatusNotFound, CodeUnknownDisk},
-		{restore.ErrBadFormat, http.StatusBadRequest, CodeBadRequest},
-		{restore.ErrTooLarge, http.StatusBadRequest, CodeBadRequest},
-		{restore.ErrNoParent, http.StatusConflict, CodeParentMissing},
-		{restore.ErrParentLoop, http.StatusConflict, CodeParentMissing},
-		{repo.ErrMissingChunk, http.StatusInternalServerError, CodeCorruptData},
-		{repo.ErrCorrupt, http.StatusInternalServerError, CodeCorruptData},
-		{diskmap.ErrCorrupt, http.StatusInternalServerError, CodeCorruptData},
-		{backend.ErrTransient, http.StatusServiceUnavailable, CodeStorage},
-		{backend.ErrPermission, http.StatusServiceUnavailable, CodeStorage},
-		{backend.ErrNotFound, http.StatusInternalServerError, CodeCorruptData},
-		{repo.ErrSessionFailed, http.StatusServiceUnavailable, CodeSessionFailed},
+		{repo.ErrUnknownSession, http.StatusNotFound, apiv1.CodeUnknownSession},
+		{repo.ErrSessionClosed, http.StatusConflict, apiv1.CodeSessionCompleted},
+		{repo.ErrSessionAborted, http.StatusConflict, apiv1.CodeSessionAborted},
+		{repo.ErrSessionExpired, http.StatusGone, apiv1.CodeSessionExpired},
+		{repo.ErrDiskBusy, http.StatusConflict, apiv1.CodeDiskBusy},
+		{repo.ErrNoDisks, http.StatusBadRequest, apiv1.CodeNoDisks},
+		{repo.ErrDiskFailed, http.StatusConflict, apiv1.CodeDiskFailed},
+		{repo.ErrDiskMissing, http.StatusConflict, apiv1.CodeDiskMissing},
+		{repo.ErrDiskNotDeclared, http.StatusBadRequest, apiv1.CodeDiskNotDeclared},
+		{repo.ErrUnknownSnapshot, http.StatusNotFound, apiv1.CodeUnknownSnapshot},
+		{repo.ErrNoWriterMetadata, http.StatusNotFound, apiv1.CodeNotFound},
+		{repo.ErrBadWriterMetadata, http.StatusBadRequest, apiv1.CodeBadRequest},
+		{vhd.ErrSpillLimit, http.StatusRequestEntityTooLarge, apiv1.CodeSpillLimit},
+		{vhd.ErrMetadataLimit, http.StatusRequestEntityTooLarge, apiv1.CodeMetadataLimit},
+		{vhd.ErrFormatMismatch, http.StatusBadRequest, apiv1.CodeFormatMismatch},
+		{vhd.ErrEmptyDisk, http.StatusBadRequest, apiv1.CodeEmptyDisk},
+		{vhd.ErrUnsupported, http.StatusBadRequest, apiv1.CodeUnsupported},
+		{diskmap.ErrBadHints, http.StatusBadRequest, apiv1.CodeBadHints},
+		{ingest.ErrTrailingData, http.StatusBadRequest, apiv1.CodeTrailingData},
+		{vhd.ErrTruncated, http.StatusBadRequest, apiv1.CodeTruncatedImage},
+		{vhd.ErrCorrupt, http.StatusBadRequest, apiv1.CodeBadDiskImage},
+		{io.ErrUnexpectedEOF, http.StatusBadRequest, apiv1.CodeTruncatedBody},
+		{repo.ErrProtected, http.StatusConflict, apiv1.CodeProtected},
+		{restore.ErrUnknownDisk, http.StatusNotFound, apiv1.CodeUnknownDisk},
+		{restore.ErrBadFormat, http.StatusBadRequest, apiv1.CodeBadRequest},
+		{restore.ErrTooLarge, http.StatusBadRequest, apiv1.CodeBadRequest},
+		{restore.ErrNoParent, http.StatusConflict, apiv1.CodeParentMissing},
+		{restore.ErrParentLoop, http.StatusConflict, apiv1.CodeParentMissing},
+		{repo.ErrMissingChunk, http.StatusInternalServerError, apiv1.CodeCorruptData},
+		{repo.ErrCorrupt, http.StatusInternalServerError, apiv1.CodeCorruptData},
+		{diskmap.ErrCorrupt, http.StatusInternalServerError, apiv1.CodeCorruptData},
+		{backend.ErrTransient, http.StatusServiceUnavailable, apiv1.CodeStorage},
+		{backend.ErrPermission, http.StatusServiceUnavailable, apiv1.CodeStorage},
+		{backend.ErrNotFound, http.StatusInternalServerError, apiv1.CodeCorruptData},
+		{repo.ErrSessionFailed, http.StatusServiceUnavailable, apiv1.CodeSessionFailed},
+		{ingest.ErrBadRanges, http.StatusBadRequest, apiv1.CodeBadRanges},
+		{ingest.ErrTruncatedBody, http.StatusBadRequest, apiv1.CodeTruncatedBody},
+		{repo.ErrNoBase, http.StatusNotFound, apiv1.CodeNoBase},
 	}
 	if errors.As(err, &mbe) {
-		return errf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, err.Error())
+		return errf(http.StatusRequestEntityTooLarge, apiv1.CodeBodyTooLarge, err.Error())
 	}
 	for _, t := range table {
 		if errors.Is(err, t.target) {
@@ -121,9 +89,9 @@ func classify(err error) *apiError {
 		}
 	}
 	if errors.Is(err, context.Canceled) {
-		return errf(http.StatusBadRequest, CodeTruncatedBody, "request cancelled: "+err.Error())
+		return errf(http.StatusBadRequest, apiv1.CodeTruncatedBody, "request cancelled: "+err.Error())
 	}
-	return errf(http.StatusInternalServerError, CodeInternal, err.Error())
+	return errf(http.StatusInternalServerError, apiv1.CodeInternal, err.Error())
 }
 
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -131,7 +99,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if l := logger(r); l != nil {
 		l.Warn("request failed", "code", ae.code, "err", err)
 	}
-	writeJSON(w, ae.status, map[string]any{"error": map[string]string{"code": ae.code, "message": ae.msg}})
+	writeJSON(w, ae.status, apiv1.ErrorBody{Error: apiv1.Error{Code: ae.code, Message: ae.msg}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -151,9 +119,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "JSON body over 1 MiB")
+			return errf(http.StatusRequestEntityTooLarge, apiv1.CodeBodyTooLarge, "JSON body over 1 MiB")
 		}
-		return errf(http.StatusBadRequest, CodeBadRequest, "invalid JSON body: "+err.Error())
+		return errf(http.StatusBadRequest, apiv1.CodeBadRequest, "invalid JSON body: "+err.Error())
 	}
 	return nil
 }

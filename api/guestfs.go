@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/guestfs"
 	"github.com/shadowvault/shadowvault/restore"
 )
@@ -103,7 +104,7 @@ func (s *Server) fsPartitions(w http.ResponseWriter, r *http.Request) {
 	if parts == nil {
 		parts = []guestfs.Partition{}
 	}
-	writeJSON(w, http.StatusOK, parts)
+	writeJSON(w, http.StatusOK, partitionsToWire(parts))
 }
 
 // openFS opens partition {index} as NTFS, through the cache: a cached
@@ -111,7 +112,7 @@ func (s *Server) fsPartitions(w http.ResponseWriter, r *http.Request) {
 func (s *Server) openFS(w http.ResponseWriter, r *http.Request) (*guestfs.FS, bool) {
 	idx, err := strconv.Atoi(chi.URLParam(r, "index"))
 	if err != nil {
-		writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, "partition index must be a number"))
+		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, "partition index must be a number"))
 		return nil, false
 	}
 	m, ok := s.snapshot(w, r)
@@ -143,7 +144,7 @@ func (s *Server) openFS(w http.ResponseWriter, r *http.Request) (*guestfs.FS, bo
 		s.fs.put(key, fs)
 		return fs, true
 	}
-	writeError(w, r, errf(http.StatusNotFound, CodeNotFound, fmt.Sprintf("no partition %d", idx)))
+	writeError(w, r, errf(http.StatusNotFound, apiv1.CodeNotFound, fmt.Sprintf("no partition %d", idx)))
 	return nil, false
 }
 
@@ -164,7 +165,7 @@ func (s *Server) fsList(w http.ResponseWriter, r *http.Request) {
 	if entries == nil {
 		entries = []guestfs.Entry{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"path": p, "entries": entries})
+	writeJSON(w, http.StatusOK, apiv1.DirListing{Path: p, Entries: dirEntriesToWire(entries)})
 }
 
 func (s *Server) fsCat(w http.ResponseWriter, r *http.Request) {
@@ -212,13 +213,13 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 func fsError(err error) error {
 	switch {
 	case errors.Is(err, guestfs.ErrNotFound):
-		return errf(http.StatusNotFound, CodeNotFound, err.Error())
+		return errf(http.StatusNotFound, apiv1.CodeNotFound, err.Error())
 	case errors.Is(err, guestfs.ErrNotDir), errors.Is(err, guestfs.ErrIsDir):
-		return errf(http.StatusBadRequest, CodeBadRequest, err.Error())
+		return errf(http.StatusBadRequest, apiv1.CodeBadRequest, err.Error())
 	case errors.Is(err, guestfs.ErrUnsupported):
-		return errf(http.StatusUnprocessableEntity, "UNSUPPORTED_FILESYSTEM", err.Error())
+		return errf(http.StatusUnprocessableEntity, apiv1.CodeUnsupportedFS, err.Error())
 	case errors.Is(err, guestfs.ErrCorrupt):
-		return errf(http.StatusUnprocessableEntity, "CORRUPT_FILESYSTEM", err.Error())
+		return errf(http.StatusUnprocessableEntity, apiv1.CodeCorruptFS, err.Error())
 	}
 	return err
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/internal/testserver"
 	"github.com/shadowvault/shadowvault/receipt"
 	"github.com/shadowvault/shadowvault/repo"
@@ -105,7 +106,7 @@ func call(t testing.TB, s *testserver.Server, method, path, token string, body i
 
 func openSession(t testing.TB, s *testserver.Server, host, vm string) string {
 	t.Helper()
-	id, err := s.Client("").OpenSession(context.Background(), agent.SessionRequest{Host: host, VM: vm, BackupType: "full", Consistency: "application"})
+	id, err := s.Client("").OpenSession(context.Background(), apiv1.SessionRequest{Host: host, VM: vm, BackupType: "full", Consistency: "application"})
 	if err != nil {
 		t.Fatal(err)
 	}

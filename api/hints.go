@@ -7,23 +7,12 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/diskmap"
 )
 
 // maxHintsBody caps a hints body: about 2 million boundaries in JSON.
 const maxHintsBody = 64 << 20
-
-// CodeBadHints answers malformed guest hints.
-const CodeBadHints = "BAD_HINTS"
-
-// hintsRequest is the body of PUT .../disks/{name}/hints.
-type hintsRequest struct {
-	Boundaries []int64         `json:"boundaries"`
-	Free       []diskmap.Range `json:"free"`
-	// ExcludeFree stores the free ranges as zeros; without it they are
-	// ignored (the boundaries still apply).
-	ExcludeFree bool `json:"exclude_free"`
-}
 
 // putHints takes the guest hints for a disk, before its upload.
 func (s *Server) putHints(w http.ResponseWriter, r *http.Request) {
@@ -36,16 +25,16 @@ func (s *Server) putHints(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req hintsRequest
+	var req apiv1.HintsRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxHintsBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, r, errf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "hints over 64 MiB"))
+			writeError(w, r, errf(http.StatusRequestEntityTooLarge, apiv1.CodeBodyTooLarge, "hints over 64 MiB"))
 			return
 		}
-		writeError(w, r, errf(http.StatusBadRequest, CodeBadHints, "invalid hints JSON: "+err.Error()))
+		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadHints, "invalid hints JSON: "+err.Error()))
 		return
 	}
 	h := &diskmap.Hints{Cuts: req.Boundaries}
@@ -53,12 +42,12 @@ func (s *Server) putHints(w http.ResponseWriter, r *http.Request) {
 		h.Free = req.Free
 	}
 	if err := h.Normalize(); err != nil {
-		writeError(w, r, errf(http.StatusBadRequest, CodeBadHints, err.Error()))
+		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadHints, err.Error()))
 		return
 	}
 	if err := sess.SetHints(name, h); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"disk": name, "boundaries": len(h.Cuts), "free_ranges": len(h.Free)})
+	writeJSON(w, http.StatusOK, apiv1.HintsResult{Disk: name, Boundaries: len(h.Cuts), FreeRanges: len(h.Free)})
 }

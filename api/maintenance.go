@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo"
 )
@@ -20,16 +21,16 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	var p repo.Policy
+	var p apiv1.Policy
 	if err := decodeJSON(w, r, &p); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if err := s.repo.PutPolicy(name, p); err != nil {
-		writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, err.Error()))
+	if err := s.repo.PutPolicy(name, policyFromWire(p)); err != nil {
+		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, err.Error()))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": name, "policy": p})
+	writeJSON(w, http.StatusOK, apiv1.NamedPolicy{Name: name, Policy: p})
 }
 
 func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) {
@@ -41,10 +42,10 @@ func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "name")
 	p, ok := all[name]
 	if !ok {
-		writeError(w, r, errf(http.StatusNotFound, CodeNotFound, "no policy "+name))
+		writeError(w, r, errf(http.StatusNotFound, apiv1.CodeNotFound, "no policy "+name))
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	writeJSON(w, http.StatusOK, policyToWire(p))
 }
 
 func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) {
@@ -53,19 +54,23 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"policies": all})
+	out := apiv1.PolicyList{Policies: make(map[string]apiv1.Policy, len(all))}
+	for name, p := range all {
+		out.Policies[name] = policyToWire(p)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "name")
 	if err := s.repo.DeletePolicy(name); errors.Is(err, index.ErrNotFound) {
-		writeError(w, r, errf(http.StatusNotFound, CodeNotFound, "no policy "+name))
+		writeError(w, r, errf(http.StatusNotFound, apiv1.CodeNotFound, "no policy "+name))
 		return
 	} else if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": name, "deleted": true})
+	writeJSON(w, http.StatusOK, apiv1.PolicyDeleted{Name: name, Deleted: true})
 }
 
 // setProtected takes a body of true or false.
@@ -80,37 +85,32 @@ func (s *Server) setProtected(w http.ResponseWriter, r *http.Request) {
 		err = json.Unmarshal([]byte(strings.TrimSpace(string(body))), &on)
 	}
 	if err != nil {
-		writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, "body must be true or false"))
+		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, "body must be true or false"))
 		return
 	}
 	if err := s.repo.SetProtected(r.Context(), m.ID, on); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"snapshot": m.ID, "protected": on})
+	writeJSON(w, http.StatusOK, apiv1.SnapshotProtected{Snapshot: m.ID, Protected: on})
 }
 
 func (s *Server) forget(w http.ResponseWriter, r *http.Request) {
-	var req repo.ForgetRequest
+	var req apiv1.ForgetRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	res, err := s.repo.Forget(r.Context(), req)
+	res, err := s.repo.Forget(r.Context(), forgetFromWire(req))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
-}
-
-type pruneRequest struct {
-	RepackBelow float64 `json:"repack_below"`
-	Grace       string  `json:"grace"`
+	writeJSON(w, http.StatusOK, forgetResultToWire(res))
 }
 
 func (s *Server) prune(w http.ResponseWriter, r *http.Request) {
-	var req pruneRequest
+	var req apiv1.PruneRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(w, r, &req); err != nil {
 			writeError(w, r, err)
@@ -118,14 +118,14 @@ func (s *Server) prune(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if req.RepackBelow < 0 || req.RepackBelow > 1 {
-		writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, "repack_below must be between 0 and 1 (0: the default 0.7)"))
+		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, "repack_below must be between 0 and 1 (0: the default 0.7)"))
 		return
 	}
 	o := repo.PruneOptions{RepackBelow: req.RepackBelow}
 	if req.Grace != "" {
 		d, err := parseDuration(req.Grace)
 		if err != nil {
-			writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, "grace: "+err.Error()))
+			writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, "grace: "+err.Error()))
 			return
 		}
 		o.Grace = d
@@ -137,9 +137,9 @@ func (s *Server) prune(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, apiv1.PruneResult(res))
 }
 
 func (s *Server) jobs(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"jobs": s.repo.Jobs().Status()})
+	writeJSON(w, http.StatusOK, apiv1.JobList{Jobs: jobsToWire(s.repo.Jobs().Status())})
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/shadowvault/shadowvault/apiv1"
 )
 
 // validName checks a host, VM or disk name: 1-128 bytes of valid UTF-8,
@@ -14,7 +16,7 @@ import (
 // starting with a dot or a space.
 func validName(kind, s string) error {
 	bad := func(why string) error {
-		return errf(http.StatusBadRequest, CodeBadName, fmt.Sprintf("invalid %s name %q: %s", kind, s, why))
+		return errf(http.StatusBadRequest, apiv1.CodeBadName, fmt.Sprintf("invalid %s name %q: %s", kind, s, why))
 	}
 	switch {
 	case s == "":
@@ -46,7 +48,7 @@ func validDiskList(names []string) error {
 		return nil
 	}
 	if len(names) == 0 || len(names) > maxDeclaredDisks {
-		return errf(http.StatusBadRequest, CodeBadRequest,
+		return errf(http.StatusBadRequest, apiv1.CodeBadRequest,
 			fmt.Sprintf("disks lists %d names: declare 1 to %d disks, or omit it", len(names), maxDeclaredDisks))
 	}
 	seen := make(map[string]bool, len(names))
@@ -55,7 +57,7 @@ func validDiskList(names []string) error {
 			return err
 		}
 		if seen[n] {
-			return errf(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("disk %q is declared twice", n))
+			return errf(http.StatusBadRequest, apiv1.CodeBadRequest, fmt.Sprintf("disk %q is declared twice", n))
 		}
 		seen[n] = true
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/internal/testserver"
 	"github.com/shadowvault/shadowvault/receipt"
 )
@@ -26,14 +27,14 @@ func agentFor(t *testing.T, s *testserver.Server, host string) *agent.Client {
 
 // put opens a session of c's host, uploads the disks in order and, when
 // complete is set, completes it.
-func put(t *testing.T, c *agent.Client, host string, complete bool, disks ...[]byte) ([]agent.DiskSummary, *receipt.Receipt) {
+func put(t *testing.T, c *agent.Client, host string, complete bool, disks ...[]byte) ([]apiv1.DiskSummary, *receipt.Receipt) {
 	t.Helper()
 	ctx := context.Background()
-	id, err := c.OpenSession(ctx, agent.SessionRequest{Host: host, VM: "VM1", BackupType: "full", Consistency: "crash"})
+	id, err := c.OpenSession(ctx, apiv1.SessionRequest{Host: host, VM: "VM1", BackupType: "full", Consistency: "crash"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sums []agent.DiskSummary
+	var sums []apiv1.DiskSummary
 	for i, d := range disks {
 		sum, err := c.PutDisk(ctx, id, string(rune('a'+i))+".raw", bytes.NewReader(d), int64(len(d)), "raw")
 		if err != nil {

@@ -6,12 +6,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/repo"
 )
-
-// CodeBusy answers a maintenance call that cannot run while backups are in
-// flight.
-const CodeBusy = "REPOSITORY_BUSY"
 
 // maintenanceTimeout bounds a rebuild or check that goes on after its
 // client left: a rebuild must not stop half way because a client did.
@@ -25,35 +22,21 @@ func (s *Server) repairIndex(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	st, err := s.repo.RebuildIndex(ctx)
 	if errors.Is(err, repo.ErrBusy) {
-		err = errf(http.StatusConflict, CodeBusy, err.Error()+"; retry when the backups in flight are done")
+		err = errf(http.StatusConflict, apiv1.CodeBusy, err.Error()+"; retry when the backups in flight are done")
 	}
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	logger(r).Info("index rebuilt", "packs", st.Packs, "chunks", st.Chunks, "snapshots", st.Snapshots, "skipped", len(st.Skipped))
-	writeJSON(w, http.StatusOK, st)
-}
-
-// checkRequest is the body of POST /api/v1/check.
-type checkRequest struct {
-	// ReadDataPercent asks for that share of the packs (chosen at random)
-	// to be read, decompressed and re-hashed; 0 checks the structure only.
-	ReadDataPercent int `json:"read_data_percent"`
-}
-
-// checkResponse is the check's result and what was actually checked.
-type checkResponse struct {
-	repo.CheckResult
-	ReadDataPercent int  `json:"read_data_percent"`
-	DataRead        bool `json:"data_read"` // chunk data of PacksRead packs was re-hashed
+	writeJSON(w, http.StatusOK, RebuildResult(st))
 }
 
 // check checks the repository: POST /api/v1/check. It answers 200 whether
 // or not damage was found; "ok" tells which, and "damaged" names each
 // snapshot disk that cannot be restored in full.
 func (s *Server) check(w http.ResponseWriter, r *http.Request) {
-	var req checkRequest
+	var req apiv1.CheckRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(w, r, &req); err != nil {
 			writeError(w, r, err)
@@ -61,7 +44,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if req.ReadDataPercent < 0 || req.ReadDataPercent > 100 {
-		writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, "read_data_percent must be between 0 and 100"))
+		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, "read_data_percent must be between 0 and 100"))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), maintenanceTimeout)
@@ -74,6 +57,6 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	if !res.OK {
 		logger(r).Warn("check found problems", "damaged_disks", len(res.Damaged), "problems", len(res.Problems))
 	}
-	writeJSON(w, http.StatusOK, checkResponse{CheckResult: res, ReadDataPercent: req.ReadDataPercent,
-		DataRead: req.ReadDataPercent > 0})
+	writeJSON(w, http.StatusOK, apiv1.CheckResponse{CheckResult: checkResultToWire(res),
+		ReadDataPercent: req.ReadDataPercent, DataRead: req.ReadDataPercent > 0})
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/internal/testserver"
 	"github.com/shadowvault/shadowvault/repo"
 )
@@ -36,7 +36,7 @@ func fixture(t *testing.T, s *testserver.Server) string {
 // sessionAs opens a session for HV01 with token tok (falling back to the
 // admin token for roles that may not open sessions).
 func sessionAs(t *testing.T, s *testserver.Server, tok string) string {
-	id, err := s.Client(tok).OpenSession(context.Background(), agent.SessionRequest{Host: "HV01", VM: "VM1", BackupType: "full", Consistency: "application"})
+	id, err := s.Client(tok).OpenSession(context.Background(), apiv1.SessionRequest{Host: "HV01", VM: "VM1", BackupType: "full", Consistency: "application"})
 	if err != nil {
 		id = openSession(t, s, "HV01", "VM1")
 	}
@@ -189,7 +189,7 @@ func TestRoleMatrix(t *testing.T) {
 	s := testserver.Start(t, testserver.Options{})
 	tokens := map[string]string{"admin": s.AdminToken}
 	for _, role := range []string{"restore", "agent"} {
-		_, plain, err := s.Tokens.Create(role, "HV01")
+		_, plain, err := s.Tokens.Create(apiv1.Role(role), "HV01")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +243,7 @@ func TestAgentConfinedToItsHost(t *testing.T) {
 		}
 	}
 	// A session opened by HV02's agent is not HV01's to write, complete or abort.
-	id, err := s.Client(hv02).OpenSession(context.Background(), agent.SessionRequest{Host: "HV02", VM: "VM9"})
+	id, err := s.Client(hv02).OpenSession(context.Background(), apiv1.SessionRequest{Host: "HV02", VM: "VM9"})
 	if err != nil {
 		t.Fatal(err)
 	}

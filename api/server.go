@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/repo"
 )
 
@@ -80,7 +81,7 @@ func (s *Server) beginUpload(w http.ResponseWriter, r *http.Request) (func(), bo
 		s.uploads.Add(-1)
 		s.m.uploadsRefused.Inc()
 		w.Header().Set("Retry-After", uploadRetryAfter)
-		writeError(w, r, errf(http.StatusServiceUnavailable, CodeTooManyUploads,
+		writeError(w, r, errf(http.StatusServiceUnavailable, apiv1.CodeTooManyUploads,
 			"too many disk uploads in flight; retry later"))
 		return nil, false
 	}
@@ -92,55 +93,55 @@ func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.requestLog)
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		writeJSON(w, http.StatusOK, apiv1.Health{Status: "ok"})
 	})
 	if s.opts.PublicMetrics {
 		r.Handle("/metrics", s.m.handler())
 	} else {
-		r.With(s.authenticate, allow(RoleAdmin)).Handle("/metrics", s.m.handler())
+		r.With(s.authenticate, allow(apiv1.RoleAdmin)).Handle("/metrics", s.m.handler())
 	}
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
 		r.Get("/receipt-key", s.receiptKey)
-		r.With(allow(RoleAdmin, RoleAgent)).Post("/sessions", s.createSession)
-		r.With(allow(RoleAdmin)).Get("/sessions", s.listSessions)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleAgent)).Post("/sessions", s.createSession)
+		r.With(allow(apiv1.RoleAdmin)).Get("/sessions", s.listSessions)
 		r.Route("/sessions/{id}", func(r chi.Router) {
-			r.Use(allow(RoleAdmin, RoleAgent))
+			r.Use(allow(apiv1.RoleAdmin, apiv1.RoleAgent))
 			r.Put("/disks/{name}", s.putDisk)
 			r.Put("/disks/{name}/hints", s.putHints)
 			r.Put("/writer-metadata", s.putWriterMetadata)
 			r.Post("/complete", s.complete)
 			r.Post("/abort", s.abort)
 		})
-		r.With(allow(RoleAdmin, RoleRestore, RoleAgent)).Get("/snapshots", s.listSnapshots)
-		r.With(allow(RoleAdmin, RoleRestore, RoleAgent)).Get("/snapshots/{id}", s.getSnapshot)
-		r.With(allow(RoleAdmin, RoleRestore)).Get("/snapshots/{id}/disks/{name}", s.restoreDisk)
-		r.With(allow(RoleAdmin, RoleRestore)).Get("/snapshots/{id}/writer-metadata", s.getWriterMetadata)
-		r.With(allow(RoleAdmin)).Delete("/snapshots/{id}", s.deleteSnapshot)
-		r.With(allow(RoleAdmin, RoleRestore)).Get("/snapshots/{id}/disks/{name}/fs", s.fsPartitions)
-		r.With(allow(RoleAdmin, RoleRestore)).Get("/snapshots/{id}/disks/{name}/fs/", s.fsPartitions)
-		r.With(allow(RoleAdmin, RoleRestore)).Get("/snapshots/{id}/disks/{name}/fs/{index}/ls", s.fsList)
-		r.With(allow(RoleAdmin, RoleRestore)).Get("/snapshots/{id}/disks/{name}/fs/{index}/cat", s.fsCat)
-		r.With(allow(RoleAdmin)).Put("/snapshots/{id}/protected", s.setProtected)
-		r.With(allow(RoleAdmin)).Get("/policies", s.listPolicies)
-		r.With(allow(RoleAdmin)).Put("/policies/{name}", s.putPolicy)
-		r.With(allow(RoleAdmin)).Get("/policies/{name}", s.getPolicy)
-		r.With(allow(RoleAdmin)).Delete("/policies/{name}", s.deletePolicy)
-		r.With(allow(RoleAdmin)).Post("/forget", s.forget)
-		r.With(allow(RoleAdmin)).Post("/prune", s.prune)
-		r.With(allow(RoleAdmin)).Get("/jobs", s.jobs)
-		r.With(allow(RoleAdmin)).Get("/stats", s.stats)
-		r.With(allow(RoleAdmin)).Post("/tokens", s.createToken)
-		r.With(allow(RoleAdmin)).Get("/tokens", s.listTokens)
-		r.With(allow(RoleAdmin)).Delete("/tokens/{id}", s.revokeToken)
-		r.With(allow(RoleAdmin)).Post("/repair/index", s.repairIndex)
-		r.With(allow(RoleAdmin)).Post("/check", s.check)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore, apiv1.RoleAgent)).Get("/snapshots", s.listSnapshots)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore, apiv1.RoleAgent)).Get("/snapshots/{id}", s.getSnapshot)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/snapshots/{id}/disks/{name}", s.restoreDisk)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/snapshots/{id}/writer-metadata", s.getWriterMetadata)
+		r.With(allow(apiv1.RoleAdmin)).Delete("/snapshots/{id}", s.deleteSnapshot)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/snapshots/{id}/disks/{name}/fs", s.fsPartitions)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/snapshots/{id}/disks/{name}/fs/", s.fsPartitions)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/snapshots/{id}/disks/{name}/fs/{index}/ls", s.fsList)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/snapshots/{id}/disks/{name}/fs/{index}/cat", s.fsCat)
+		r.With(allow(apiv1.RoleAdmin)).Put("/snapshots/{id}/protected", s.setProtected)
+		r.With(allow(apiv1.RoleAdmin)).Get("/policies", s.listPolicies)
+		r.With(allow(apiv1.RoleAdmin)).Put("/policies/{name}", s.putPolicy)
+		r.With(allow(apiv1.RoleAdmin)).Get("/policies/{name}", s.getPolicy)
+		r.With(allow(apiv1.RoleAdmin)).Delete("/policies/{name}", s.deletePolicy)
+		r.With(allow(apiv1.RoleAdmin)).Post("/forget", s.forget)
+		r.With(allow(apiv1.RoleAdmin)).Post("/prune", s.prune)
+		r.With(allow(apiv1.RoleAdmin)).Get("/jobs", s.jobs)
+		r.With(allow(apiv1.RoleAdmin)).Get("/stats", s.stats)
+		r.With(allow(apiv1.RoleAdmin)).Post("/tokens", s.createToken)
+		r.With(allow(apiv1.RoleAdmin)).Get("/tokens", s.listTokens)
+		r.With(allow(apiv1.RoleAdmin)).Delete("/tokens/{id}", s.revokeToken)
+		r.With(allow(apiv1.RoleAdmin)).Post("/repair/index", s.repairIndex)
+		r.With(allow(apiv1.RoleAdmin)).Post("/check", s.check)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, errf(http.StatusNotFound, CodeNotFound, "no route "+r.Method+" "+r.URL.Path))
+		writeError(w, r, errf(http.StatusNotFound, apiv1.CodeNotFound, "no route "+r.Method+" "+r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, errf(http.StatusMethodNotAllowed, CodeBadRequest, "method "+r.Method+" not allowed on "+r.URL.Path))
+		writeError(w, r, errf(http.StatusMethodNotAllowed, apiv1.CodeBadRequest, "method "+r.Method+" not allowed on "+r.URL.Path))
 	})
 	return r
 }
@@ -216,13 +217,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		plain, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || plain == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shadowvault"`)
-			writeError(w, r, errf(http.StatusUnauthorized, CodeUnauthorized, "missing bearer token"))
+			writeError(w, r, errf(http.StatusUnauthorized, apiv1.CodeUnauthorized, "missing bearer token"))
 			return
 		}
 		tok, err := s.tokens.Check(strings.TrimSpace(plain))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shadowvault", error="invalid_token"`)
-			writeError(w, r, errf(http.StatusUnauthorized, CodeUnauthorized, "invalid or revoked token"))
+			writeError(w, r, errf(http.StatusUnauthorized, apiv1.CodeUnauthorized, "invalid or revoked token"))
 			return
 		}
 		ctx := context.WithValue(r.Context(), keyToken, tok)
@@ -231,7 +232,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 }
 
 // allow restricts a route to the given roles.
-func allow(roles ...string) func(http.Handler) http.Handler {
+func allow(roles ...apiv1.Role) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			role := caller(r).Role
@@ -241,7 +242,7 @@ func allow(roles ...string) func(http.Handler) http.Handler {
 					return
 				}
 			}
-			writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "role "+role+" may not "+r.Method+" "+r.URL.Path))
+			writeError(w, r, errf(http.StatusForbidden, apiv1.CodeForbidden, "role "+string(role)+" may not "+r.Method+" "+r.URL.Path))
 		})
 	}
 }

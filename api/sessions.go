@@ -2,12 +2,12 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/ingest"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/vhd"
@@ -16,28 +16,17 @@ import (
 // commitTimeout bounds a complete that goes on after its client left.
 const commitTimeout = 30 * time.Minute
 
-type createSessionRequest struct {
-	Host        string          `json:"host"`
-	VM          string          `json:"vm"`
-	BackupType  string          `json:"backup_type"`
-	Consistency string          `json:"consistency"`
-	Writers     json.RawMessage `json:"writers"`
-	// Disks, if given, are every disk the session will hold: complete
-	// waits for each, and no other may be uploaded.
-	Disks []string `json:"disks"`
-}
-
 func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
-	var req createSessionRequest
+	var req apiv1.SessionRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		writeError(w, r, err)
 		return
 	}
 	if req.BackupType == "" {
-		req.BackupType = "full"
+		req.BackupType = apiv1.BackupFull
 	}
 	if req.Consistency == "" {
-		req.Consistency = "crash" // nothing says VSS writers prepared the guest
+		req.Consistency = apiv1.ConsistencyCrash // nothing says VSS writers prepared the guest
 	}
 	var err error
 	switch {
@@ -45,10 +34,10 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		err = validName("host", req.Host)
 	case validName("vm", req.VM) != nil:
 		err = validName("vm", req.VM)
-	case req.BackupType != "full" && req.BackupType != "copy":
-		err = errf(http.StatusBadRequest, CodeBadRequest, `backup_type must be "full" or "copy"`)
-	case req.Consistency != "application" && req.Consistency != "crash":
-		err = errf(http.StatusBadRequest, CodeBadRequest, `consistency must be "application" or "crash"`)
+	case !req.BackupType.Valid():
+		err = errf(http.StatusBadRequest, apiv1.CodeBadRequest, `backup_type must be "full" or "copy"`)
+	case !req.Consistency.Valid():
+		err = errf(http.StatusBadRequest, apiv1.CodeBadRequest, `consistency must be "application" or "crash"`)
 	default:
 		err = validDiskList(req.Disks)
 	}
@@ -57,22 +46,18 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := caller(r)
-	if tok.Role == RoleAgent && tok.Host != req.Host {
-		writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "this agent token may only back up host "+tok.Host))
+	if tok.Role == apiv1.RoleAgent && tok.Host != req.Host {
+		writeError(w, r, errf(http.StatusForbidden, apiv1.CodeForbidden, "this agent token may only back up host "+tok.Host))
 		return
 	}
 	sess := s.repo.OpenSession(repo.SessionInfo{
 		Host: req.Host, VM: req.VM, BackupType: req.BackupType, Consistency: req.Consistency,
 		Writers: req.Writers, Disks: req.Disks, Owner: tok.ID,
 	})
-	ans := map[string]any{
-		"id": sess.ID, "host": req.Host, "vm": req.VM, "backup_type": req.BackupType,
-		"consistency": req.Consistency, "created": sess.Created,
-	}
-	if req.Disks != nil {
-		ans["disks"] = req.Disks
-	}
-	writeJSON(w, http.StatusCreated, ans)
+	writeJSON(w, http.StatusCreated, apiv1.Session{
+		ID: sess.ID, Host: req.Host, VM: req.VM, BackupType: req.BackupType,
+		Consistency: req.Consistency, Created: sess.Created, Disks: req.Disks,
+	})
 }
 
 // session finds the session in the URL and checks the caller owns it.
@@ -83,28 +68,11 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) (*repo.Session,
 		return nil, false
 	}
 	tok := caller(r)
-	if tok.Role != RoleAdmin && sess.Info.Owner != tok.ID {
-		writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "session belongs to another token"))
+	if tok.Role != apiv1.RoleAdmin && sess.Info.Owner != tok.ID {
+		writeError(w, r, errf(http.StatusForbidden, apiv1.CodeForbidden, "session belongs to another token"))
 		return nil, false
 	}
 	return sess, true
-}
-
-// DiskSummary is the answer to a disk upload.
-type DiskSummary struct {
-	Name         string `json:"name"`
-	Format       string `json:"format"`
-	VirtualSize  int64  `json:"virtual_size"`
-	StreamBytes  int64  `json:"stream_bytes"`
-	StreamBLAKE3 string `json:"stream_blake3"`
-	NewBytes     int64  `json:"new_bytes"`
-	StoredBytes  int64  `json:"stored_bytes"`
-	Chunks       int    `json:"chunks"`
-	// HasParent marks a differencing disk; ParentID is the id its parent
-	// must have (VHD unique id, VHDX DataWriteGuid). It is merged with a
-	// disk of the session only if one has that id (see complete).
-	HasParent bool   `json:"has_parent,omitempty"`
-	ParentID  string `json:"parent_id,omitempty"`
 }
 
 func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
@@ -122,7 +90,7 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 	if f := r.URL.Query().Get("format"); f != "" && f != "auto" {
 		var err error
 		if format, err = vhd.ParseFormat(f); err != nil {
-			writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, err.Error()))
+			writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, err.Error()))
 			return
 		}
 	}
@@ -154,9 +122,9 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 	s.m.newBytes.Add(float64(d.NewBytes))
 	logger(r).Info("disk received", "session", sess.ID, "disk", name, "format", res.Format,
 		"virtual_size", res.Map.VirtualSize, "stream_bytes", res.StreamBytes, "new_bytes", d.NewBytes, "chunks", res.Chunks)
-	writeJSON(w, http.StatusOK, DiskSummary{
-		Name: name, Format: res.Format.String(), VirtualSize: res.Map.VirtualSize, StreamBytes: res.StreamBytes,
-		StreamBLAKE3: res.StreamBLAKE3, NewBytes: d.NewBytes, StoredBytes: d.StoredBytes, Chunks: res.Chunks,
+	writeJSON(w, http.StatusOK, apiv1.DiskSummary{
+		Disk: apiv1.Disk{Name: name, Format: res.Format.String(), VirtualSize: res.Map.VirtualSize, StreamBytes: res.StreamBytes,
+			StreamBLAKE3: res.StreamBLAKE3, NewBytes: d.NewBytes, StoredBytes: d.StoredBytes}, Chunks: res.Chunks,
 		HasParent: d.Container.HasParent, ParentID: d.Container.ParentID,
 	})
 }
@@ -166,8 +134,8 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.repo.Session(id)
 	if err == nil {
 		tok := caller(r)
-		if tok.Role != RoleAdmin && sess.Info.Owner != tok.ID {
-			writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "session belongs to another token"))
+		if tok.Role != apiv1.RoleAdmin && sess.Info.Owner != tok.ID {
+			writeError(w, r, errf(http.StatusForbidden, apiv1.CodeForbidden, "session belongs to another token"))
 			return
 		}
 	}
@@ -182,8 +150,8 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.m.completed.WithLabelValues("completed").Inc()
-	if tok := caller(r); tok.Role == RoleAgent && rc.Host != tok.Host {
-		writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "session belongs to another host"))
+	if tok := caller(r); tok.Role == apiv1.RoleAgent && rc.Host != tok.Host {
+		writeError(w, r, errf(http.StatusForbidden, apiv1.CodeForbidden, "session belongs to another host"))
 		return
 	}
 	writeJSON(w, http.StatusOK, rc)
@@ -198,9 +166,9 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": sess.ID, "aborted": true})
+	writeJSON(w, http.StatusOK, apiv1.AbortResult{ID: sess.ID, Aborted: true})
 }
 
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"sessions": s.repo.Sessions()})
+	writeJSON(w, http.StatusOK, apiv1.SessionList{Sessions: sessionsToWire(s.repo.Sessions())})
 }

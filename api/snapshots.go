@@ -7,27 +7,16 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/restore"
 )
-
-// snapshotSummary is one line of a snapshot list.
-type snapshotSummary struct {
-	ID           string              `json:"id"`
-	Host         string              `json:"host"`
-	VM           string              `json:"vm"`
-	Time         string              `json:"time"`
-	BackupType   string              `json:"backup_type"`
-	Consistency  string              `json:"consistency"`
-	LogicalBytes int64               `json:"logical_bytes"`
-	Disks        []repo.ManifestDisk `json:"disks"`
-}
 
 func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request) {
 	f := repo.Filter{Host: r.URL.Query().Get("host"), VM: r.URL.Query().Get("vm")}
 	if tok := caller(r); tok.Host != "" { // an agent, or a restore token of one host
 		if f.Host != "" && f.Host != tok.Host {
-			writeError(w, r, errf(http.StatusForbidden, CodeForbidden, "this token may only list host "+tok.Host))
+			writeError(w, r, errf(http.StatusForbidden, apiv1.CodeForbidden, "this token may only list host "+tok.Host))
 			return
 		}
 		f.Host = tok.Host
@@ -37,14 +26,11 @@ func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	out := make([]snapshotSummary, 0, len(list))
+	out := apiv1.SnapshotList{Snapshots: make([]apiv1.SnapshotSummary, 0, len(list))}
 	for _, m := range list {
-		out = append(out, snapshotSummary{
-			ID: m.ID, Host: m.Host, VM: m.VM, Time: m.Time.Format("2006-01-02T15:04:05Z07:00"),
-			BackupType: m.BackupType, Consistency: m.Consistency, LogicalBytes: m.LogicalBytes(), Disks: m.Disks,
-		})
+		out.Snapshots = append(out.Snapshots, snapshotSummaryToWire(m))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"snapshots": out})
+	writeJSON(w, http.StatusOK, out)
 }
 
 // snapshot finds the snapshot in the URL, hiding other hosts' from tokens
@@ -65,7 +51,7 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) (*repo.Manifes
 
 func (s *Server) getSnapshot(w http.ResponseWriter, r *http.Request) {
 	if m, ok := s.snapshot(w, r); ok {
-		writeJSON(w, http.StatusOK, m)
+		writeJSON(w, http.StatusOK, snapshotToWire(m))
 	}
 }
 
@@ -78,7 +64,7 @@ func (s *Server) restoreDisk(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := restore.ParseFormat(r.URL.Query().Get("format"))
 	if err != nil {
-		writeError(w, r, errf(http.StatusBadRequest, CodeBadRequest, err.Error()))
+		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, err.Error()))
 		return
 	}
 	d, err := restore.Open(r.Context(), s.repo, m, chi.URLParam(r, "name"), f)
@@ -95,7 +81,7 @@ func (s *Server) restoreDisk(w http.ResponseWriter, r *http.Request) {
 		if h := r.Header.Get("Range"); h != "" {
 			if out, ok = restore.ParseRange(h, d.Size()); !ok {
 				w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", d.Size()))
-				writeError(w, r, errf(http.StatusRequestedRangeNotSatisfiable, CodeBadRange, fmt.Sprintf("range %s not satisfiable for %d bytes", h, d.Size())))
+				writeError(w, r, errf(http.StatusRequestedRangeNotSatisfiable, apiv1.CodeBadRange, fmt.Sprintf("range %s not satisfiable for %d bytes", h, d.Size())))
 				return
 			}
 			status = http.StatusPartialContent
@@ -126,5 +112,5 @@ func (s *Server) deleteSnapshot(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"snapshot": m.ID, "forgotten": true})
+	writeJSON(w, http.StatusOK, apiv1.SnapshotForgotten{Snapshot: m.ID, Forgotten: true})
 }

@@ -7,27 +7,18 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/index"
 )
 
-// Roles a token can have.
-const (
-	RoleAdmin   = "admin"
-	RoleRestore = "restore"
-	RoleAgent   = "agent"
-)
-
-// Token is a stored token: only its SHA-256 is kept.
+// Token is a stored token: what the API shows of it, and the SHA-256 of
+// its secret (the secret itself is never kept).
 type Token struct {
-	ID      string    `json:"id"`
-	Role    string    `json:"role"`
-	Host    string    `json:"host,omitempty"`
-	Created time.Time `json:"created"`
-	Hash    string    `json:"hash,omitempty"`
+	apiv1.Token
+	Hash string `json:"hash,omitempty"`
 }
 
 // tokenStore is where token records live (the index).
@@ -49,25 +40,26 @@ var errBadToken = errors.New("invalid or revoked token")
 
 // Create makes a token and returns its record and secret form. The secret is
 // never stored.
-func (t *Tokens) Create(role, host string) (Token, string, error) {
+func (t *Tokens) Create(role apiv1.Role, host string) (Token, string, error) {
 	switch role {
-	case RoleAdmin:
+	case apiv1.RoleAdmin:
 		if host != "" {
-			return Token{}, "", errf(400, CodeBadRequest, "an admin token cannot be limited to a host (use role restore or agent)")
+			return Token{}, "", errf(400, apiv1.CodeBadRequest, "an admin token cannot be limited to a host (use role restore or agent)")
 		}
-	case RoleRestore:
+	case apiv1.RoleRestore:
 		// A restore token with a host sees that host's snapshots only.
 		if host != "" {
 			if err := validName("host", host); err != nil {
 				return Token{}, "", err
 			}
 		}
-	case RoleAgent:
+	case apiv1.RoleAgent:
 		if err := validName("host", host); err != nil {
 			return Token{}, "", err
 		}
 	default:
-		return Token{}, "", errf(400, CodeBadRequest, fmt.Sprintf("unknown role %q (want admin, restore or agent)", role))
+		_, err := apiv1.ParseRole(string(role))
+		return Token{}, "", errf(400, apiv1.CodeBadRequest, err.Error())
 	}
 	idb := make([]byte, 6)
 	secret := make([]byte, 24)
@@ -80,7 +72,7 @@ func (t *Tokens) Create(role, host string) (Token, string, error) {
 	id := hex.EncodeToString(idb)
 	plain := "svt_" + id + "_" + hex.EncodeToString(secret)
 	sum := sha256.Sum256([]byte(plain))
-	tok := Token{ID: id, Role: role, Host: host, Created: time.Now().UTC(), Hash: hex.EncodeToString(sum[:])}
+	tok := Token{Token: apiv1.Token{ID: id, Role: role, Host: host, Created: time.Now().UTC()}, Hash: hex.EncodeToString(sum[:])}
 	rec, _ := json.Marshal(tok)
 	if err := t.store.PutToken(id, rec); err != nil {
 		return Token{}, "", err
@@ -131,9 +123,6 @@ func (t *Tokens) List() ([]Token, error) {
 	return out, err
 }
 
-// CodeLastAdmin refuses to revoke the only admin token.
-const CodeLastAdmin = "LAST_ADMIN_TOKEN"
-
 // Revoke deletes a token. The last admin token stays: without it nobody
 // could administer the server (an operator with the server stopped can
 // still make one: shadowvault token create --offline).
@@ -144,17 +133,17 @@ func (t *Tokens) Revoke(id string) error {
 	}
 	admins, isAdmin := 0, false
 	for _, tok := range list {
-		if tok.Role == RoleAdmin {
+		if tok.Role == apiv1.RoleAdmin {
 			admins++
 			isAdmin = isAdmin || tok.ID == id
 		}
 	}
 	if isAdmin && admins == 1 {
-		return errf(409, CodeLastAdmin, "token "+id+" is the last admin token: create another admin token first")
+		return errf(409, apiv1.CodeLastAdmin, "token "+id+" is the last admin token: create another admin token first")
 	}
 	err = t.store.DeleteToken(id)
 	if errors.Is(err, index.ErrNotFound) {
-		return errf(404, CodeNotFound, "no token "+id)
+		return errf(404, apiv1.CodeNotFound, "no token "+id)
 	}
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/repo"
 )
 
@@ -20,7 +21,7 @@ func (s *Server) putWriterMetadata(w http.ResponseWriter, r *http.Request) {
 	doc, err := io.ReadAll(http.MaxBytesReader(w, r.Body, repo.MaxWriterMetadata))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		err = errf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "writer metadata over 16 MiB")
+		err = errf(http.StatusRequestEntityTooLarge, apiv1.CodeBodyTooLarge, "writer metadata over 16 MiB")
 	}
 	if err == nil {
 		err = sess.SetWriterMetadata(doc)
@@ -29,7 +30,7 @@ func (s *Server) putWriterMetadata(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"session": sess.ID, "writer_metadata_bytes": len(doc)})
+	writeJSON(w, http.StatusOK, apiv1.WriterMetadataResult{Session: sess.ID, Bytes: len(doc)})
 }
 
 // getWriterMetadata returns a snapshot's writer metadata document, to hand

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/internal/testserver"
 )
 
@@ -34,7 +35,7 @@ func ingest(b *testing.B, c *agent.Client, streams int, size int64, seed uint64)
 		go func(i int) {
 			defer wg.Done()
 			ctx := context.Background()
-			id, err := c.OpenSession(ctx, agent.SessionRequest{Host: "HV01", VM: fmt.Sprintf("VM%d", i), BackupType: "full", Consistency: "application"})
+			id, err := c.OpenSession(ctx, apiv1.SessionRequest{Host: "HV01", VM: fmt.Sprintf("VM%d", i), BackupType: "full", Consistency: "application"})
 			if err != nil {
 				errs <- err
 				return

@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// Disk is one disk in a receipt.
+// Disk is one disk in a receipt: what the server received and stored of
+// it. The answer to a disk upload carries the same fields (and a few more).
 type Disk struct {
 	Name         string `json:"name"`
 	Format       string `json:"format"`
@@ -23,16 +24,16 @@ type Disk struct {
 
 // Receipt is the body of a successful complete.
 type Receipt struct {
-	Session      string    `json:"session"`
-	Snapshot     string    `json:"snapshot"`
-	Host         string    `json:"host"`
-	VM           string    `json:"vm"`
-	BackupType   string    `json:"backup_type"`
-	Consistency  string    `json:"consistency"`
-	TruncateLogs bool      `json:"truncate_logs"`
-	Disks        []Disk    `json:"disks"`
-	CommittedAt  time.Time `json:"committed_at"`
-	Signature    string    `json:"signature,omitempty"`
+	Session      string      `json:"session"`
+	Snapshot     string      `json:"snapshot"`
+	Host         string      `json:"host"`
+	VM           string      `json:"vm"`
+	BackupType   BackupType  `json:"backup_type"`
+	Consistency  Consistency `json:"consistency"`
+	TruncateLogs bool        `json:"truncate_logs"`
+	Disks        []Disk      `json:"disks"`
+	CommittedAt  time.Time   `json:"committed_at"`
+	Signature    string      `json:"signature,omitempty"`
 }
 
 // ErrBadSignature is returned when a receipt does not verify.

@@ -64,3 +64,39 @@ func TestCanonicalForm(t *testing.T) {
 		t.Fatalf("large integer not kept exactly: %s", s)
 	}
 }
+
+func TestSettings(t *testing.T) {
+	for _, s := range []string{"full", "copy"} {
+		if bt, err := ParseBackupType(s); err != nil || bt.String() != s || !bt.Valid() {
+			t.Errorf("ParseBackupType(%q) = %q, %v", s, bt, err)
+		}
+	}
+	for _, s := range []string{"application", "crash"} {
+		if c, err := ParseConsistency(s); err != nil || c.String() != s || !c.Valid() {
+			t.Errorf("ParseConsistency(%q) = %q, %v", s, c, err)
+		}
+	}
+	for _, s := range []string{"", "Full", "incremental"} {
+		if _, err := ParseBackupType(s); err == nil {
+			t.Errorf("ParseBackupType(%q): no error", s)
+		}
+		if _, err := ParseConsistency(s); err == nil {
+			t.Errorf("ParseConsistency(%q): no error", s)
+		}
+	}
+	for _, tc := range []struct {
+		t    BackupType
+		c    Consistency
+		want bool
+	}{
+		{BackupFull, ConsistencyApplication, true},
+		{BackupFull, ConsistencyCrash, false},
+		{BackupCopy, ConsistencyApplication, false},
+		{BackupCopy, ConsistencyCrash, false},
+		{"", ConsistencyApplication, false},
+	} {
+		if got := TruncateLogs(tc.t, tc.c); got != tc.want {
+			t.Errorf("TruncateLogs(%q, %q) = %v", tc.t, tc.c, got)
+		}
+	}
+}

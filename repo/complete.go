@@ -154,7 +154,7 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 	rc := receipt.Receipt{
 		Session: s.ID, Snapshot: m.ID, Host: m.Host, VM: m.VM, BackupType: m.BackupType,
 		Consistency: m.Consistency, CommittedAt: now,
-		TruncateLogs: m.BackupType == "full" && m.Consistency == "application",
+		TruncateLogs: receipt.TruncateLogs(m.BackupType, m.Consistency),
 	}
 	for _, d := range disks {
 		id, err := r.saveDiskMap(ctx, d.Map)

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/internal/testserver"
 	"github.com/shadowvault/shadowvault/repo"
@@ -339,8 +339,8 @@ func TestCrashDuringPrune(t *testing.T) {
 
 type indexPack = index.PackInfo
 
-func sessionReq(vm string) agent.SessionRequest {
-	return agent.SessionRequest{Host: "HV01", VM: vm, BackupType: "full", Consistency: "application"}
+func sessionReq(vm string) apiv1.SessionRequest {
+	return apiv1.SessionRequest{Host: "HV01", VM: vm, BackupType: "full", Consistency: "application"}
 }
 
 // forgetAndPrune forgets snap and prunes, past the grace window.

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/internal/testserver"
 	"github.com/shadowvault/shadowvault/receipt"
@@ -218,7 +219,7 @@ func TestRebuildRefusesWhileSessionOpen(t *testing.T) {
 	f.populate(t)
 	before := f.catalogue(t)
 	ctx := context.Background()
-	id, err := f.Client("").OpenSession(ctx, agent.SessionRequest{Host: "HV01", VM: "VM3", BackupType: "full", Consistency: "application"})
+	id, err := f.Client("").OpenSession(ctx, apiv1.SessionRequest{Host: "HV01", VM: "VM3", BackupType: "full", Consistency: "application"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/receipt"
 )
 
 // Session errors.
@@ -37,11 +38,11 @@ var (
 
 // SessionInfo is what the agent declared when opening a session.
 type SessionInfo struct {
-	Host        string          `json:"host"`
-	VM          string          `json:"vm"`
-	BackupType  string          `json:"backup_type"`
-	Consistency string          `json:"consistency"`
-	Writers     json.RawMessage `json:"writers,omitempty"`
+	Host        string              `json:"host"`
+	VM          string              `json:"vm"`
+	BackupType  receipt.BackupType  `json:"backup_type"`
+	Consistency receipt.Consistency `json:"consistency"`
+	Writers     json.RawMessage     `json:"writers,omitempty"`
 	// Disks, when not empty, are the names of the disks the session must
 	// hold before it completes; no other disk may be uploaded.
 	Disks []string `json:"disks,omitempty"`

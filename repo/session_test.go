@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/internal/testserver"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/repo/backend"
@@ -91,7 +91,7 @@ func TestSessionsExpireInEveryState(t *testing.T) {
 			fb := faulty.New(mem.New())
 			s := testserver.Start(t, testserver.Options{Backend: fb, Now: clk.now, Lease: lease})
 			cl := s.Client("")
-			id, err := cl.OpenSession(context.Background(), agent.SessionRequest{Host: "HV01", VM: "VM1", BackupType: "full", Consistency: "application"})
+			id, err := cl.OpenSession(context.Background(), apiv1.SessionRequest{Host: "HV01", VM: "VM1", BackupType: "full", Consistency: "application"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -52,18 +52,18 @@ type ManifestDisk struct {
 
 // Manifest is a snapshot, as stored in the backend and the index.
 type Manifest struct {
-	Magic       string          `json:"magic"`
-	Version     int             `json:"version"`
-	ID          string          `json:"id"`
-	Session     string          `json:"session"`
-	Host        string          `json:"host"`
-	VM          string          `json:"vm"`
-	Time        time.Time       `json:"time"`
-	BackupType  string          `json:"backup_type"`
-	Consistency string          `json:"consistency"`
-	Writers     json.RawMessage `json:"writers,omitempty"`
-	Disks       []ManifestDisk  `json:"disks"`
-	Receipt     receipt.Receipt `json:"receipt"`
+	Magic       string              `json:"magic"`
+	Version     int                 `json:"version"`
+	ID          string              `json:"id"`
+	Session     string              `json:"session"`
+	Host        string              `json:"host"`
+	VM          string              `json:"vm"`
+	Time        time.Time           `json:"time"`
+	BackupType  receipt.BackupType  `json:"backup_type"`
+	Consistency receipt.Consistency `json:"consistency"`
+	Writers     json.RawMessage     `json:"writers,omitempty"`
+	Disks       []ManifestDisk      `json:"disks"`
+	Receipt     receipt.Receipt     `json:"receipt"`
 	// WriterMetadata is the VSS writer metadata document the agent sent
 	// (diskshadow's backup .cab), stored as metadata/<id>; nil without one.
 	WriterMetadata *Document `json:"writer_metadata,omitempty"`

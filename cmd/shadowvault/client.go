@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
+	"github.com/shadowvault/shadowvault/receipt"
 )
 
 // Exit codes of the client commands.
@@ -133,7 +135,8 @@ func cmdBackup(args []string) int {
 		fmt.Fprintln(os.Stderr, "backup needs --host, --vm and at least one disk")
 		return exitUsage
 	}
-	if *typ != "full" && *typ != "copy" {
+	backupType, err := receipt.ParseBackupType(*typ)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "backup: --type %q: want full or copy\n", *typ)
 		return exitUsage
 	}
@@ -148,8 +151,8 @@ func cmdBackup(args []string) int {
 		if cf.token != "" && os.Getenv("SHADOWVAULT_TOKEN") == "" {
 			os.Setenv("SHADOWVAULT_TOKEN", cf.token)
 		}
-		return runVSS(*vm, *typ, disks, vssUploadArgs(vssUpload{
-			server: cf.server, caCert: cf.caCert, key: *key, host: *host, vm: *vm, typ: *typ, format: *format,
+		return runVSS(*vm, backupType, disks, vssUploadArgs(vssUpload{
+			server: cf.server, caCert: cf.caCert, key: *key, host: *host, vm: *vm, typ: backupType, format: *format,
 			parallel: *parallel, retries: *retries, hints: *hints, excludeFree: *excludeFree,
 		}))
 	}
@@ -162,7 +165,7 @@ func cmdBackup(args []string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	done := showProgress(p, "backup", true)
 	rc, err := agent.Backup(ctx, c, agent.BackupOptions{
-		Host: *host, VM: *vm, Type: *typ, Consistency: cons, Disks: disks, Format: *format,
+		Host: *host, VM: *vm, Type: backupType, Consistency: cons, Disks: disks, Format: *format,
 		ReceiptKey: *key, Parallel: *parallel, Retries: *retries, Progress: p, Log: log, Writers: writersJSON(*writers), WriterMetadata: *writerDoc,
 		GuestHints: *hints, ExcludeFree: *excludeFree,
 	})
@@ -183,33 +186,37 @@ func cmdBackup(args []string) int {
 // guest itself and says so with --consistency application. --vss with
 // crash is refused: diskshadow tells the writers a full backup succeeded,
 // which a crash-consistent snapshot record would contradict.
-func backupConsistency(vss bool, flag string) (string, error) {
+func backupConsistency(vss bool, flag string) (apiv1.Consistency, error) {
 	switch {
 	case flag == "" && vss:
-		return agent.ConsistencyApplication, nil
+		return apiv1.ConsistencyApplication, nil
 	case flag == "":
-		return agent.ConsistencyCrash, nil
-	case flag != agent.ConsistencyApplication && flag != agent.ConsistencyCrash:
+		return apiv1.ConsistencyCrash, nil
+	}
+	c, err := receipt.ParseConsistency(flag)
+	switch {
+	case err != nil:
 		return "", fmt.Errorf("--consistency %q: want application or crash", flag)
-	case vss && flag == agent.ConsistencyCrash:
+	case vss && c == apiv1.ConsistencyCrash:
 		return "", errors.New("--vss runs the VSS writers, so the backup is application-consistent: --consistency crash cannot be used with --vss")
 	}
-	return flag, nil
+	return c, nil
 }
 
 // vssUpload is what the upload step that diskshadow EXECs is run with.
 type vssUpload struct {
-	server, caCert, key, host, vm, typ, format string
-	parallel, retries                          int
-	hints, excludeFree                         bool
+	server, caCert, key, host, vm, format string
+	typ                                   apiv1.BackupType
+	parallel, retries                     int
+	hints, excludeFree                    bool
 }
 
 // vssUploadArgs are the upload step's flags: everything but the disks and
 // the token. It runs inside the VSS backup, so it asks for an
 // application-consistent backup.
 func vssUploadArgs(u vssUpload) []string {
-	up := []string{"--server", u.server, "--host", u.host, "--vm", u.vm, "--type", u.typ,
-		"--consistency", agent.ConsistencyApplication, "--parallel", fmt.Sprint(u.parallel), "--retries", fmt.Sprint(u.retries)}
+	up := []string{"--server", u.server, "--host", u.host, "--vm", u.vm, "--type", u.typ.String(),
+		"--consistency", apiv1.ConsistencyApplication.String(), "--parallel", fmt.Sprint(u.parallel), "--retries", fmt.Sprint(u.retries)}
 	if u.key != "" {
 		up = append(up, "--receipt-key", u.key)
 	}
@@ -220,7 +227,8 @@ func vssUploadArgs(u vssUpload) []string {
 		up = append(up, "--format", u.format)
 	}
 	up = append(up, fmt.Sprintf("--guest-hints=%v", u.hints), fmt.Sprintf("--exclude-free=%v", u.excludeFree))
-	return append(up, "--writers", `[{"name":"Microsoft Hyper-V VSS Writer","id":"`+agent.HyperVWriter+`"}]`)
+	writers, _ := json.Marshal([]apiv1.Writer{{Name: "Microsoft Hyper-V VSS Writer", ID: agent.HyperVWriter}})
+	return append(up, "--writers", string(writers))
 }
 
 func cmdSnapshots(args []string) int {
@@ -236,13 +244,7 @@ func cmdSnapshots(args []string) int {
 		return fail(err)
 	}
 	defer stop()
-	var out struct {
-		Snapshots []struct {
-			ID, Host, VM, Time, BackupType string
-			LogicalBytes                   int64 `json:"logical_bytes"`
-			Disks                          []struct{ Name, Format string }
-		} `json:"snapshots"`
-	}
+	var out apiv1.SnapshotList
 	q := "/api/v1/snapshots?host=" + urlQuery(*host) + "&vm=" + urlQuery(*vm)
 	if *asJSON {
 		var raw json.RawMessage
@@ -260,7 +262,7 @@ func cmdSnapshots(args []string) int {
 	for _, s := range out.Snapshots {
 		var names []string
 		for _, d := range s.Disks {
-			names = append(names, d.Name+" ("+d.Format+")")
+			names = append(names, d.Name+" ("+d.Format.String()+")")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Time, s.Host, s.VM, humanBytes(s.LogicalBytes), strings.Join(names, ", "))
 	}
@@ -327,13 +329,9 @@ func cmdToken(args []string) int {
 		return fail(err)
 	}
 	defer stop()
-	body, _ := json.Marshal(map[string]string{"role": *role, "host": *host})
-	var res struct {
-		ID         string `json:"id"`
-		Token      string `json:"token"`
-		ReceiptKey string `json:"receipt_key"`
-	}
-	if err := c.Do(ctx, http.MethodPost, "/api/v1/tokens", strings.NewReader(string(body)), int64(len(body)), &res); err != nil {
+	// The server checks the role: an unknown one is refused there.
+	var res apiv1.TokenCreated
+	if err := c.DoJSON(ctx, http.MethodPost, "/api/v1/tokens", apiv1.TokenRequest{Role: apiv1.Role(*role), Host: *host}, &res); err != nil {
 		return fail(err)
 	}
 	fmt.Printf("token:       %s\nid:          %s\nreceipt key: %s\n", res.Token, res.ID, res.ReceiptKey)
@@ -431,16 +429,14 @@ func cmdTokenAdmin(verb string, args []string) int {
 		fmt.Println("revoked", pos[0])
 		return exitOK
 	}
-	var res struct {
-		Tokens []struct{ ID, Role, Host, Created string }
-	}
+	var res apiv1.TokenList
 	if err := c.Do(ctx, http.MethodGet, "/api/v1/tokens", nil, 0, &res); err != nil {
 		return fail(err)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tROLE\tHOST\tCREATED")
 	for _, t := range res.Tokens {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Role, t.Host, t.Created)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Role, t.Host, t.Created.Format(time.RFC3339Nano))
 	}
 	tw.Flush()
 	return exitOK

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/receipt"
 )
 
@@ -143,7 +144,7 @@ func TestKillMidUpload(t *testing.T) {
 		t.Fatalf("first backup exited %d", code)
 	}
 	c := s.client()
-	id, err := c.OpenSession(context.Background(), agent.SessionRequest{Host: "HV01", VM: "VM1", BackupType: "full", Consistency: "application"})
+	id, err := c.OpenSession(context.Background(), apiv1.SessionRequest{Host: "HV01", VM: "VM1", BackupType: "full", Consistency: "application"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +197,7 @@ func TestKillMidComplete(t *testing.T) {
 		name := fmt.Sprintf("d%d.raw", i)
 		want[name] = randomFile(t, filepath.Join(dir, name), 20<<20)
 		c := s.client()
-		id, err := c.OpenSession(context.Background(), agent.SessionRequest{Host: "HV01", VM: "VM1", BackupType: "full", Consistency: "application"})
+		id, err := c.OpenSession(context.Background(), apiv1.SessionRequest{Host: "HV01", VM: "VM1", BackupType: "full", Consistency: "application"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,9 +8,9 @@ import (
 	"net/url"
 	"os"
 	"text/tabwriter"
-	"time"
 
 	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 )
 
 // cmdLs lists a directory inside a snapshot disk's NTFS volume:
@@ -38,14 +38,7 @@ func cmdLs(args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	var out struct {
-		Entries []struct {
-			Name  string
-			Size  int64
-			Dir   bool
-			MTime time.Time
-		}
-	}
+	var out apiv1.DirListing
 	if err := c.Do(ctx, http.MethodGet, base+"/ls?path="+url.QueryEscape(path), nil, 0, &out); err != nil {
 		return fail(err)
 	}
@@ -105,10 +98,7 @@ func fsBase(ctx context.Context, c *agent.Client, snap, disk string, part int) (
 	if part > 0 {
 		return fmt.Sprintf("%s/%d", base, part), nil
 	}
-	var parts []struct {
-		Index int
-		Type  string
-	}
+	var parts []apiv1.Partition
 	if err := c.Do(ctx, http.MethodGet, base+"/", nil, 0, &parts); err != nil {
 		return "", err
 	}

@@ -9,30 +9,32 @@ import (
 	"os"
 	"strings"
 
-	"github.com/shadowvault/shadowvault/repo"
+	"github.com/shadowvault/shadowvault/apiv1"
 )
 
-// maintCall sends a JSON body to an admin route and prints the answer.
+// maintCall sends body (an apiv1 request, or nil for none) to an admin
+// route and prints the answer as the server sent it.
 func maintCall(cf clientFlags, method, path string, body any) int {
 	c, ctx, stop, err := cf.start()
 	if err != nil {
 		return fail(err)
 	}
 	defer stop()
-	var b []byte
-	if body != nil {
-		b, _ = json.Marshal(body)
-	}
 	var out json.RawMessage
-	if err := c.Do(ctx, method, path, strings.NewReader(string(b)), int64(len(b)), &out); err != nil {
+	if body == nil {
+		err = c.Do(ctx, method, path, strings.NewReader(""), 0, &out)
+	} else {
+		err = c.DoJSON(ctx, method, path, body, &out)
+	}
+	if err != nil {
 		return fail(err)
 	}
 	os.Stdout.Write(out)
 	return exitOK
 }
 
-func policyFlags(fs *flag.FlagSet) *repo.Policy {
-	p := &repo.Policy{}
+func policyFlags(fs *flag.FlagSet) *apiv1.Policy {
+	p := &apiv1.Policy{}
 	fs.IntVar(&p.KeepLast, "keep-last", 0, "keep the N newest snapshots")
 	fs.IntVar(&p.KeepHourly, "keep-hourly", 0, "keep the newest snapshot of each of the last N hours with snapshots")
 	fs.IntVar(&p.KeepDaily, "keep-daily", 0, "... of the last N days")
@@ -56,8 +58,8 @@ func cmdForget(args []string) int {
 	dry := fs.Bool("dry-run", false, "only list what would be kept and removed, with the reasons")
 	p := policyFlags(fs)
 	parseArgs(fs, args)
-	req := repo.ForgetRequest{Host: *host, VM: *vm, DryRun: *dry}
-	if *p != (repo.Policy{}) {
+	req := apiv1.ForgetRequest{Host: *host, VM: *vm, DryRun: *dry}
+	if *p != (apiv1.Policy{}) {
 		req.Policy = p
 	}
 	return maintCall(cf, http.MethodPost, "/api/v1/forget", req)
@@ -70,7 +72,7 @@ func cmdPrune(args []string) int {
 	below := fs.Float64("repack-below", 0.7, "rewrite packs whose live share is under this")
 	grace := fs.String("grace", "1h", "never touch packs younger than this")
 	parseArgs(fs, args)
-	return maintCall(cf, http.MethodPost, "/api/v1/prune", map[string]any{"repack_below": *below, "grace": *grace})
+	return maintCall(cf, http.MethodPost, "/api/v1/prune", apiv1.PruneRequest{RepackBelow: *below, Grace: *grace})
 }
 
 func cmdCheck(args []string) int {
@@ -94,15 +96,8 @@ func cmdCheck(args []string) int {
 		return fail(err)
 	}
 	defer stop()
-	body := fmt.Sprintf(`{"read_data_percent":%d}`, pct)
-	var res struct {
-		OK      bool `json:"ok"`
-		Damaged []struct {
-			Snapshot, Disk, Reason string
-		} `json:"damaged"`
-		Problems []string `json:"problems"`
-	}
-	if err := c.Do(ctx, http.MethodPost, "/api/v1/check", strings.NewReader(body), int64(len(body)), &res); err != nil {
+	var res apiv1.CheckResponse
+	if err := c.DoJSON(ctx, http.MethodPost, "/api/v1/check", apiv1.CheckRequest{ReadDataPercent: pct}, &res); err != nil {
 		return fail(err)
 	}
 	for _, p := range res.Problems {

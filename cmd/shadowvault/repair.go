@@ -16,6 +16,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/shadowvault/shadowvault/api"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo"
 )
@@ -53,7 +54,7 @@ func cmdRepair(args []string) int {
 		if err != nil {
 			return fail(err)
 		}
-		var st repo.RebuildStats
+		var st apiv1.RepairResult
 		if err := c.Do(ctx, http.MethodPost, "/api/v1/repair/index", strings.NewReader(""), 0, &st); err != nil {
 			return fail(err)
 		}
@@ -106,7 +107,7 @@ func repairIndex(ctx context.Context, log *slog.Logger, out io.Writer, repoPath,
 	if err != nil {
 		return err
 	}
-	printRebuild(out, st)
+	printRebuild(out, api.RebuildResult(st))
 	return ensureAdminAfterRebuild(out, r, filepath.Join(state, "admin.token"))
 }
 
@@ -132,7 +133,7 @@ func ensureAdminAfterRebuild(out io.Writer, r *repo.Repository, path string) err
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	_, plain, err := tokens.Create(api.RoleAdmin, "")
+	_, plain, err := tokens.Create(apiv1.RoleAdmin, "")
 	if err != nil {
 		return err
 	}
@@ -143,7 +144,8 @@ func ensureAdminAfterRebuild(out io.Writer, r *repo.Repository, path string) err
 	return nil
 }
 
-func printRebuild(out io.Writer, st repo.RebuildStats) {
+// printRebuild reports a rebuild, done here or by the server.
+func printRebuild(out io.Writer, st apiv1.RepairResult) {
 	fmt.Fprintf(out, "index rebuilt: %d packs (%s), %d chunks, %d snapshots in %.1fs\n",
 		st.Packs, humanBytes(st.PackBytes), st.Chunks, st.Snapshots, st.Seconds)
 	if st.Tokens > 0 || st.Policies > 0 {

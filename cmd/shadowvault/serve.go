@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/shadowvault/shadowvault/api"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/repo/backend"
@@ -215,7 +216,7 @@ func ensureAdminToken(log *slog.Logger, tokens *api.Tokens, path string) error {
 		log.Info("admin token", "file", path)
 		return nil
 	}
-	_, plain, err := tokens.Create(api.RoleAdmin, "")
+	_, plain, err := tokens.Create(apiv1.RoleAdmin, "")
 	if err != nil {
 		return err
 	}

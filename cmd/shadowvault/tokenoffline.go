@@ -11,6 +11,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/shadowvault/shadowvault/api"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/index"
 )
 
@@ -33,7 +34,7 @@ func createTokenOffline(state, role, host string) int {
 		return exitFailure
 	}
 	defer idx.Close()
-	tok, plain, err := api.NewTokens(idx).Create(role, host)
+	tok, plain, err := api.NewTokens(idx).Create(apiv1.Role(role), host)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "shadowvault: token create:", err)
 		return exitUsage

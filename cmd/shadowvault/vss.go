@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 )
 
 // runVSS runs a backup inside a VSS backup driven by diskshadow (the
@@ -16,7 +17,7 @@ import (
 // session (BackupComplete, log truncation in the guests) only when that step
 // exited 0 with a verified receipt. A copy backup never sends BackupComplete.
 // The script deletes its shadow copies when it gets to its end.
-func runVSS(vm, typ string, disks []string, agentArgs []string) int {
+func runVSS(vm string, typ apiv1.BackupType, disks []string, agentArgs []string) int {
 	vols, letters, err := vssVolumes(disks)
 	if err != nil {
 		return fail(err)
@@ -50,7 +51,7 @@ func runVSS(vm, typ string, disks []string, agentArgs []string) int {
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	err = cmd.Run()
 	if err == nil {
-		if typ == "full" {
+		if typ == apiv1.BackupFull {
 			fmt.Fprintln(os.Stderr, "shadowvault: VSS backup complete; the writers were told the full backup succeeded")
 		} else {
 			fmt.Fprintln(os.Stderr, "shadowvault: VSS copy backup complete; the writers' logs are untouched")

@@ -20,7 +20,7 @@ func TestBackupConsistencyDefault(t *testing.T) {
 	randomFile(t, disk, 1<<20)
 	for _, tc := range []struct {
 		args     []string
-		cons     string
+		cons     receipt.Consistency
 		truncate bool
 	}{
 		{nil, "crash", false},
@@ -59,9 +59,10 @@ func TestBackupConsistencyDefault(t *testing.T) {
 
 func TestBackupConsistencyResolve(t *testing.T) {
 	for _, tc := range []struct {
-		vss        bool
-		flag, want string
-		ok         bool
+		vss  bool
+		flag string
+		want receipt.Consistency
+		ok   bool
 	}{
 		{false, "", "crash", true},
 		{true, "", "application", true},

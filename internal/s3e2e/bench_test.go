@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/repo/backend"
 )
@@ -44,7 +44,7 @@ func fill(p []byte, seed uint64) {
 func ingestDisk(b *testing.B, s *server, vm string, data []byte) string {
 	ctx := context.Background()
 	c := s.client()
-	id, err := c.OpenSession(ctx, agent.SessionRequest{Host: "HV01", VM: vm, BackupType: "full", Consistency: "application"})
+	id, err := c.OpenSession(ctx, apiv1.SessionRequest{Host: "HV01", VM: vm, BackupType: "full", Consistency: "application"})
 	if err != nil {
 		b.Fatal(err)
 	}

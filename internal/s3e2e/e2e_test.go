@@ -10,7 +10,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/receipt"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/repo/backend"
@@ -182,7 +182,7 @@ func TestMaintenanceAPI(t *testing.T) {
 		}
 	}
 
-	id, err := s.client().OpenSession(ctx, agent.SessionRequest{Host: "HV01", VM: "VM2", BackupType: "full", Consistency: "application"})
+	id, err := s.client().OpenSession(ctx, apiv1.SessionRequest{Host: "HV01", VM: "VM2", BackupType: "full", Consistency: "application"})
 	if err != nil {
 		t.Fatal(err)
 	}

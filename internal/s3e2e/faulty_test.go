@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/repo/backend"
 	"github.com/shadowvault/shadowvault/repo/backend/faulty"
@@ -59,7 +59,7 @@ func TestFaultyPuts(t *testing.T) {
 			ctx := context.Background()
 			data := random(71, c.size)
 			cl := s.client()
-			id, err := cl.OpenSession(ctx, agent.SessionRequest{Host: "HV01", VM: "VM2", BackupType: "full", Consistency: "application"})
+			id, err := cl.OpenSession(ctx, apiv1.SessionRequest{Host: "HV01", VM: "VM2", BackupType: "full", Consistency: "application"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/shadowvault/shadowvault/agent"
 	"github.com/shadowvault/shadowvault/api"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/internal/miniotest"
@@ -94,7 +95,7 @@ func (s *server) start() {
 	if list, err := tokens.List(); err != nil {
 		s.tb.Fatal(err)
 	} else if len(list) == 0 {
-		if _, s.admin, err = tokens.Create(api.RoleAdmin, ""); err != nil {
+		if _, s.admin, err = tokens.Create(apiv1.RoleAdmin, ""); err != nil {
 			s.tb.Fatal(err)
 		}
 	}

@@ -118,7 +118,7 @@ func adminJSON(tb testing.TB, s *server, method, path, body string, out any) {
 func apiCode(err error) (int, string) {
 	var ae *agent.APIError
 	if errors.As(err, &ae) {
-		return ae.Status, ae.Code
+		return ae.Status, string(ae.Code)
 	}
 	return 0, ""
 }

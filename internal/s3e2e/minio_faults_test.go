@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/internal/miniotest"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/repo/backend"
@@ -47,7 +47,7 @@ func TestMinIOStoppedDuringUpload(t *testing.T) {
 
 	data := random(51, 24<<20)
 	c := s.client()
-	id, err := c.OpenSession(ctx, agent.SessionRequest{Host: "HV01", VM: "VM2", BackupType: "full", Consistency: "application"})
+	id, err := c.OpenSession(ctx, apiv1.SessionRequest{Host: "HV01", VM: "VM2", BackupType: "full", Consistency: "application"})
 	if err != nil {
 		t.Fatal(err)
 	}

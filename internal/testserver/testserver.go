@@ -17,6 +17,7 @@ import (
 
 	"github.com/shadowvault/shadowvault/agent"
 	"github.com/shadowvault/shadowvault/api"
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo"
@@ -87,7 +88,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	tokens := api.NewTokens(r)
-	_, admin, err := tokens.Create(api.RoleAdmin, "")
+	_, admin, err := tokens.Create(apiv1.RoleAdmin, "")
 	if err != nil {
 		t.Fatal(err)
 	}

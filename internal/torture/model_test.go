@@ -144,7 +144,7 @@ func checkReceipt(s *session, rc receipt.Receipt, pub ed25519.PublicKey) []strin
 	if err := receipt.Verify(rc, pub); err != nil {
 		bad("signature does not verify against GET /api/v1/receipt-key: %v", err)
 	}
-	if rc.Session != s.id || rc.Host != s.host || rc.VM != s.vm || rc.BackupType != s.btype || rc.Consistency != s.cons {
+	if rc.Session != s.id || rc.Host != s.host || rc.VM != s.vm || string(rc.BackupType) != s.btype || string(rc.Consistency) != s.cons {
 		bad("names session %q host %q vm %q type %q consistency %q, want %q %q %q %q %q",
 			rc.Session, rc.Host, rc.VM, rc.BackupType, rc.Consistency, s.id, s.host, s.vm, s.btype, s.cons)
 	}

@@ -1,0 +1,63 @@
+package apiv1
+
+// Code is the machine-readable code of an error answer.
+type Code string
+
+func (c Code) String() string { return string(c) }
+
+// Error codes of the API.
+const (
+	CodeUnauthorized     Code = "UNAUTHORIZED"
+	CodeForbidden        Code = "FORBIDDEN"
+	CodeNotFound         Code = "NOT_FOUND"
+	CodeBadRequest       Code = "BAD_REQUEST"
+	CodeBadName          Code = "BAD_NAME"
+	CodeBodyTooLarge     Code = "BODY_TOO_LARGE"
+	CodeTruncatedBody    Code = "TRUNCATED_BODY"
+	CodeBadDiskImage     Code = "BAD_DISK_IMAGE"
+	CodeEmptyDisk        Code = "EMPTY_DISK"
+	CodeTruncatedImage   Code = "TRUNCATED_IMAGE"
+	CodeTrailingData     Code = "TRAILING_DATA"
+	CodeFormatMismatch   Code = "FORMAT_MISMATCH"
+	CodeUnsupported      Code = "UNSUPPORTED_IMAGE"
+	CodeSpillLimit       Code = "SPILL_LIMIT"
+	CodeMetadataLimit    Code = "METADATA_LIMIT"
+	CodeBadHints         Code = "BAD_HINTS" // malformed guest hints
+	CodeTooManyUploads   Code = "TOO_MANY_UPLOADS"
+	CodeUnknownSession   Code = "UNKNOWN_SESSION"
+	CodeSessionCompleted Code = "SESSION_COMPLETED"
+	CodeSessionAborted   Code = "SESSION_ABORTED"
+	CodeSessionExpired   Code = "SESSION_EXPIRED"
+	CodeSessionFailed    Code = "SESSION_FAILED"
+	CodeDiskBusy         Code = "DISK_BUSY"
+	CodeNoDisks          Code = "NO_DISKS"
+	CodeDiskFailed       Code = "DISK_FAILED"
+	CodeDiskMissing      Code = "DISK_MISSING"
+	CodeDiskNotDeclared  Code = "DISK_NOT_DECLARED"
+	CodeUnknownSnapshot  Code = "UNKNOWN_SNAPSHOT"
+	CodeUnknownDisk      Code = "UNKNOWN_DISK"
+	CodeBadRange         Code = "RANGE_NOT_SATISFIABLE"
+	CodeParentMissing    Code = "PARENT_MISSING"
+	CodeBadRanges        Code = "BAD_RANGES" // an incremental body's parts: out of order, overlapping, past the size
+	CodeNoBase           Code = "NO_BASE"    // the base snapshot of an incremental holds no disk of that name
+	CodeProtected        Code = "SNAPSHOT_PROTECTED"
+	CodeUnsupportedFS    Code = "UNSUPPORTED_FILESYSTEM"
+	CodeCorruptFS        Code = "CORRUPT_FILESYSTEM"
+	CodeLastAdmin        Code = "LAST_ADMIN_TOKEN" // revoking the only admin token
+	CodeBusy             Code = "REPOSITORY_BUSY"  // maintenance while backups are in flight
+	CodeStorage          Code = "STORAGE_ERROR"
+	CodeCorruptData      Code = "CORRUPT_DATA"
+	CodeInternal         Code = "INTERNAL"
+)
+
+// Error is what went wrong: a code for programs, a sentence for people.
+type Error struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+}
+
+// ErrorBody is the body of every error answer:
+// {"error":{"code":"...","message":"..."}}.
+type ErrorBody struct {
+	Error Error `json:"error"`
+}
