@@ -7,8 +7,8 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/shadowvault/shadowvault/diskmap"
 	"github.com/shadowvault/shadowvault/apiv1"
+	"github.com/shadowvault/shadowvault/diskmap"
 	"github.com/shadowvault/shadowvault/ingest"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/repo/backend"
