@@ -39,7 +39,8 @@ func NewTokens(store tokenStore) *Tokens { return &Tokens{store: store} }
 var errBadToken = errors.New("invalid or revoked token")
 
 // Create makes a token and returns its record and secret form. The secret is
-// never stored.
+// never stored. An unknown role, a host for an admin token or no valid host
+// for an agent token is refused (400 BAD_REQUEST or BAD_NAME).
 func (t *Tokens) Create(role apiv1.Role, host string) (Token, string, error) {
 	switch role {
 	case apiv1.RoleAdmin:
