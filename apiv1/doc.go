@@ -5,11 +5,13 @@
 // client verbs of cmd/shadowvault) use the same ones. A wire type is
 // declared here once and nowhere else.
 //
-// The package depends on the standard library and on package receipt
-// only, so that an agent that imports it pulls in nothing of the
-// repository. The receipt, its disks and the backup settings it signs
-// (BackupType, Consistency) belong to package receipt, which interprets
-// them; apiv1 names them again as aliases, not as new types.
+// Of the project, the package depends on package receipt and on the disk
+// model (diskmap, and chunk below it) only, so that an agent that imports
+// it pulls in nothing of the repository. The receipt, its disks and the
+// backup settings it signs (BackupType, Consistency) belong to package
+// receipt, which interprets them; ranges, containers, guest hint records
+// and disk formats belong to diskmap. apiv1 names them again as aliases,
+// not as new types.
 //
 // The server's own records (a snapshot manifest, a retention policy, a job
 // status) stay in the packages that store them; package api turns them
