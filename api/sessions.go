@@ -10,6 +10,7 @@ import (
 	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/ingest"
 	"github.com/shadowvault/shadowvault/repo"
+	"github.com/shadowvault/shadowvault/restore"
 	"github.com/shadowvault/shadowvault/vhd"
 )
 
@@ -98,22 +99,42 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	_, incremental := r.URL.Query()["base"]
+	var base *restore.Disk
+	var baseID, boundary string
+	if incremental {
+		var err error
+		if format != 0 {
+			err = errf(http.StatusBadRequest, apiv1.CodeBadRequest, "an incremental upload is virtual content: no format")
+		} else {
+			base, baseID, boundary, err = s.incrementalBase(r, sess, name)
+		}
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
 	up, err := sess.BeginDisk(name)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	res, err := ingest.Disk(r.Context(), s.bodyReader(w, r), up, ingest.Options{
-		Params: s.repo.Config().Chunker, Format: format,
-		SpillDir: s.opts.SpillDir, SpillLimit: s.opts.SpillLimit, Hints: sess.Hints(name),
-	})
+	var res *ingest.Result
+	if incremental {
+		res, err = s.ingestIncremental(w, r, up, base, boundary)
+	} else {
+		res, err = ingest.Disk(r.Context(), s.bodyReader(w, r), up, ingest.Options{
+			Params: s.repo.Config().Chunker, Format: format,
+			SpillDir: s.opts.SpillDir, SpillLimit: s.opts.SpillLimit, Hints: sess.Hints(name),
+		})
+	}
 	if err != nil {
 		up.Cancel(err)
 		writeError(w, r, err)
 		return
 	}
 	d := &repo.Disk{Format: res.Format, Map: res.Map, Container: res.Container, Guest: res.Guest,
-		StreamBytes: res.StreamBytes, StreamBLAKE3: res.StreamBLAKE3}
+		StreamBytes: res.StreamBytes, StreamBLAKE3: res.StreamBLAKE3, Base: baseID, Changed: res.Changed}
 	if err := up.Finish(d); err != nil {
 		writeError(w, r, err)
 		return
@@ -124,7 +145,8 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 		"virtual_size", res.Map.VirtualSize, "stream_bytes", res.StreamBytes, "new_bytes", d.NewBytes, "chunks", res.Chunks)
 	writeJSON(w, http.StatusOK, apiv1.DiskSummary{
 		Disk: apiv1.Disk{Name: name, Format: res.Format.String(), VirtualSize: res.Map.VirtualSize, StreamBytes: res.StreamBytes,
-			StreamBLAKE3: res.StreamBLAKE3, NewBytes: d.NewBytes, StoredBytes: d.StoredBytes}, Chunks: res.Chunks,
+			StreamBLAKE3: res.StreamBLAKE3, NewBytes: d.NewBytes, StoredBytes: d.StoredBytes,
+			Base: baseID, ChangedBytes: res.Changed}, Chunks: res.Chunks,
 		HasParent: d.Container.HasParent, ParentID: d.Container.ParentID,
 	})
 }

@@ -64,7 +64,7 @@ func (s *Server) restoreDisk(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := restore.ParseFormat(r.URL.Query().Get("format"))
 	if err != nil {
-		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, err.Error()))
+		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, "format must be original, raw, vhd or vhdx"))
 		return
 	}
 	d, err := restore.Open(r.Context(), s.repo, m, chi.URLParam(r, "name"), f)

@@ -14,10 +14,6 @@ type DiskSummary struct {
 	// disk of the session only if one has that id.
 	HasParent bool   `json:"has_parent,omitempty"`
 	ParentID  string `json:"parent_id,omitempty"`
-	// Base and ChangedBytes describe an incremental upload: the snapshot
-	// it changed and the bytes its parts wrote.
-	Base         string `json:"base,omitempty"`
-	ChangedBytes int64  `json:"changed_bytes,omitempty"`
 }
 
 // HintsRequest is what the agent tells the server about a disk's guest

@@ -38,13 +38,9 @@ func ParseFormat(s string) (Format, error) {
 	return 0, fmt.Errorf("unknown disk format %q", s)
 }
 
-// MarshalText writes the format's name.
-func (f Format) MarshalText() ([]byte, error) {
-	if f < FormatRaw || f > FormatVHDX {
-		return nil, fmt.Errorf("unknown disk format %d", uint8(f))
-	}
-	return []byte(f.String()), nil
-}
+// MarshalText writes the format's name (an unknown value as
+// "format(N)", which UnmarshalText refuses).
+func (f Format) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
 
 // UnmarshalText parses a format name.
 func (f *Format) UnmarshalText(b []byte) error {

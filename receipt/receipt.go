@@ -20,6 +20,13 @@ type Disk struct {
 	StreamBLAKE3 string `json:"stream_blake3"`
 	NewBytes     int64  `json:"new_bytes"`
 	StoredBytes  int64  `json:"stored_bytes"`
+	// An incremental disk (changes over a base snapshot's disk) names its
+	// base, the bytes its parts wrote and its disk map (StreamBLAKE3 is
+	// that of the body received). A full upload leaves them empty, so
+	// receipts of full uploads are signed over the same fields as ever.
+	Base         string `json:"base,omitempty"`
+	ChangedBytes int64  `json:"changed_bytes,omitempty"`
+	DiskMap      string `json:"disk_map,omitempty"`
 }
 
 // Receipt is the body of a successful complete.

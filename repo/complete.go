@@ -167,10 +167,14 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 			StoredBytes: d.StoredBytes, DiskMap: id, Container: d.Container, Parent: d.Parent, Guest: d.Guest,
 			Base: d.Base, ChangedBytes: d.Changed,
 		})
-		rc.Disks = append(rc.Disks, receipt.Disk{
+		rd := receipt.Disk{
 			Name: d.Name, Format: d.Format.String(), VirtualSize: d.Map.VirtualSize, StreamBytes: d.StreamBytes,
 			StreamBLAKE3: d.StreamBLAKE3, NewBytes: d.NewBytes, StoredBytes: d.StoredBytes,
-		})
+		}
+		if d.Base != "" {
+			rd.Base, rd.ChangedBytes, rd.DiskMap = d.Base, d.Changed, id.String()
+		}
+		rc.Disks = append(rc.Disks, rd)
 	}
 	if err := receipt.Sign(&rc, r.key); err != nil {
 		return nil, err

@@ -87,10 +87,19 @@ func chainOf(m *repo.Manifest, name string) ([]repo.ManifestDisk, error) {
 		}
 		d, ok := m.Disk(n)
 		if !ok {
-			return nil, fmt.Errorf("snapshot %s, disk %q: %w", m.ID, n, ErrUnknownDisk)
+			return nil, unknownDisk{snapshot: m.ID, disk: n}
 		}
 		chain = append(chain, d)
 		n = d.Parent
 	}
 	return chain, nil
 }
+
+// unknownDisk is ErrUnknownDisk for one snapshot and disk name.
+type unknownDisk struct{ snapshot, disk string }
+
+func (e unknownDisk) Error() string {
+	return fmt.Sprintf("snapshot %s has no disk %q", e.snapshot, e.disk)
+}
+
+func (e unknownDisk) Is(target error) bool { return target == ErrUnknownDisk }
