@@ -51,6 +51,13 @@ type BackupOptions struct {
 	// (diskshadow's backup .cab), sent with the session and kept with the
 	// snapshot; empty: none.
 	WriterMetadata string
+	// Incremental sends each disk as its changes over the same disk of a
+	// base snapshot (Base, or the newest of the host and VM holding it),
+	// found from ChangedRanges (a file) or else the base's block digests.
+	// A disk without a usable base goes up whole, and the log says why.
+	Incremental   bool
+	Base          string
+	ChangedRanges string
 }
 
 // Progress counts bytes for a progress display.
@@ -59,13 +66,16 @@ type Progress struct {
 	Sent     atomic.Int64
 	Streamed atomic.Int64 // bytes of finished disks
 	New      atomic.Int64 // new bytes of finished disks
+	Changed  atomic.Int64 // changed bytes found by incremental uploads
 }
 
 type sentDisk struct {
 	name, path string
-	size       int64
+	size       int64 // bytes sent: the file, or an incremental body
 	hash       string
 	summary    apiv1.DiskSummary
+	base       string // incremental: the base snapshot
+	changed    int64  // incremental: changed bytes sent
 }
 
 // Backup runs one backup and returns the verified receipt. Any failure aborts
@@ -215,7 +225,17 @@ func sendWithRetry(ctx context.Context, c *Client, o BackupOptions, id string, d
 				return ctx.Err()
 			}
 		}
-		if err = sendDisk(ctx, c, o, id, d); err == nil {
+		if o.Incremental {
+			err = sendIncremental(ctx, c, o, id, d)
+			if errors.Is(err, errFullUpload) {
+				o.Log.Warn("incremental upload not possible: sending the whole disk", "disk", d.name, "why", err)
+				o.Incremental = false // for this disk: o is a copy
+				err = sendDisk(ctx, c, o, id, d)
+			}
+		} else {
+			err = sendDisk(ctx, c, o, id, d)
+		}
+		if err == nil {
 			return nil
 		}
 		var ae *APIError
@@ -285,6 +305,10 @@ func verify(rc apiv1.Receipt, pub ed25519.PublicKey, id string, o BackupOptions,
 		if got[i].Name != d.name || got[i].StreamBLAKE3 != d.hash || got[i].StreamBytes != d.size {
 			return fmt.Errorf("%w: disk %s: receipt says %d bytes with BLAKE3 %s, sent %d with %s",
 				ErrVerify, d.name, got[i].StreamBytes, got[i].StreamBLAKE3, d.size, d.hash)
+		}
+		if got[i].Base != d.base || got[i].ChangedBytes != d.changed {
+			return fmt.Errorf("%w: disk %s: receipt says %d bytes changed over %q, sent %d over %q",
+				ErrVerify, d.name, got[i].ChangedBytes, got[i].Base, d.changed, d.base)
 		}
 	}
 	return nil

@@ -139,6 +139,24 @@ func (c *Client) PutDisk(ctx context.Context, session, name string, r io.Reader,
 	return d, err
 }
 
+// PutIncremental streams the changes of disk name over the same disk of
+// snapshot base (an id or "latest"): a multipart/byteranges body of size
+// bytes with boundary.
+func (c *Client) PutIncremental(ctx context.Context, session, name, base string, body io.Reader, size int64, boundary string) (apiv1.DiskSummary, error) {
+	p := "/api/v1/sessions/" + url.PathEscape(session) + "/disks/" + url.PathEscape(name) + "?base=" + url.QueryEscape(base)
+	hdr := http.Header{"Content-Type": {"multipart/byteranges; boundary=" + boundary}}
+	resp, err := c.send(ctx, http.MethodPut, p, body, size, hdr)
+	if err != nil {
+		return apiv1.DiskSummary{}, err
+	}
+	defer resp.Body.Close()
+	var sum apiv1.DiskSummary
+	if err := json.NewDecoder(resp.Body).Decode(&sum); err != nil {
+		return sum, fmt.Errorf("%w: decode upload summary: %w", ErrServer, err)
+	}
+	return sum, nil
+}
+
 // Complete asks the server to commit the session and returns its receipt,
 // unverified.
 func (c *Client) Complete(ctx context.Context, session string) (apiv1.Receipt, error) {

@@ -33,6 +33,10 @@ type Options struct {
 	// disk beyond it is refused at once with 503 TOO_MANY_UPLOADS and a
 	// Retry-After header (default 64; negative: no cap).
 	MaxUploads int
+	// PrecomputeDigests computes the block digests of every snapshot disk
+	// in the background right after its backup (else on first request),
+	// so that the next incremental backup in block-digest mode finds them.
+	PrecomputeDigests bool
 }
 
 // DefaultMaxUploads is Options.MaxUploads when it is 0.
@@ -48,6 +52,7 @@ type Server struct {
 	m      *metrics
 	// uploads counts disk uploads in flight (see Options.MaxUploads).
 	uploads atomic.Int64
+	dig     digester
 }
 
 // New returns a server.
@@ -116,6 +121,7 @@ func (s *Server) Handler() http.Handler {
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore, apiv1.RoleAgent)).Get("/snapshots", s.listSnapshots)
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore, apiv1.RoleAgent)).Get("/snapshots/{id}", s.getSnapshot)
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/snapshots/{id}/disks/{name}", s.restoreDisk)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleAgent, apiv1.RoleRestore)).Get("/snapshots/{id}/disks/{name}/digests", s.getDigests)
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/snapshots/{id}/writer-metadata", s.getWriterMetadata)
 		r.With(allow(apiv1.RoleAdmin)).Delete("/snapshots/{id}", s.deleteSnapshot)
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/snapshots/{id}/disks/{name}/fs", s.fsPartitions)

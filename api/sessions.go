@@ -176,6 +176,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errf(http.StatusForbidden, apiv1.CodeForbidden, "session belongs to another host"))
 		return
 	}
+	s.precomputeDigests(rc.Snapshot)
 	writeJSON(w, http.StatusOK, rc)
 }
 

@@ -39,3 +39,14 @@ type HintsResult struct {
 	Disk       string `json:"disk"`
 	FreeRanges int    `json:"free_ranges"`
 }
+
+// Block digests of a snapshot disk: GET
+// /api/v1/snapshots/{id}/disks/{name}/digests answers
+// application/octet-stream, one BLAKE3-256 (DigestSize bytes) per block of
+// the virtual content, the block size in the BlockSizeHeader header (the
+// last block may be shorter). An incremental agent compares them with its
+// disk's and sends the blocks that differ.
+const (
+	BlockSizeHeader = "X-Shadowvault-Block-Size"
+	DigestSize      = 32
+)

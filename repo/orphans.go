@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -80,7 +81,13 @@ func (r *Repository) collectOrphans(ctx context.Context, now time.Time, grace ti
 			if err != nil || keep[id] || !due(diskMapKey(fi.Handle.Name)) {
 				return nil
 			}
-			removed, err := r.maps.remove(id, now.Add(-grace), func() error { return r.be.Remove(ctx, fi.Handle) })
+			removed, err := r.maps.remove(id, now.Add(-grace), func() error {
+				// The digests first: they are derived from the map.
+				if err := r.be.Remove(ctx, digestsHandle(id)); err != nil && !errors.Is(err, backend.ErrNotFound) {
+					return err
+				}
+				return r.be.Remove(ctx, fi.Handle)
+			})
 			if err != nil || !removed {
 				return err
 			}

@@ -130,9 +130,20 @@ func cmdBackup(args []string) int {
 	hints := fs.Bool("guest-hints", true, "read each disk's NTFS volumes and send file boundaries (better dedup)")
 	excludeFree := fs.Bool("exclude-free", false, "also send free space, page and hibernation files: stored as zeros (smaller; deleted data is not kept)")
 	vss := fs.Bool("vss", false, "Windows: take a VSS backup with diskshadow (Hyper-V writer) and upload from the shadow copies")
+	incremental := fs.Bool("incremental", false, "send only what changed since a base snapshot of this host and VM (a synthetic full is stored); a disk without a base goes up whole")
+	base := fs.String("base", "", "with --incremental: the base snapshot (default: the newest holding each disk)")
+	changed := fs.String("changed-ranges", "", "with --incremental: a JSON file [{\"offset\":N,\"length\":N}] of the ranges that changed (default: compare block digests)")
 	disks := parseArgs(fs, args)
 	if *host == "" || *vm == "" || len(disks) == 0 {
 		fmt.Fprintln(os.Stderr, "backup needs --host, --vm and at least one disk")
+		return exitUsage
+	}
+	if !*incremental && (*base != "" || *changed != "") {
+		fmt.Fprintln(os.Stderr, "backup: --base and --changed-ranges need --incremental")
+		return exitUsage
+	}
+	if *changed != "" && len(disks) != 1 {
+		fmt.Fprintln(os.Stderr, "backup: --changed-ranges describes one disk: back up one disk with it")
 		return exitUsage
 	}
 	backupType, err := receipt.ParseBackupType(*typ)
@@ -154,6 +165,7 @@ func cmdBackup(args []string) int {
 		return runVSS(*vm, backupType, disks, vssUploadArgs(vssUpload{
 			server: cf.server, caCert: cf.caCert, key: *key, host: *host, vm: *vm, typ: backupType, format: *format,
 			parallel: *parallel, retries: *retries, hints: *hints, excludeFree: *excludeFree,
+			incremental: *incremental, base: *base, changed: *changed,
 		}))
 	}
 	c, ctx, stop, err := cf.start()
@@ -167,7 +179,7 @@ func cmdBackup(args []string) int {
 	rc, err := agent.Backup(ctx, c, agent.BackupOptions{
 		Host: *host, VM: *vm, Type: backupType, Consistency: cons, Disks: disks, Format: *format,
 		ReceiptKey: *key, Parallel: *parallel, Retries: *retries, Progress: p, Log: log, Writers: writersJSON(*writers), WriterMetadata: *writerDoc,
-		GuestHints: *hints, ExcludeFree: *excludeFree,
+		GuestHints: *hints, ExcludeFree: *excludeFree, Incremental: *incremental, Base: *base, ChangedRanges: *changed,
 	})
 	done()
 	if err != nil {
@@ -209,6 +221,8 @@ type vssUpload struct {
 	typ                                   apiv1.BackupType
 	parallel, retries                     int
 	hints, excludeFree                    bool
+	incremental                           bool
+	base, changed                         string
 }
 
 // vssUploadArgs are the upload step's flags: everything but the disks and
@@ -227,6 +241,15 @@ func vssUploadArgs(u vssUpload) []string {
 		up = append(up, "--format", u.format)
 	}
 	up = append(up, fmt.Sprintf("--guest-hints=%v", u.hints), fmt.Sprintf("--exclude-free=%v", u.excludeFree))
+	if u.incremental {
+		up = append(up, "--incremental")
+		if u.base != "" {
+			up = append(up, "--base", u.base)
+		}
+		if u.changed != "" {
+			up = append(up, "--changed-ranges", u.changed)
+		}
+	}
 	writers, _ := json.Marshal([]apiv1.Writer{{Name: "Microsoft Hyper-V VSS Writer", ID: agent.HyperVWriter}})
 	return append(up, "--writers", string(writers))
 }
@@ -365,6 +388,9 @@ func showProgress(p *agent.Progress, what string, enabled bool) func() {
 			line := fmt.Sprintf("%s: %s of %s  %s/s", what, humanBytes(done), humanBytes(total), humanBytes(int64(rate)))
 			if rate > 0 && total > done {
 				line += fmt.Sprintf("  %s left", (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second))
+			}
+			if c := p.Changed.Load(); c > 0 {
+				line += "  changed " + humanBytes(c)
 			}
 			if s := p.Streamed.Load(); s > 0 {
 				line += fmt.Sprintf("  deduplicated %.0f%%", 100*(1-float64(p.New.Load())/float64(s)))

@@ -34,6 +34,7 @@ func cmdServe(args []string) int {
 	lease := fs.Duration("session-lease", 15*time.Minute, "how long a session may stay idle before it is discarded")
 	spillLimit := fs.Int64("spill-limit", 1<<30, "largest temporary spool for containers whose metadata follow their payload (bytes)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&precomputeDigests, "precompute-digests", true, "compute each new snapshot disk's block digests in the background (for incremental backups in block-digest mode; else on first request)")
 	fs.IntVar(&maxUploads, "max-uploads", api.DefaultMaxUploads, "disk uploads in flight server-wide; beyond it a PUT of a disk gets 503 TOO_MANY_UPLOADS (negative: no cap)")
 	fs.DurationVar(&headerTimeout, "header-timeout", 15*time.Second, "how long a client may take to send its request headers")
 	fs.BoolVar(&publicMetrics, "metrics-public", false, "serve /metrics without a token (default: admin token required)")
@@ -97,6 +98,9 @@ var publicMetrics bool
 // maxUploads caps the disk uploads in flight (api.Options.MaxUploads).
 var maxUploads int
 
+// precomputeDigests is api.Options.PrecomputeDigests.
+var precomputeDigests bool
+
 // headerTimeout bounds how long a client may dribble its request headers.
 var headerTimeout = 15 * time.Second
 
@@ -153,7 +157,7 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(state, "spill"), SpillLimit: spillLimit, PublicMetrics: publicMetrics, MaxUploads: maxUploads}).Handler(),
+		Handler:           api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(state, "spill"), SpillLimit: spillLimit, PublicMetrics: publicMetrics, MaxUploads: maxUploads, PrecomputeDigests: precomputeDigests}).Handler(),
 		ReadHeaderTimeout: headerTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

@@ -21,10 +21,11 @@ const (
 	TypeToken    Type = "tokens"   // API token records (hashed secrets), by token id
 	TypePolicy   Type = "policies" // retention policies, by BLAKE3 of the name
 	TypeMetadata Type = "metadata" // a snapshot's VSS writer metadata document, by snapshot id
+	TypeDigests  Type = "digests"  // block digests of a disk's virtual content, by disk map id
 )
 
 // Types lists every object type, in the order a rebuild reads them.
-var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect, TypeToken, TypePolicy, TypeMetadata}
+var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect, TypeToken, TypePolicy, TypeMetadata, TypeDigests}
 
 // Handle names one object.
 type Handle struct {

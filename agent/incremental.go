@@ -1,0 +1,128 @@
+package agent
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/zeebo/blake3"
+
+	"github.com/shadowvault/shadowvault/apiv1"
+	"github.com/shadowvault/shadowvault/vhd"
+)
+
+// ChangeSource says where an incremental backup learns what changed.
+type ChangeSource string
+
+// Change sources, in the order the agent prefers them.
+const (
+	ChangesRCT     ChangeSource = "rct"            // Hyper-V Resilient Change Tracking (Windows)
+	ChangesFile    ChangeSource = "changed-ranges" // a --changed-ranges file
+	ChangesDigests ChangeSource = "block-digests"  // the base's block digests against the disk's
+)
+
+// errFullUpload says an incremental upload is not possible for a disk;
+// the agent then sends the whole disk and says why.
+var errFullUpload = errors.New("no usable base")
+
+// baseFor returns the snapshot an incremental upload of disk d builds on:
+// o.Base, or the newest snapshot of the host and VM holding a disk of
+// that name; and that disk's virtual size.
+func baseFor(ctx context.Context, c *Client, o BackupOptions, name string) (string, int64, error) {
+	var list apiv1.SnapshotList
+	q := "/api/v1/snapshots?host=" + url.QueryEscape(o.Host) + "&vm=" + url.QueryEscape(o.VM)
+	if err := c.DoJSON(ctx, http.MethodGet, q, nil, &list); err != nil {
+		return "", 0, fmt.Errorf("list snapshots: %w", err)
+	}
+	for i := len(list.Snapshots) - 1; i >= 0; i-- {
+		s := list.Snapshots[i]
+		if o.Base != "" && s.ID != o.Base {
+			continue
+		}
+		for _, d := range s.Disks {
+			if d.Name == name {
+				return s.ID, d.VirtualSize, nil
+			}
+		}
+	}
+	if o.Base != "" {
+		return "", 0, fmt.Errorf("%w: snapshot %s of %s/%s has no disk %s", errFullUpload, o.Base, o.Host, o.VM, name)
+	}
+	return "", 0, fmt.Errorf("%w: no snapshot of %s/%s holds a disk %s", errFullUpload, o.Host, o.VM, name)
+}
+
+// sendIncremental sends the changes of disk d over its base. It returns an
+// error wrapping errFullUpload when the disk must go up whole instead.
+func sendIncremental(ctx context.Context, c *Client, o BackupOptions, id string, d *sentDisk) error {
+	base, baseSize, err := baseFor(ctx, c, o, d.name)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(d.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	img, err := vhd.OpenImage(f)
+	if err != nil {
+		return fmt.Errorf("%w: %s cannot be read as virtual content here: %v", errFullUpload, d.name, err)
+	}
+	start := time.Now()
+	cs, src, err := findChanges(ctx, c, o, base, d, img)
+	if err != nil {
+		return err
+	}
+	cs = normalizeChanges(cs, baseSize, img.Size())
+	changed := changedBytes(cs)
+	o.Progress.Changed.Add(changed)
+	o.Log.Info("changes found", "disk", d.name, "base", base, "source", src, "ranges", len(cs),
+		"changed_bytes", changed, "virtual_size", img.Size(), "took", time.Since(start).Round(time.Millisecond))
+	body, n, boundary := changesBody(img, img.Size(), cs)
+	h := blake3.New()
+	counted := &countingReader{r: io.TeeReader(body, h), p: o.Progress}
+	o.Progress.Total.Add(n - d.size) // the body, not the file, goes up
+	sum, err := c.PutIncremental(ctx, id, d.name, base, counted, n, boundary)
+	o.Progress.Sent.Add(-counted.n)
+	if err != nil {
+		o.Progress.Total.Add(d.size - n)
+		var ae *APIError
+		if errors.As(err, &ae) && (ae.Code == apiv1.CodeNoBase || ae.Code == apiv1.CodeUnknownSnapshot || ae.Code == apiv1.CodeParentMissing) {
+			return fmt.Errorf("%w: the server refused base %s: %v", errFullUpload, base, err)
+		}
+		return fmt.Errorf("disk %s: %w", d.name, err)
+	}
+	o.Progress.Sent.Add(n)
+	o.Progress.Streamed.Add(n)
+	o.Progress.New.Add(sum.NewBytes)
+	d.size, d.hash, d.summary, d.base, d.changed = n, hex.EncodeToString(h.Sum(nil)), sum, base, changed
+	if counted.n != n || sum.StreamBLAKE3 != d.hash || sum.StreamBytes != n || sum.Base != base || sum.ChangedBytes != changed {
+		return fmt.Errorf("%w: disk %s: sent %d bytes with BLAKE3 %s, %d changed over %s; server received %d with %s, %d changed over %s",
+			ErrVerify, d.name, n, d.hash, changed, base, sum.StreamBytes, sum.StreamBLAKE3, sum.ChangedBytes, sum.Base)
+	}
+	o.Log.Info("disk sent", "disk", d.name, "incremental", true, "changed_bytes", changed, "sent_bytes", n, "new_bytes", sum.NewBytes)
+	return nil
+}
+
+// findChanges asks the change sources in order of preference.
+func findChanges(ctx context.Context, c *Client, o BackupOptions, base string, d *sentDisk, img *vhd.Image) ([]Change, ChangeSource, error) {
+	if o.ChangedRanges != "" {
+		cs, err := ReadChanges(o.ChangedRanges)
+		return cs, ChangesFile, err
+	}
+	if cs, err := rctChanges(ctx, d.path, base); err == nil {
+		return cs, ChangesRCT, nil
+	} else if !errors.Is(err, errNoRCT) {
+		o.Log.Info("no resilient change tracking: comparing block digests", "disk", d.name, "why", err)
+	}
+	cs, err := digestChanges(ctx, c, base, d.name, img)
+	if err != nil {
+		return nil, "", err
+	}
+	return cs, ChangesDigests, nil
+}
