@@ -130,10 +130,34 @@ func (c *Client) OpenSession(ctx context.Context, req apiv1.SessionRequest) (str
 
 // PutDisk streams size bytes of one disk.
 func (c *Client) PutDisk(ctx context.Context, session, name string, r io.Reader, size int64, format string) (apiv1.DiskSummary, error) {
-	p := "/api/v1/sessions/" + url.PathEscape(session) + "/disks/" + url.PathEscape(name)
-	if format != "" {
-		p += "?format=" + url.QueryEscape(format)
+	return c.PutDiskWith(ctx, session, name, r, size, PutOptions{Format: format})
+}
+
+// PutOptions are the query parameters of a disk upload.
+type PutOptions struct {
+	Format string // "" to let the server detect
+	// RCTID is the disk's resilient change tracking id as uploaded, kept
+	// with the snapshot for the next incremental backup.
+	RCTID string
+}
+
+func (o PutOptions) query() string {
+	q := url.Values{}
+	if o.Format != "" {
+		q.Set("format", o.Format)
 	}
+	if o.RCTID != "" {
+		q.Set("rct_id", o.RCTID)
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+// PutDiskWith streams one disk of size bytes with the options o.
+func (c *Client) PutDiskWith(ctx context.Context, session, name string, r io.Reader, size int64, o PutOptions) (apiv1.DiskSummary, error) {
+	p := "/api/v1/sessions/" + url.PathEscape(session) + "/disks/" + url.PathEscape(name) + o.query()
 	var d apiv1.DiskSummary
 	err := c.Do(ctx, http.MethodPut, p, r, size, &d)
 	return d, err
@@ -142,8 +166,11 @@ func (c *Client) PutDisk(ctx context.Context, session, name string, r io.Reader,
 // PutIncremental streams the changes of disk name over the same disk of
 // snapshot base (an id or "latest"): a multipart/byteranges body of size
 // bytes with boundary.
-func (c *Client) PutIncremental(ctx context.Context, session, name, base string, body io.Reader, size int64, boundary string) (apiv1.DiskSummary, error) {
+func (c *Client) PutIncremental(ctx context.Context, session, name, base, rctID string, body io.Reader, size int64, boundary string) (apiv1.DiskSummary, error) {
 	p := "/api/v1/sessions/" + url.PathEscape(session) + "/disks/" + url.PathEscape(name) + "?base=" + url.QueryEscape(base)
+	if rctID != "" {
+		p += "&rct_id=" + url.QueryEscape(rctID)
+	}
 	hdr := http.Header{"Content-Type": {"multipart/byteranges; boundary=" + boundary}}
 	resp, err := c.send(ctx, http.MethodPut, p, body, size, hdr)
 	if err != nil {

@@ -31,14 +31,21 @@ const (
 // the agent then sends the whole disk and says why.
 var errFullUpload = errors.New("no usable base")
 
+// baseDisk is the disk an incremental upload builds on.
+type baseDisk struct {
+	snapshot string
+	size     int64  // virtual
+	rctID    string // the change tracking id recorded with it, if any
+}
+
 // baseFor returns the snapshot an incremental upload of disk d builds on:
 // o.Base, or the newest snapshot of the host and VM holding a disk of
-// that name; and that disk's virtual size.
-func baseFor(ctx context.Context, c *Client, o BackupOptions, name string) (string, int64, error) {
+// that name.
+func baseFor(ctx context.Context, c *Client, o BackupOptions, name string) (baseDisk, error) {
 	var list apiv1.SnapshotList
 	q := "/api/v1/snapshots?host=" + url.QueryEscape(o.Host) + "&vm=" + url.QueryEscape(o.VM)
 	if err := c.DoJSON(ctx, http.MethodGet, q, nil, &list); err != nil {
-		return "", 0, fmt.Errorf("list snapshots: %w", err)
+		return baseDisk{}, fmt.Errorf("list snapshots: %w", err)
 	}
 	for i := len(list.Snapshots) - 1; i >= 0; i-- {
 		s := list.Snapshots[i]
@@ -47,23 +54,24 @@ func baseFor(ctx context.Context, c *Client, o BackupOptions, name string) (stri
 		}
 		for _, d := range s.Disks {
 			if d.Name == name {
-				return s.ID, d.VirtualSize, nil
+				return baseDisk{snapshot: s.ID, size: d.VirtualSize, rctID: d.RCTID}, nil
 			}
 		}
 	}
 	if o.Base != "" {
-		return "", 0, fmt.Errorf("%w: snapshot %s of %s/%s has no disk %s", errFullUpload, o.Base, o.Host, o.VM, name)
+		return baseDisk{}, fmt.Errorf("%w: snapshot %s of %s/%s has no disk %s", errFullUpload, o.Base, o.Host, o.VM, name)
 	}
-	return "", 0, fmt.Errorf("%w: no snapshot of %s/%s holds a disk %s", errFullUpload, o.Host, o.VM, name)
+	return baseDisk{}, fmt.Errorf("%w: no snapshot of %s/%s holds a disk %s", errFullUpload, o.Host, o.VM, name)
 }
 
 // sendIncremental sends the changes of disk d over its base. It returns an
 // error wrapping errFullUpload when the disk must go up whole instead.
 func sendIncremental(ctx context.Context, c *Client, o BackupOptions, id string, d *sentDisk) error {
-	base, baseSize, err := baseFor(ctx, c, o, d.name)
+	bd, err := baseFor(ctx, c, o, d.name)
 	if err != nil {
 		return err
 	}
+	base := bd.snapshot
 	f, err := os.Open(d.path)
 	if err != nil {
 		return err
@@ -74,11 +82,11 @@ func sendIncremental(ctx context.Context, c *Client, o BackupOptions, id string,
 		return fmt.Errorf("%w: %s cannot be read as virtual content here: %v", errFullUpload, d.name, err)
 	}
 	start := time.Now()
-	cs, src, err := findChanges(ctx, c, o, base, d, img)
+	cs, src, err := findChanges(ctx, c, o, bd, d, img)
 	if err != nil {
 		return err
 	}
-	cs = normalizeChanges(cs, baseSize, img.Size())
+	cs = normalizeChanges(cs, bd.size, img.Size())
 	changed := changedBytes(cs)
 	o.Progress.Changed.Add(changed)
 	o.Log.Info("changes found", "disk", d.name, "base", base, "source", src, "ranges", len(cs),
@@ -87,7 +95,7 @@ func sendIncremental(ctx context.Context, c *Client, o BackupOptions, id string,
 	h := blake3.New()
 	counted := &countingReader{r: io.TeeReader(body, h), p: o.Progress}
 	o.Progress.Total.Add(n - d.size) // the body, not the file, goes up
-	sum, err := c.PutIncremental(ctx, id, d.name, base, counted, n, boundary)
+	sum, err := c.PutIncremental(ctx, id, d.name, base, diskRCT(o, d), counted, n, boundary)
 	o.Progress.Sent.Add(-counted.n)
 	if err != nil {
 		o.Progress.Total.Add(d.size - n)
@@ -110,19 +118,34 @@ func sendIncremental(ctx context.Context, c *Client, o BackupOptions, id string,
 }
 
 // findChanges asks the change sources in order of preference.
-func findChanges(ctx context.Context, c *Client, o BackupOptions, base string, d *sentDisk, img *vhd.Image) ([]Change, ChangeSource, error) {
+func findChanges(ctx context.Context, c *Client, o BackupOptions, bd baseDisk, d *sentDisk, img *vhd.Image) ([]Change, ChangeSource, error) {
 	if o.ChangedRanges != "" {
 		cs, err := ReadChanges(o.ChangedRanges)
 		return cs, ChangesFile, err
 	}
-	if cs, err := rctChanges(ctx, d.path, base); err == nil {
-		return cs, ChangesRCT, nil
-	} else if !errors.Is(err, errNoRCT) {
-		o.Log.Info("no resilient change tracking: comparing block digests", "disk", d.name, "why", err)
+	if bd.rctID != "" {
+		cs, err := rctChanges(ctx, d.path, bd.rctID, img.Size())
+		if err == nil {
+			return cs, ChangesRCT, nil
+		}
+		if ctx.Err() != nil {
+			return nil, "", ctx.Err()
+		}
+		o.Log.Info("resilient change tracking gave no answer: comparing block digests", "disk", d.name, "rct_id", bd.rctID, "why", err)
 	}
-	cs, err := digestChanges(ctx, c, base, d.name, img)
+	cs, err := digestChanges(ctx, c, bd.snapshot, d.name, img)
 	if err != nil {
 		return nil, "", err
 	}
 	return cs, ChangesDigests, nil
+}
+
+// diskRCT is the change tracking id of the disk as it is sent, recorded
+// with the snapshot for the next incremental; empty without one.
+func diskRCT(o BackupOptions, d *sentDisk) string {
+	id, err := rctState(d.path)
+	if err != nil {
+		return ""
+	}
+	return id
 }

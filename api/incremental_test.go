@@ -198,7 +198,7 @@ func TestIncrementalBaseOfAnotherHost(t *testing.T) {
 	}
 	answers := map[string]string{}
 	for _, base := range []string{other.Snapshot, strings.Repeat("0", 32)} {
-		_, err := c.PutIncremental(context.Background(), sess.ID, "d0.raw", base, strings.NewReader(""), 0, "b")
+		_, err := c.PutIncremental(context.Background(), sess.ID, "d0.raw", base, "", strings.NewReader(""), 0, "b")
 		var ae *agent.APIError
 		if !errorsAs(err, &ae) || ae.Status != http.StatusNotFound {
 			t.Fatalf("base %s of another host: %v, want 404", base, err)
@@ -234,7 +234,7 @@ func TestIncrementalBadRanges(t *testing.T) {
 		return fmt.Sprintf("--B\r\nContent-Range: bytes %d-%d/%d\r\n\r\n%s\r\n", a, b, size, strings.Repeat("x", b-a+1))
 	}
 	body := part(8192, 8703) + part(0, 511) + "--B--\r\n"
-	_, err := c.PutIncremental(context.Background(), sess.ID, "d0.raw", base.Snapshot, strings.NewReader(body), int64(len(body)), "B")
+	_, err := c.PutIncremental(context.Background(), sess.ID, "d0.raw", base.Snapshot, "", strings.NewReader(body), int64(len(body)), "B")
 	var ae *agent.APIError
 	if !errorsAs(err, &ae) || ae.Status != http.StatusBadRequest || ae.Code != apiv1.CodeBadRanges {
 		t.Fatalf("parts out of order: %v, want 400 BAD_RANGES", err)
@@ -261,5 +261,37 @@ func mustCheck(t testing.TB, s *testserver.Server) {
 	}
 	if !res.OK {
 		t.Fatalf("check: %+v", res)
+	}
+}
+
+// TestRCTIDKept: the change tracking id sent with a disk is kept with the
+// snapshot and listed for the next incremental; a malformed one is refused.
+func TestRCTIDKept(t *testing.T) {
+	s := testserver.Start(t, testserver.Options{})
+	c := s.Client("")
+	ctx := context.Background()
+	var sess apiv1.Session
+	if err := c.DoJSON(ctx, http.MethodPost, "/api/v1/sessions", apiv1.SessionRequest{Host: "HV01", VM: "VM", BackupType: "copy"}, &sess); err != nil {
+		t.Fatal(err)
+	}
+	data := mixed(9, 2<<20)
+	var ae *agent.APIError
+	if _, err := c.PutDiskWith(ctx, sess.ID, "d0.raw", bytes.NewReader(data), int64(len(data)), agent.PutOptions{RCTID: "bad id"}); !errorsAs(err, &ae) || ae.Status != http.StatusBadRequest {
+		t.Fatalf("an rct_id with a space: %v, want 400", err)
+	}
+	const id = "rctX:5e1a0c3d:2f4b:4c9e:8d71:a3b2c1d0e9f8:00000001"
+	if _, err := c.PutDiskWith(ctx, sess.ID, "d0.raw", bytes.NewReader(data), int64(len(data)), agent.PutOptions{RCTID: id}); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := c.Complete(ctx, sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list apiv1.SnapshotList
+	if err := c.DoJSON(ctx, http.MethodGet, "/api/v1/snapshots?host=HV01", nil, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Snapshots) != 1 || list.Snapshots[0].ID != rc.Snapshot || list.Snapshots[0].Disks[0].RCTID != id {
+		t.Fatalf("listing %+v, want the disk's rct_id %s", list.Snapshots, id)
 	}
 }

@@ -99,6 +99,11 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	rctID := r.URL.Query().Get("rct_id")
+	if rctID != "" && !apiv1.ValidRCTID(rctID) {
+		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, "rct_id: printable ASCII without spaces, 256 bytes at most"))
+		return
+	}
 	_, incremental := r.URL.Query()["base"]
 	var base *restore.Disk
 	var baseID, boundary string
@@ -134,7 +139,7 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &repo.Disk{Format: res.Format, Map: res.Map, Container: res.Container, Guest: res.Guest,
-		StreamBytes: res.StreamBytes, StreamBLAKE3: res.StreamBLAKE3, Base: baseID, Changed: res.Changed}
+		StreamBytes: res.StreamBytes, StreamBLAKE3: res.StreamBLAKE3, Base: baseID, Changed: res.Changed, RCTID: rctID}
 	if err := up.Finish(d); err != nil {
 		writeError(w, r, err)
 		return

@@ -51,7 +51,7 @@ func snapshotDiskToWire(d repo.ManifestDisk) apiv1.SnapshotDisk {
 		Name: d.Name, Format: d.Format, VirtualSize: d.VirtualSize, FileSize: d.FileSize,
 		StreamBytes: d.StreamBytes, StreamBLAKE3: d.StreamBLAKE3, NewBytes: d.NewBytes,
 		StoredBytes: d.StoredBytes, DiskMap: d.DiskMap.String(),
-		Container: d.Container, Parent: d.Parent, Guest: d.Guest, Base: d.Base, ChangedBytes: d.ChangedBytes,
+		Container: d.Container, Parent: d.Parent, Guest: d.Guest, Base: d.Base, ChangedBytes: d.ChangedBytes, RCTID: d.RCTID,
 	}
 }
 

@@ -50,3 +50,18 @@ const (
 	BlockSizeHeader = "X-Shadowvault-Block-Size"
 	DigestSize      = 32
 )
+
+// ValidRCTID reports whether a resilient change tracking id may be sent
+// with a disk (PUT ...?rct_id=) and stored: printable ASCII without
+// spaces, 1 to 256 bytes.
+func ValidRCTID(id string) bool {
+	if len(id) == 0 || len(id) > 256 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}

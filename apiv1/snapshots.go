@@ -64,6 +64,9 @@ type SnapshotDisk struct {
 	// whose disk it changed, and the bytes the upload wrote over it.
 	Base         string `json:"base,omitempty"`
 	ChangedBytes int64  `json:"changed_bytes,omitempty"`
+	// RCTID is the disk's Hyper-V resilient change tracking id when it was
+	// backed up (the upload's rct_id), for the next incremental.
+	RCTID string `json:"rct_id,omitempty"`
 }
 
 // Container describes the container a disk was uploaded in. The ids are

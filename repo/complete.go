@@ -165,7 +165,7 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 			Name: d.Name, Format: d.Format, VirtualSize: d.Map.VirtualSize, FileSize: d.Map.RecipeSize(),
 			StreamBytes: d.StreamBytes, StreamBLAKE3: d.StreamBLAKE3, NewBytes: d.NewBytes,
 			StoredBytes: d.StoredBytes, DiskMap: id, Container: d.Container, Parent: d.Parent, Guest: d.Guest,
-			Base: d.Base, ChangedBytes: d.Changed,
+			Base: d.Base, ChangedBytes: d.Changed, RCTID: d.RCTID,
 		})
 		rd := receipt.Disk{
 			Name: d.Name, Format: d.Format.String(), VirtualSize: d.Map.VirtualSize, StreamBytes: d.StreamBytes,

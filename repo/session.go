@@ -89,6 +89,7 @@ type Disk struct {
 	Guest        *diskmap.GuestHints
 	Base         string // incremental: the snapshot whose disk it changed
 	Changed      int64  // incremental: the bytes the upload wrote over it
+	RCTID        string // the disk's change tracking id, as the agent read it
 	deps         []*pending
 }
 

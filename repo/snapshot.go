@@ -48,6 +48,9 @@ type ManifestDisk struct {
 	// complete on its own: the base may be forgotten.
 	Base         string `json:"base,omitempty"`
 	ChangedBytes int64  `json:"changed_bytes,omitempty"`
+	// RCTID is the change tracking id the agent read from the disk it
+	// sent (Hyper-V resilient change tracking), for its next incremental.
+	RCTID string `json:"rct_id,omitempty"`
 }
 
 // Manifest is a snapshot, as stored in the backend and the index.
