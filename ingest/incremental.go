@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"runtime"
 	"sort"
 
 	"github.com/shadowvault/shadowvault/chunk"
@@ -44,11 +43,8 @@ type Base interface {
 // recipe is the virtual content (the original file of an incremental disk
 // is its raw content), and Changed counts the bytes of the parts.
 func Incremental(ctx context.Context, base Base, body io.Reader, boundary string, s Saver, opts Options) (*Result, error) {
-	if err := opts.Params.Validate(); err != nil {
+	if err := opts.defaults(); err != nil {
 		return nil, err
-	}
-	if opts.Workers <= 0 {
-		opts.Workers = runtime.GOMAXPROCS(0)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -36,6 +36,17 @@ type Options struct {
 	Hints *diskmap.Hints
 }
 
+// defaults checks the chunker parameters and fills in the worker count.
+func (o *Options) defaults() error {
+	if err := o.Params.Validate(); err != nil {
+		return err
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	return nil
+}
+
 // Result is an ingested disk, in the terms the repository stores it.
 type Result struct {
 	Format       diskmap.Format
@@ -59,11 +70,8 @@ type job struct {
 
 // Disk ingests one disk stream from body.
 func Disk(ctx context.Context, body io.Reader, s Saver, opts Options) (*Result, error) {
-	if err := opts.Params.Validate(); err != nil {
+	if err := opts.defaults(); err != nil {
 		return nil, err
-	}
-	if opts.Workers <= 0 {
-		opts.Workers = runtime.GOMAXPROCS(0)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

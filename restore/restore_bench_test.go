@@ -1,7 +1,6 @@
 package restore_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -9,10 +8,7 @@ import (
 	mrand "math/rand/v2"
 	"testing"
 
-	"github.com/shadowvault/shadowvault/ingest"
-	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/restore"
-	"github.com/shadowvault/shadowvault/vhd"
 )
 
 // restoreDisk returns size bytes of random, text and zero regions.
@@ -45,27 +41,7 @@ func BenchmarkWriteVirtual(b *testing.B) {
 
 	const size = 256 << 20
 	disk := restoreDisk(size)
-	s := r.OpenSession(repo.SessionInfo{Host: "HV01", VM: "VM1", BackupType: "copy", Consistency: "crash"})
-	up, err := s.BeginDisk("disk.raw")
-	if err != nil {
-		b.Fatal(err)
-	}
-	res, err := ingest.Disk(ctx, bytes.NewReader(disk), up, ingest.Options{Params: r.Config().Chunker, Format: vhd.FormatRaw})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := up.Finish(&repo.Disk{Format: res.Format, Map: res.Map, Container: res.Container,
-		StreamBytes: res.StreamBytes, StreamBLAKE3: res.StreamBLAKE3}); err != nil {
-		b.Fatal(err)
-	}
-	rc, err := s.Complete(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := r.Snapshot(rc.Snapshot)
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := backUp(b, r, map[string][]byte{"disk.raw": disk})
 	// Check once that the restore is right.
 	d, err := restore.Open(ctx, r, m, "disk.raw", restore.Raw)
 	if err != nil {
