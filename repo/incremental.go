@@ -42,8 +42,8 @@ func (s *Session) BaseSnapshot(id, name string) (*Manifest, error) {
 // Reuse records that the upload references chunks it does not save: the
 // base disk's, for an incremental upload. A prune running now or later
 // keeps them, like chunks a saver found stored; each must still be
-// indexed (a prune may have removed the base's data since it was read),
-// else ErrMissingChunk.
+// indexed, else ErrNoBase: a forget and a prune removed the base's data
+// since it was read (the agent then sends the disk whole).
 func (u *Upload) Reuse(ids []chunk.ID) error {
 	u.mu.Lock()
 	for _, id := range ids {
@@ -69,7 +69,7 @@ func (p *packer) hold(ids []chunk.ID) error {
 		return err
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%d chunks of the base, %s first: %w", len(missing), missing[0].Short(), ErrMissingChunk)
+		return fmt.Errorf("the base was pruned meanwhile: %d of its chunks are gone, %s first: %w", len(missing), missing[0].Short(), ErrNoBase)
 	}
 	return nil
 }

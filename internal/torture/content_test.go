@@ -36,6 +36,17 @@ type diskSpec struct {
 	size   int
 	segs   []segment
 	blake3 string // hex BLAKE3 of the rendered bytes
+	// sent describes an incremental upload of the disk: the body that went
+	// up instead of the disk's bytes. nil for a full upload.
+	sent *incrementalBody
+}
+
+// incrementalBody is what an incremental upload sent.
+type incrementalBody struct {
+	base    string
+	bytes   int64
+	blake3  string // hex BLAKE3 of the body
+	changed int64
 }
 
 const (

@@ -48,6 +48,7 @@ func (s *session) diskNames() []string {
 
 type counters struct {
 	sessions, receipts, aborts, uploads    int
+	incrementals                           int
 	forgetCalls, forgotten, policyForgets  int
 	prunes, prunesEffective, packsDeleted  int
 	packsRewritten, repairs, repairsBusy   int
@@ -162,9 +163,13 @@ func checkReceipt(s *session, rc receipt.Receipt, pub ed25519.PublicKey) []strin
 		switch {
 		case !ok:
 			bad("disk %q was never uploaded", d.Name)
-		case d.StreamBytes != int64(spec.size) || d.StreamBLAKE3 != spec.blake3 || d.VirtualSize != int64(spec.size):
-			bad("disk %q: stream_bytes %d stream_blake3 %s virtual_size %d, sent %d bytes with BLAKE3 %s",
-				d.Name, d.StreamBytes, d.StreamBLAKE3, d.VirtualSize, spec.size, spec.blake3)
+		case spec.sent == nil && (d.StreamBytes != int64(spec.size) || d.StreamBLAKE3 != spec.blake3 || d.VirtualSize != int64(spec.size) || d.Base != ""):
+			bad("disk %q: stream_bytes %d stream_blake3 %s virtual_size %d base %q, sent %d bytes with BLAKE3 %s",
+				d.Name, d.StreamBytes, d.StreamBLAKE3, d.VirtualSize, d.Base, spec.size, spec.blake3)
+		case spec.sent != nil && (d.StreamBytes != spec.sent.bytes || d.StreamBLAKE3 != spec.sent.blake3 || d.VirtualSize != int64(spec.size) ||
+			d.Base != spec.sent.base || d.ChangedBytes != spec.sent.changed || d.DiskMap == ""):
+			bad("incremental disk %q: stream_bytes %d stream_blake3 %s virtual_size %d base %q changed %d disk_map %q, sent %+v for %d bytes",
+				d.Name, d.StreamBytes, d.StreamBLAKE3, d.VirtualSize, d.Base, d.ChangedBytes, d.DiskMap, *spec.sent, spec.size)
 		}
 	}
 	return p

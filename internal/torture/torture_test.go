@@ -267,8 +267,8 @@ func (ru *run) summary(took time.Duration) {
 	}
 	ru.t.Logf("torture seed %d: %d kills in %v (server started %d times); kills during %v",
 		ru.seed, st.kills, took.Round(time.Second), ru.srv.starts, st.killsDuring)
-	ru.t.Logf("  sessions %d %v, uploads %d, receipts %d (%d after a kill), aborts %d",
-		st.sessions, states, st.uploads, st.receipts, st.receiptsAfterKill, st.aborts)
+	ru.t.Logf("  sessions %d %v, uploads %d (%d incremental), receipts %d (%d after a kill), aborts %d",
+		st.sessions, states, st.uploads, st.incrementals, st.receipts, st.receiptsAfterKill, st.aborts)
 	ru.t.Logf("  forgets %d calls, %d policy, %d snapshots forgotten; prunes %d (%d that deleted or rewrote packs: %d deleted, %d rewritten); repairs %d (+%d busy)",
 		st.forgetCalls, st.policyForgets, st.forgotten, st.prunes, st.prunesEffective, st.packsDeleted, st.packsRewritten, st.repairs, st.repairsBusy)
 	ru.t.Logf("  checks %d, restores compared %d (%d MiB), completes retried %d, snapshots listed %d at the end (at most %d)",
@@ -289,6 +289,7 @@ func (ru *run) enoughHappened() {
 		got, want int
 	}{
 		{"backup", "receipts", st.receipts, st.kills},
+		{"backup", "incremental uploads", st.incrementals, st.kills / 5},
 		{"forget", "snapshots forgotten", st.forgotten, st.kills / 5},
 		{"prune", "prunes that deleted or rewrote packs", st.prunesEffective, st.kills / 10},
 		{"repair", "index repairs", st.repairs, st.kills / 10},

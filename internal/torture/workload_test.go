@@ -133,7 +133,14 @@ func (e *epoch) backup(rng *rand.Rand) {
 		names = append(names, names[0])
 	}
 	for _, name := range names {
-		if !e.upload(s, e.pool.newDisk(rng, name)) {
+		ok := false
+		if base, bd := e.baseFor(rng, s, name); bd != nil && rng.IntN(3) == 0 {
+			d, ranges := e.pool.change(rng, bd)
+			ok = e.uploadIncremental(s, base, d, ranges)
+		} else {
+			ok = e.upload(s, e.pool.newDisk(rng, name))
+		}
+		if !ok {
 			return
 		}
 	}
