@@ -54,9 +54,22 @@ func (u *Upload) Reuse(ids []chunk.ID) error {
 }
 
 // hold marks chunks as depended on by a running backup (see save) and
-// checks that they are indexed. It looks under the lock a prune commits
-// under, so a chunk found indexed here stays.
+// checks that they are indexed. Each batch is looked at under the lock a
+// prune commits under, so a chunk found indexed here stays; between
+// batches, savers and prunes go on.
 func (p *packer) hold(ids []chunk.ID) error {
+	const batch = 16384
+	for len(ids) > 0 {
+		n := min(batch, len(ids))
+		if err := p.holdBatch(ids[:n]); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+func (p *packer) holdBatch(ids []chunk.ID) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tracked != nil {
