@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -30,7 +31,50 @@ func (s *Server) getDigests(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if r.URL.Query().Has("block") {
+		s.rangeDigests(w, r, m)
+		return
+	}
 	bs, digests, err := s.digests(r.Context(), m, chi.URLParam(r, "name"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set(apiv1.BlockSizeHeader, strconv.FormatInt(bs, 10))
+	w.Header().Set("Content-Length", strconv.Itoa(len(digests)))
+	if _, err := s.bodyWriter(w).Write(digests); err != nil {
+		logger(r).Warn("digests cut off", "snapshot", m.ID, "err", err)
+	}
+}
+
+// maxRangeDigests bounds the blocks of one range digests request.
+const maxRangeDigests = 16384
+
+// rangeDigests serves ?block=B&from=F&count=C: the digests of C blocks of
+// B bytes (a power of two from 4 KiB to the stored digests' block) from
+// block F on, computed from the content, not kept.
+func (s *Server) rangeDigests(w http.ResponseWriter, r *http.Request, m *repo.Manifest) {
+	q := r.URL.Query()
+	bs, err1 := strconv.ParseInt(q.Get("block"), 10, 64)
+	from, err2 := strconv.ParseInt(q.Get("from"), 10, 64)
+	count, err3 := strconv.ParseInt(q.Get("count"), 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || bs < 4096 || bs > restore.DigestBlock || bs&(bs-1) != 0 ||
+		from < 0 || count < 1 || count > maxRangeDigests || from > (1<<62)/bs {
+		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest,
+			fmt.Sprintf("block (a power of two, 4096 to %d), from (>= 0) and count (1 to %d) are needed", restore.DigestBlock, maxRangeDigests)))
+		return
+	}
+	d, err := restore.Open(r.Context(), s.repo, m, chi.URLParam(r, "name"), restore.Raw)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if from*bs >= d.VirtualSize() {
+		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, fmt.Sprintf("block %d is past the disk's end", from)))
+		return
+	}
+	digests, err := d.RangeDigests(r.Context(), from*bs, count*bs, bs)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -126,3 +126,32 @@ func sameSegments(a, b *content, off, n int64) bool {
 }
 
 var errDiffer = errors.New("segments differ")
+
+// RangeDigests returns the BLAKE3 of each block of blockSize bytes of
+// [off, off+n) of the virtual content, reading just that range (the last
+// block may be shorter where the disk ends). off is a multiple of
+// blockSize. An incremental agent asks for them, in blocks smaller than
+// the stored digests', where a stored digest differs from its disk's.
+func (d *Disk) RangeDigests(ctx context.Context, off, n, blockSize int64) ([]byte, error) {
+	if blockSize <= 0 || off < 0 || off%blockSize != 0 || n < 0 {
+		return nil, fmt.Errorf("digests of [%d,+%d) in blocks of %d", off, n, blockSize)
+	}
+	n = min(n, d.c.Size()-off)
+	if n <= 0 {
+		return nil, nil
+	}
+	out := make([]byte, 0, (n+blockSize-1)/blockSize*DigestSize)
+	step := max(blockSize, 4<<20/blockSize*blockSize)
+	buf := make([]byte, min(step, n))
+	for pos := off; pos < off+n; pos += step {
+		k := min(step, off+n-pos)
+		if _, err := d.c.ReadAtContext(ctx, buf[:k], pos); err != nil {
+			return nil, fmt.Errorf("digests at %d: %w", pos, err)
+		}
+		for b := int64(0); b < k; b += blockSize {
+			s := blake3.Sum256(buf[b:min(b+blockSize, k)])
+			out = append(out, s[:]...)
+		}
+	}
+	return out, nil
+}

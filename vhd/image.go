@@ -76,6 +76,13 @@ func (m *Image) Info() Info { return m.info }
 // Size is the virtual size.
 func (m *Image) Size() int64 { return m.info.VirtualSize }
 
+// Allocated reports whether [off, off+n) holds any payload of the file;
+// false means it reads as zeros without touching the file.
+func (m *Image) Allocated(off, n int64) bool {
+	i := sort.Search(len(m.ext), func(i int) bool { return m.ext[i].VOff+m.ext[i].Len > off })
+	return i < len(m.ext) && m.ext[i].VOff < off+n
+}
+
 // ReadAt reads virtual content: payload from the file, zeros elsewhere.
 func (m *Image) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
