@@ -10,11 +10,18 @@ import (
 	"github.com/shadowvault/shadowvault/repo/backend"
 )
 
-// saveDiskMap stores a disk map object under the BLAKE3 of its bytes.
+// saveDiskMap stores a disk map object under the BLAKE3 of its bytes. It
+// is marked as being stored first, so that a prune does not delete an
+// existing one it finds unreferenced under the manifest about to name it.
 func (r *Repository) saveDiskMap(ctx context.Context, m *diskmap.Map) (chunk.ID, error) {
 	data, id := m.Encode()
 	r.maps.storing(id, r.now())
 	h := backend.Handle{Type: backend.TypeDiskMap, Name: id.String()}
+	// The name is the content's hash: a disk map stored before (an
+	// unchanged disk, an incremental with no change) is not written again.
+	if fi, err := r.be.Stat(ctx, h); err == nil && fi.Size == int64(len(data)) {
+		return id, nil
+	}
 	if err := r.be.Put(ctx, h, bytes.NewReader(data), int64(len(data))); err != nil {
 		return id, fmt.Errorf("store disk map: %w", err)
 	}
