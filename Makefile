@@ -39,15 +39,19 @@ lint:
 
 # bench: the micro-benchmarks (ingest pipeline, pack writing, index lookups,
 # restore), the in-process HTTP ingest and server RSS benchmarks, then the
-# comparison with restic and borg on a generated multi-VM corpus (cached in
-# $(SHADOWVAULT_CACHE)/bench-corpus); the table is printed and saved in
-# bench/results/. Bigger: SHADOWVAULT_BENCH_SCALE=3, SHADOWVAULT_BENCH_REPEAT=3
-# (see bench/compare_test.go for the knobs).
+# comparison with restic 0.18.1 (built once by scripts/ensure-restic.sh),
+# restic 0.14 (Debian) and borg on a generated multi-VM corpus (cached in
+# $(SHADOWVAULT_CACHE)/bench-corpus), full and incremental, and the
+# incremental-forever chain (bench/chain_test.go); the tables are printed and
+# saved in bench/results/. Bigger: SHADOWVAULT_BENCH_SCALE=3,
+# SHADOWVAULT_BENCH_REPEAT=3 (see bench/compare_test.go for the knobs).
 bench: deps build
 	./scripts/ensure-deps.sh bench
+	./scripts/ensure-restic.sh >/dev/null
 	$(GO) test -run '^$$' -bench . -timeout 30m ./ingest/ ./repo/... ./index/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/
-	SHADOWVAULT_BENCH_COMPARE=1 $(GO) test -count=1 -run '^TestCompare$$' -v -timeout 120m ./bench/
+	SHADOWVAULT_BENCH_RESTIC=$$(./scripts/ensure-restic.sh) SHADOWVAULT_BENCH_COMPARE=1 \
+		$(GO) test -count=1 -run '^(TestCompare|TestIncrementalChain)$$' -v -timeout 120m ./bench/
 
 clean:
 	rm -rf bin

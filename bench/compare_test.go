@@ -148,13 +148,15 @@ type usage struct {
 	Input     int64         // bytes read (backup) or written (restore)
 	Identical *bool         // restore only
 	// shadowvault only: the receipts' stream_bytes (the bytes sent, by
-	// disk name; nil for the others), changed_bytes and new_bytes, and the wait for
+	// disk name; nil for the others), changed_bytes and new_bytes, whether
+	// a disk went up incrementally, and the wait for
 	// the new disks' block digests after the step (not in Wall or CPU),
 	// with the server's CPU meanwhile.
 	Sent       int64
 	SentByDisk map[string]int64
 	Changed    int64
 	New        int64
+	Incr       bool
 	DigestWait time.Duration
 	DigestCPU  time.Duration
 }

@@ -144,6 +144,7 @@ func (s *shadowvault) backup(dir string, files []string) (usage, error) {
 			u.Sent += d.StreamBytes
 			u.Changed += d.ChangedBytes
 			u.New += d.NewBytes
+			u.Incr = u.Incr || d.Base != ""
 			refs = append(refs, diskRef{r.rc.Snapshot, d.Name})
 		}
 	}

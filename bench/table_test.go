@@ -68,11 +68,12 @@ func cpuModel() string {
 	return "?"
 }
 
-// sentCheck says whether every disk of step 3 went up in at most
-// 1.2 x its changed bytes + 1 MiB, truth being VM 1's changed bytes.
+// sentCheck says whether every disk of an incremental step 3 went up in
+// at most 1.2 x its changed bytes + 1 MiB, truth being VM 1's changed
+// bytes ("-" for full backups).
 func sentCheck(rs []*runResult, vm1 string, truth int64) string {
 	for _, r := range rs {
-		if r.Phase[2].SentByDisk == nil {
+		if !r.Phase[2].Incr {
 			return "-"
 		}
 		for name, sent := range r.Phase[2].SentByDisk {
@@ -155,7 +156,7 @@ func renderTable(c *Corpus, truth []change, names []string, results map[string][
 		case 1:
 			b.WriteString("| system | MB/s | vs restic | CPU s | vs restic | peak RSS MiB | vs restic | repository growth MB | vs restic | sent MB |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		case 2:
-			fmt.Fprintf(&b, "Changed: %.2f MB of virtual content (%d ranges), all on VM 1's disk. \"changed MB\" is what the receipts report (the ranges given, or the differing 1 MiB blocks); the check is sent <= 1.2 x changed + 1 MiB for each disk; \"new MB\" is the receipts' new_bytes (chunk bytes the repository did not hold).\n\n", float64(changed)/1e6, len(truth))
+			fmt.Fprintf(&b, "Changed: %.2f MB of virtual content (%d ranges), all on VM 1's disk. \"changed MB\" is what the receipts report (the ranges given, or the blocks the digests found differing); the check (incremental backups) is sent <= 1.2 x changed + 1 MiB for each disk, changed being the virtual content that differs; \"new MB\" is the receipts' new_bytes (chunk bytes the repository did not hold).\n\n", float64(changed)/1e6, len(truth))
 			b.WriteString("| system | MB/s | vs restic | CPU s | vs restic | peak RSS MiB | vs restic | repository growth MB | vs restic | sent MB | changed MB | sent / changed | check | new MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		}
 		for _, name := range names {
@@ -177,10 +178,13 @@ func renderTable(c *Corpus, truth []change, names []string, results map[string][
 			fmt.Fprintf(&b, " %.2f | %s | %s |", g/1e6, ratio(name, growth), sentCell(name, k, 1e6))
 			if k == 2 {
 				ch, nw := "-", "-"
-				if rs[0].Phase[k].SentByDisk != nil {
+				if rs[0].Phase[k].Incr {
 					m, _, _ := stat(rs, func(r *runResult) float64 { return float64(r.Phase[k].Changed) })
+					ch = fmt.Sprintf("%.2f", m/1e6)
+				}
+				if rs[0].Phase[k].SentByDisk != nil {
 					n, _, _ := stat(rs, func(r *runResult) float64 { return float64(r.Phase[k].New) })
-					ch, nw = fmt.Sprintf("%.2f", m/1e6), fmt.Sprintf("%.2f", n/1e6)
+					nw = fmt.Sprintf("%.2f", n/1e6)
 				}
 				fmt.Fprintf(&b, " %s | %s | %s | %s |", ch, sentCell(name, k, float64(changed)), sentCheck(rs, c.VMs[0].Name, changed), nw)
 			}
@@ -189,7 +193,7 @@ func renderTable(c *Corpus, truth []change, names []string, results map[string][
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "### 4. Full restore of VM 1's disk (latest backup)\n\n")
-	fmt.Fprintf(&b, "| system | MB/s | vs restic | CPU s | peak RSS MiB | identical |\n|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| system | MB/s | vs restic | CPU s | peak RSS MiB | output MB | wall s | identical |\n|---|---|---|---|---|---|---|---|\n")
 	for _, name := range names {
 		rs := results[name]
 		tp := func(r *runResult) float64 { return r.Phase[3].mbps() }
@@ -200,7 +204,8 @@ func renderTable(c *Corpus, truth []change, names []string, results map[string][
 				ident = "NO"
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %s | %s |\n", systemLabels[name], mbps(name, tp), ratio(name, tp), cpuM, rssCell(name, 3), ident)
+		wall, _, _ := stat(rs, func(r *runResult) float64 { return r.Phase[3].Wall.Seconds() })
+		fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %s | %.1f | %.2f | %s |\n", systemLabels[name], mbps(name, tp), ratio(name, tp), cpuM, rssCell(name, 3), float64(rs[0].Phase[3].Input)/1e6, wall, ident)
 	}
 	renderDigests(&b, names, results)
 	b.WriteString(methodText)
@@ -241,12 +246,13 @@ each backup step, outside the timed part and before the server is stopped (SIGTE
 served, so that the next step finds them as after a nightly backup; the wait and the server's CPU meanwhile
 are in the last table. sent MB: the receipts' stream_bytes (the bytes of the request bodies). The
 incremental systems back up steps 2 and 3 with ` + "`--incremental`" + ` over the newest snapshot of the VM:
-"block digests" lets the agent compare the base's 1 MiB block digests with its own disk's and send the
-blocks that differ; "--changed-ranges" gives it a file per VM, ` + "`[]`" + ` for an unchanged disk and, for VM 1 in
+"block digests" lets the agent compare the base's stored block digests (1 MiB) with its own disk's, narrow
+each differing block down with the server's 64 KiB digests of the base, and send the blocks that differ; "--changed-ranges" gives it a file per VM, ` + "`[]`" + ` for an unchanged disk and, for VM 1 in
 step 3, the ranges where the virtual content of the new image differs from the previous one (the harness
 compares the two images by 4 KiB page before the step, adjacent pages merged). Their disks after the first
-step are stored as virtual content, so their restore is ` + "`--format vhdx`" + ` (a new dynamic VHDX) and
-"identical" compares the virtual content; the other shadowvault restores are ` + "`--format original`" + `
+step are stored as virtual content, so their restore is ` + "`--format vhdx`" + ` (a new dynamic VHDX, of 32 MiB
+blocks: a larger file than qemu-img's, see output MB; compare wall seconds) and "identical" compares the
+virtual content; the other shadowvault restores are ` + "`--format original`" + `
 (byte-identical files; the CLI fsyncs the output). restic 0.18.1 (built by scripts/ensure-restic.sh) and
 restic 0.14 (Debian): ` + "`restic backup`" + ` of the three files, default compression (auto), password from
 RESTIC_PASSWORD, ` + "`restic restore latest --include`" + `. borg: ` + "`borg init -e none`" + `, ` + "`borg create`" + ` with
