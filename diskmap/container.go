@@ -38,15 +38,22 @@ func ParseFormat(s string) (Format, error) {
 	return 0, fmt.Errorf("unknown disk format %q", s)
 }
 
-// MarshalText writes the format's name (an unknown value as
-// "format(N)", which UnmarshalText refuses).
-func (f Format) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+// MarshalText writes the format's name; a format of no known value (0,
+// or a name this build does not know) is written as "".
+func (f Format) MarshalText() ([]byte, error) {
+	if f < FormatRaw || f > FormatVHDX {
+		return []byte{}, nil
+	}
+	return []byte(f.String()), nil
+}
 
-// UnmarshalText parses a format name.
+// UnmarshalText reads a format's name. A name it does not know reads as
+// format 0 rather than failing: a manifest must never become unreadable,
+// and so its snapshot unlisted, over the name of its container format.
 func (f *Format) UnmarshalText(b []byte) error {
 	v, err := ParseFormat(string(b))
 	if err != nil {
-		return err
+		v = 0
 	}
 	*f = v
 	return nil

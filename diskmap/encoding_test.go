@@ -82,3 +82,22 @@ func TestDecodeRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatJSON: format names round-trip, and a name this build does not
+// know never makes a manifest unreadable.
+func TestFormatJSON(t *testing.T) {
+	for _, f := range []Format{FormatRaw, FormatVHD, FormatVHDX} {
+		b, _ := f.MarshalText()
+		var g Format
+		if err := g.UnmarshalText(b); err != nil || g != f {
+			t.Fatalf("%v: %q reads as %v, %v", f, b, g, err)
+		}
+	}
+	var g Format
+	if err := g.UnmarshalText([]byte("qcow3")); err != nil || g != 0 {
+		t.Fatalf("unknown name: %v, %v", g, err)
+	}
+	if b, _ := Format(0).MarshalText(); len(b) != 0 {
+		t.Fatalf("format 0 writes %q", b)
+	}
+}
