@@ -7,7 +7,6 @@ import (
 	"io"
 	"sort"
 
-	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/diskmap"
 	"github.com/shadowvault/shadowvault/vhd"
 )
@@ -219,16 +218,7 @@ func (p *patcher) emit(from, to int64) error {
 // nothing changes, and returns that offset (or the size).
 func (p *patcher) walk(start, d int64) (int64, error) {
 	w := p.newWalker()
-	if blk := start &^ (zeroBlock - 1); blk < start {
-		head := make([]byte, start-blk)
-		p.o.seek(blk)
-		if _, err := io.ReadFull(p.o, head); err != nil {
-			return 0, err
-		}
-		if !chunk.IsZero(head) {
-			w.dataUntil = start + 1
-		}
-	}
+	w.cuts = p
 	p.o.seek(start)
 	w.stop = func(c int64) bool { return c > d && p.reusableAt(c) && !p.o.dirty(c) }
 	if err := w.run(); err != nil {
@@ -252,6 +242,26 @@ func (p *patcher) walk(start, d int64) (int64, error) {
 	}
 	p.chunks += w.chunks
 	return end, nil
+}
+
+// IsCut and NextCut make the base's extent boundaries forced cuts of a
+// walk: a changed region is cut where the base was (at its guest file
+// boundaries too), and the walk gets back in step with the base at the
+// first boundary past the change.
+func (p *patcher) IsCut(v int64) bool {
+	i := sort.Search(len(p.reuse), func(i int) bool { return p.reuse[i].Offset+p.reuse[i].Length >= v })
+	return i < len(p.reuse) && (p.reuse[i].Offset == v || p.reuse[i].Offset+p.reuse[i].Length == v)
+}
+
+func (p *patcher) NextCut(v int64) int64 {
+	i := sort.Search(len(p.reuse), func(i int) bool { return p.reuse[i].Offset+p.reuse[i].Length > v })
+	if i == len(p.reuse) {
+		return -1
+	}
+	if e := p.reuse[i]; e.Offset > v {
+		return e.Offset
+	}
+	return p.reuse[i].Offset + p.reuse[i].Length
 }
 
 // reusableAt reports whether the base can be reused from c on: c is where

@@ -86,7 +86,9 @@ func Disk(ctx context.Context, body io.Reader, s Saver, opts Options) (*Result, 
 
 	pool, jobs, wait := startSavers(ctx, cancel, s, opts)
 	w := newWalker(ctx, st, opts.Params, pool, jobs)
-	w.hints = opts.Hints
+	if opts.Hints != nil {
+		w.hints, w.cuts = opts.Hints, opts.Hints
+	}
 	werr := w.run()
 	wait()
 	if err := context.Cause(ctx); err != nil {

@@ -47,7 +47,8 @@ type walker struct {
 	recipe  []*diskmap.Piece
 	chunks  int
 
-	hints     *diskmap.Hints // nil: none
+	hints     *diskmap.Hints // free ranges; nil: none
+	cuts      cutter         // forced cuts (the hints' boundaries); nil: none
 	freeBytes int64          // bytes of hinted free ranges stored as zeros
 
 	// stop, if set, is asked at the start of every new extent whether the
@@ -57,10 +58,14 @@ type walker struct {
 	stop    func(off int64) bool
 	stopped bool
 	stopOff int64
-	// dataUntil: a block starting before it is data even when all zero (a
-	// walk that starts inside an aligned block whose earlier bytes are not
-	// zero: a full ingest would not have found the block zero either).
-	dataUntil int64
+}
+
+// cutter says where the chunker must cut: guest file boundaries, or the
+// base's chunk boundaries for an incremental disk.
+type cutter interface {
+	IsCut(v int64) bool
+	// NextCut returns the first cut after v, or -1.
+	NextCut(v int64) int64
 }
 
 // pieces is the stream a walker reads: a parsed container (*vhd.Stream),
@@ -166,13 +171,15 @@ func (w *walker) read(p []byte) (int, error) {
 		}
 		n := min(zeroBlock-w.vpos%zeroBlock, w.left)
 		free := false
-		if h := w.hints; h != nil {
-			if w.runBytes > 0 && h.IsCut(w.vpos) {
+		if c := w.cuts; c != nil {
+			if w.runBytes > 0 && c.IsCut(w.vpos) {
 				return 0, io.EOF // a file boundary: forced cut
 			}
-			if c := h.NextCut(w.vpos); c > 0 {
-				n = min(n, c-w.vpos)
+			if next := c.NextCut(w.vpos); next > 0 {
+				n = min(n, next-w.vpos)
 			}
+		}
+		if h := w.hints; h != nil {
 			var edge int64
 			free, edge = h.FreeAt(w.vpos)
 			if edge > 0 {
@@ -196,8 +203,7 @@ func (w *walker) read(p []byte) (int, error) {
 			w.freeBytes += n
 			clear(buf)
 		}
-		dataBlock := w.dataUntil > voff
-		if !dataBlock && chunk.IsZero(buf) {
+		if chunk.IsZero(buf) {
 			w.block, w.bpos = w.block[:0], 0
 			w.addZero(voff, n)
 			if w.runBytes > 0 || w.stopped {
