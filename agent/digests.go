@@ -13,6 +13,7 @@ import (
 	"github.com/zeebo/blake3"
 
 	"github.com/shadowvault/shadowvault/apiv1"
+	"github.com/shadowvault/shadowvault/chunk"
 )
 
 // DigestSize is the size of one block digest: a BLAKE3-256.
@@ -190,7 +191,11 @@ func BlockDigests(ctx context.Context, r io.ReaderAt, size, blockSize int64) ([]
 					continue
 				}
 				for b := int64(0); b*blockSize < k; b++ {
-					sum := blake3.Sum256(buf[b*blockSize : min((b+1)*blockSize, k)])
+					blk := buf[b*blockSize : min((b+1)*blockSize, k)]
+					sum := zeroFull
+					if int64(len(blk)) != blockSize || !chunk.IsZero(blk) { // zeros are checked faster than hashed
+						sum = blake3.Sum256(blk)
+					}
 					copy(out[(first+b)*DigestSize:], sum[:])
 				}
 			}
