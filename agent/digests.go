@@ -95,21 +95,24 @@ func digestChanges(ctx context.Context, c *Client, base, name string, disk sized
 	var cs []Change
 	for _, ch := range coarse {
 		if ch.Offset >= int64(len(digests)/DigestSize)*bs {
-			cs = append(cs, ch) // past the base's end: all new
+			cs = appendChange(cs, ch) // past the base's end: all new
 			continue
 		}
-		from, n := ch.Offset/fineBlock, (ch.Length+fineBlock-1)/fineBlock
-		theirs, err := c.RangeDigests(ctx, base, name, fineBlock, from, n)
-		if err != nil {
-			return coarse, nil // narrowed nothing: the stored blocks go up whole
-		}
-		ours, err := rangeDigests(disk, ch.Offset, ch.Length, fineBlock)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range differing(ours, theirs, fineBlock, ch.Length) {
-			f.Offset += ch.Offset
-			cs = appendChange(cs, f)
+		// At most 64 MiB a request (the server takes 256).
+		for off := ch.Offset; off < ch.end(); off += 64 << 20 {
+			n := min(64<<20, ch.end()-off)
+			theirs, err := c.RangeDigests(ctx, base, name, fineBlock, off/fineBlock, (n+fineBlock-1)/fineBlock)
+			if err != nil {
+				return coarse, nil // narrowed nothing: the stored blocks go up whole
+			}
+			ours, err := rangeDigests(disk, off, n, fineBlock)
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range differing(ours, theirs, fineBlock, n) {
+				f.Offset += off
+				cs = appendChange(cs, f)
+			}
 		}
 	}
 	return cs, nil

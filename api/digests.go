@@ -48,8 +48,12 @@ func (s *Server) getDigests(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// maxRangeDigests bounds the blocks of one range digests request.
-const maxRangeDigests = 16384
+// maxRangeDigests bounds the blocks of one range digests request, and
+// maxRangeBytes the content it reads.
+const (
+	maxRangeDigests = 16384
+	maxRangeBytes   = 256 << 20
+)
 
 // rangeDigests serves ?block=B&from=F&count=C: the digests of C blocks of
 // B bytes (a power of two from 4 KiB to the stored digests' block) from
@@ -60,9 +64,10 @@ func (s *Server) rangeDigests(w http.ResponseWriter, r *http.Request, m *repo.Ma
 	from, err2 := strconv.ParseInt(q.Get("from"), 10, 64)
 	count, err3 := strconv.ParseInt(q.Get("count"), 10, 64)
 	if err1 != nil || err2 != nil || err3 != nil || bs < 4096 || bs > restore.DigestBlock || bs&(bs-1) != 0 ||
-		from < 0 || count < 1 || count > maxRangeDigests || from > (1<<62)/bs {
+		from < 0 || count < 1 || count > maxRangeDigests || count*bs > maxRangeBytes || from > (1<<62)/bs {
 		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest,
-			fmt.Sprintf("block (a power of two, 4096 to %d), from (>= 0) and count (1 to %d) are needed", restore.DigestBlock, maxRangeDigests)))
+			fmt.Sprintf("block (a power of two, 4096 to %d), from (>= 0) and count (1 to %d, at most %d MiB of content) are needed",
+				restore.DigestBlock, maxRangeDigests, maxRangeBytes>>20)))
 		return
 	}
 	d, err := restore.Open(r.Context(), s.repo, m, chi.URLParam(r, "name"), restore.Raw)

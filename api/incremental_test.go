@@ -323,7 +323,7 @@ func TestRangeDigests(t *testing.T) {
 		t.Fatalf("digests to the end: %d bytes, %v", len(tail), err)
 	}
 	for _, q := range []string{"block=1000&from=0&count=1", "block=65536&from=-1&count=1", "block=65536&from=0&count=0",
-		"block=65536&from=0&count=100000", "block=65536&from=1000&count=1", "block=2097152&from=0&count=1", "block=65536"} {
+		"block=65536&from=0&count=100000", "block=1048576&from=0&count=300", "block=65536&from=1000&count=1", "block=2097152&from=0&count=1", "block=65536"} {
 		_, err := c.Get(ctx, "/api/v1/snapshots/"+rc.Snapshot+"/disks/d0.raw/digests?"+q)
 		var ae *agent.APIError
 		if !errorsAs(err, &ae) || ae.Status != http.StatusBadRequest {
