@@ -267,3 +267,26 @@ func multi(parts ...[]byte) []byte {
 	}
 	return append(b, "--B--\r\n"...)
 }
+
+// TestIncrementalManyParts: a body of tens of thousands of tiny parts
+// gives the right content.
+func TestIncrementalManyParts(t *testing.T) {
+	m := &memSaver{}
+	baseData := baseContent(6)
+	_, base := ingestRaw(t, m, baseData)
+	var cs []change
+	for off := int64(4096); off < int64(len(baseData))-4096; off += 997 {
+		cs = append(cs, change{off, []byte{byte(off), byte(off >> 8)}})
+	}
+	body, boundary := byteranges(t, int64(len(baseData)), cs)
+	res, err := Incremental(context.Background(), base, bytes.NewReader(body), boundary, m, Options{Params: testParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rebuild(t, m, res); !bytes.Equal(got, applyChanges(baseData, int64(len(baseData)), cs)) {
+		t.Fatalf("%d tiny parts: content differs", len(cs))
+	}
+	if res.Changed != int64(2*len(cs)) {
+		t.Fatalf("changed %d, want %d", res.Changed, 2*len(cs))
+	}
+}

@@ -40,12 +40,22 @@ type histSeg struct {
 // seek moves the read position. Part bytes before it are no longer needed.
 func (o *overlay) seek(pos int64) { o.pos = pos; o.trim(pos) }
 
+// trim forgets part bytes, and parts but the last, that end before
+// before: reads never go back that far, and a body of many small parts
+// holds no more than the window.
 func (o *overlay) trim(before int64) {
 	i := 0
 	for i < len(o.hist) && o.hist[i].off+int64(len(o.hist[i].data)) <= before {
 		i++
 	}
 	o.hist = o.hist[i:]
+	k := 0
+	for k < len(o.known)-1 && o.known[k].end <= before {
+		k++
+	}
+	if k > 0 {
+		o.known = append(o.known[:0], o.known[k:]...)
+	}
 }
 
 // piece makes the overlay the walker's piece stream: one virtual piece from
