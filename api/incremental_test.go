@@ -331,3 +331,27 @@ func TestRangeDigests(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreHead: HEAD of a restore answers its size (and, for raw,
+// that ranges are served) without a body, in every format.
+func TestRestoreHead(t *testing.T) {
+	s := testserver.Start(t, testserver.Options{})
+	data := mixed(12, 3<<20)
+	rc := backup(t, s, "HV01", "VM", writeDisk(t, t.TempDir(), "d0.raw", data))
+	for _, f := range []string{"raw", "original", "vhd", "vhdx"} {
+		req, _ := http.NewRequest(http.MethodHead, s.URL+"/api/v1/snapshots/"+rc.Snapshot+"/disks/d0.raw?format="+f, nil)
+		req.Header.Set("Authorization", "Bearer "+s.AdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		full := restore(t, s, rc.Snapshot, "d0.raw", f)
+		if resp.StatusCode != http.StatusOK || resp.ContentLength != int64(len(full)) {
+			t.Fatalf("HEAD %s: %d, length %d, want 200 and %d", f, resp.StatusCode, resp.ContentLength, len(full))
+		}
+		if ranges := resp.Header.Get("Accept-Ranges"); (f == "raw") != (ranges == "bytes") {
+			t.Fatalf("HEAD %s: Accept-Ranges %q", f, ranges)
+		}
+	}
+}

@@ -121,6 +121,7 @@ func (s *Server) Handler() http.Handler {
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore, apiv1.RoleAgent)).Get("/snapshots", s.listSnapshots)
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore, apiv1.RoleAgent)).Get("/snapshots/{id}", s.getSnapshot)
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/snapshots/{id}/disks/{name}", s.restoreDisk)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Head("/snapshots/{id}/disks/{name}", s.restoreDisk)
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleAgent, apiv1.RoleRestore)).Get("/snapshots/{id}/disks/{name}/digests", s.getDigests)
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/snapshots/{id}/writer-metadata", s.getWriterMetadata)
 		r.With(allow(apiv1.RoleAdmin)).Delete("/snapshots/{id}", s.deleteSnapshot)
