@@ -84,6 +84,9 @@ func sendIncremental(ctx context.Context, c *Client, o BackupOptions, id string,
 	start := time.Now()
 	cs, src, err := findChanges(ctx, c, o, bd, d, img)
 	if err != nil {
+		if baseRefused(err) {
+			return fmt.Errorf("%w: base %s: %v", errFullUpload, base, err)
+		}
 		return err
 	}
 	cs = normalizeChanges(cs, bd.size, img.Size())
@@ -99,8 +102,7 @@ func sendIncremental(ctx context.Context, c *Client, o BackupOptions, id string,
 	o.Progress.Sent.Add(-counted.n)
 	if err != nil {
 		o.Progress.Total.Add(d.size - n)
-		var ae *APIError
-		if errors.As(err, &ae) && (ae.Code == apiv1.CodeNoBase || ae.Code == apiv1.CodeUnknownSnapshot || ae.Code == apiv1.CodeParentMissing) {
+		if baseRefused(err) {
 			return fmt.Errorf("%w: the server refused base %s: %v", errFullUpload, base, err)
 		}
 		return fmt.Errorf("disk %s: %w", d.name, err)
@@ -108,11 +110,12 @@ func sendIncremental(ctx context.Context, c *Client, o BackupOptions, id string,
 	o.Progress.Sent.Add(n)
 	o.Progress.Streamed.Add(n)
 	o.Progress.New.Add(sum.NewBytes)
-	d.size, d.hash, d.summary, d.base, d.changed = n, hex.EncodeToString(h.Sum(nil)), sum, base, changed
-	if counted.n != n || sum.StreamBLAKE3 != d.hash || sum.StreamBytes != n || sum.Base != base || sum.ChangedBytes != changed {
+	hash := hex.EncodeToString(h.Sum(nil))
+	if counted.n != n || sum.StreamBLAKE3 != hash || sum.StreamBytes != n || sum.Base != base || sum.ChangedBytes != changed {
 		return fmt.Errorf("%w: disk %s: sent %d bytes with BLAKE3 %s, %d changed over %s; server received %d with %s, %d changed over %s",
-			ErrVerify, d.name, n, d.hash, changed, base, sum.StreamBytes, sum.StreamBLAKE3, sum.ChangedBytes, sum.Base)
+			ErrVerify, d.name, n, hash, changed, base, sum.StreamBytes, sum.StreamBLAKE3, sum.ChangedBytes, sum.Base)
 	}
+	d.size, d.hash, d.summary, d.base, d.changed = n, hash, sum, base, changed
 	o.Log.Info("disk sent", "disk", d.name, "incremental", true, "changed_bytes", changed, "sent_bytes", n, "new_bytes", sum.NewBytes)
 	return nil
 }
@@ -148,4 +151,19 @@ func diskRCT(o BackupOptions, d *sentDisk) string {
 		return ""
 	}
 	return id
+}
+
+// baseRefused reports whether the server's answer says the base cannot be
+// used (forgotten meanwhile, without the disk, a differencing disk without
+// its parent): the disk then goes up whole.
+func baseRefused(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.Code {
+	case apiv1.CodeNoBase, apiv1.CodeUnknownSnapshot, apiv1.CodeUnknownDisk, apiv1.CodeParentMissing:
+		return true
+	}
+	return false
 }

@@ -42,6 +42,9 @@ func collectRCT(size int64, query rctQuery) ([]Change, error) {
 		}
 		if processed == 0 { // a full buffer that covered no bytes: go on after its last range
 			last := buf[n-1]
+			if last.Offset+last.Length <= off {
+				return nil, fmt.Errorf("%w: the query at %d made no progress", errNoRCT, off)
+			}
 			processed = last.Offset + last.Length - off
 		}
 		off += processed

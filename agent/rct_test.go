@@ -99,3 +99,20 @@ func TestParseChangeTrackingState(t *testing.T) {
 		t.Fatal("no changes, same size: nothing to send")
 	}
 }
+
+// TestCollectRCTNoProgress: a query that covers nothing new ends the walk
+// with errNoRCT, never a loop.
+func TestCollectRCTNoProgress(t *testing.T) {
+	calls := 0
+	_, err := collectRCT(1<<20, func(off, length uint64, out []rctRange) (int, uint64, error) {
+		calls++
+		if calls > 10 {
+			t.Fatal("the walk loops")
+		}
+		out[0] = rctRange{Offset: 0, Length: off} // ends where the walk is
+		return 1, 0, nil
+	})
+	if !errors.Is(err, errNoRCT) {
+		t.Fatalf("%v, want errNoRCT", err)
+	}
+}

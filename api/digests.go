@@ -101,6 +101,16 @@ func (s *Server) digests(ctx context.Context, m *repo.Manifest, name string) (in
 		_, err := restore.Open(ctx, s.repo, m, name, restore.Raw) // the same error as a restore
 		return 0, nil, err
 	}
+	if md.Parent != "" {
+		// A differencing disk's content depends on its parent too: its
+		// digests are not kept under its disk map alone.
+		d, err := restore.Open(ctx, s.repo, m, name, restore.Raw)
+		if err != nil {
+			return 0, nil, err
+		}
+		digests, err := d.Digests(ctx, restore.DigestBlock, nil, nil)
+		return restore.DigestBlock, digests, err
+	}
 	d := &s.dig
 	for {
 		bs, digests, err := s.repo.LoadDigests(ctx, md.DiskMap)

@@ -17,7 +17,7 @@ import (
 // host holding disk name. It also reads the body's boundary.
 func (s *Server) incrementalBase(r *http.Request, sess *repo.Session, name string) (*restore.Disk, string, string, error) {
 	boundary := ""
-	if ct := r.Header.Get("Content-Type"); ct != "" || r.ContentLength != 0 {
+	if ct := r.Header.Get("Content-Type"); ct != "" { // none: an empty body, else BAD_RANGES
 		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "multipart/byteranges" || params["boundary"] == "" {
 			return nil, "", "", errf(http.StatusBadRequest, apiv1.CodeBadRanges,

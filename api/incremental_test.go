@@ -355,3 +355,38 @@ func TestRestoreHead(t *testing.T) {
 		}
 	}
 }
+
+// TestIncrementalGrownDisk: a disk that only grew (nothing written, and
+// then data written past the old end) goes up incrementally.
+func TestIncrementalGrownDisk(t *testing.T) {
+	s := testserver.Start(t, testserver.Options{})
+	dir := t.TempDir()
+	data := mixed(13, 4<<20)
+	p := writeDisk(t, dir, "d0.raw", data)
+	backup(t, s, "HV01", "VM", p)
+	data = append(data, make([]byte, 4<<20)...)
+	writeDisk(t, dir, "d0.raw", data)
+	for step, changes := range [][]agent.Change{nil, {}} {
+		rc := incrementalBackup(t, s, "HV01", "VM", changes, p)
+		if got := restore(t, s, rc.Snapshot, "d0.raw", "raw"); !bytes.Equal(got, data) || rc.Disks[0].Base == "" {
+			t.Fatalf("step %d: the grown disk restores differently (%d bytes, base %q)", step, len(got), rc.Disks[0].Base)
+		}
+	}
+	copy(data[6<<20:], bytes.Repeat([]byte{5}, 100<<10)) // then data in the new space
+	writeDisk(t, dir, "d0.raw", data)
+	rc := incrementalBackup(t, s, "HV01", "VM", nil, p)
+	if got := restore(t, s, rc.Snapshot, "d0.raw", "raw"); !bytes.Equal(got, data) {
+		t.Fatal("data written in the grown space restores differently")
+	}
+	// No Content-Type and a body that is not multipart: refused.
+	c := s.Client("")
+	var sess apiv1.Session
+	if err := c.DoJSON(context.Background(), http.MethodPost, "/api/v1/sessions", apiv1.SessionRequest{Host: "HV01", VM: "VM", BackupType: "copy"}, &sess); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Do(context.Background(), http.MethodPut, "/api/v1/sessions/"+sess.ID+"/disks/d0.raw?base=latest", strings.NewReader("not multipart"), 13, nil)
+	var ae *agent.APIError
+	if !errorsAs(err, &ae) || ae.Status != http.StatusBadRequest {
+		t.Fatalf("a body without Content-Type: %v, want 400", err)
+	}
+}

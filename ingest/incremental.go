@@ -59,6 +59,9 @@ func Incremental(ctx context.Context, base Base, body io.Reader, boundary string
 		o.size = o.parts.size
 	}
 	reuse := clipReusable(base.Reusable(), min(o.bsize, o.size))
+	if o.size > o.bsize { // grown: zeros, but where a part writes
+		reuse = append(reuse, diskmap.Extent{Offset: o.bsize, Length: o.size - o.bsize, Kind: diskmap.ExtentZero})
+	}
 	o.gaps = gapsOf(reuse, o.size)
 
 	pool, jobs, wait := startSavers(ctx, cancel, s, opts)

@@ -290,3 +290,27 @@ func TestIncrementalManyParts(t *testing.T) {
 		t.Fatalf("changed %d, want %d", res.Changed, 2*len(cs))
 	}
 }
+
+// TestIncrementalGrowth: a disk grown with its only parts past the base's
+// end (the new space written, or just the last byte to name the size).
+func TestIncrementalGrowth(t *testing.T) {
+	m := &memSaver{}
+	baseData := baseContent(8)
+	_, base := ingestRaw(t, m, baseData)
+	bsize := int64(len(baseData))
+	for name, cs := range map[string][]change{
+		"new space":      {{bsize + 4096, bytes.Repeat([]byte{9}, 300<<10)}},
+		"last byte":      {{bsize + 4<<20 - 1, []byte{0}}},
+		"across the end": {{bsize - 1000, bytes.Repeat([]byte{7}, 5000)}},
+	} {
+		size := bsize + 4<<20
+		body, boundary := byteranges(t, size, cs)
+		res, err := Incremental(context.Background(), base, bytes.NewReader(body), boundary, m, Options{Params: testParams})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := rebuild(t, m, res); !bytes.Equal(got, applyChanges(baseData, size, cs)) {
+			t.Fatalf("%s: content differs", name)
+		}
+	}
+}

@@ -53,9 +53,7 @@ func (o *overlay) trim(before int64) {
 	for k < len(o.known)-1 && o.known[k].end <= before {
 		k++
 	}
-	if k > 0 {
-		o.known = append(o.known[:0], o.known[k:]...)
-	}
+	o.known = o.known[k:]
 }
 
 // piece makes the overlay the walker's piece stream: one virtual piece from
@@ -88,9 +86,6 @@ func (o *overlay) more() (bool, error) {
 	}
 	if err != nil {
 		return false, err
-	}
-	if sp.end > o.size {
-		return false, fmt.Errorf("%w: range past the size", ErrBadRanges)
 	}
 	o.known = append(o.known, sp)
 	o.body, o.bodyOff = body, sp.off
@@ -178,9 +173,10 @@ func (o *overlay) Read(p []byte) (int, error) {
 // readPart reads part bytes at pos: again from the history, or for the
 // first time from the body.
 func (o *overlay) readPart(p []byte) (int, error) {
-	for i := len(o.hist) - 1; i >= 0; i-- {
-		h := o.hist[i]
-		if h.off <= o.pos && o.pos < h.off+int64(len(h.data)) {
+	if o.pos < o.bodyOff { // read before: from the history
+		i := sort.Search(len(o.hist), func(i int) bool { return o.hist[i].off+int64(len(o.hist[i].data)) > o.pos })
+		if i < len(o.hist) && o.hist[i].off <= o.pos {
+			h := o.hist[i]
 			return copy(p, h.data[o.pos-h.off:]), nil
 		}
 	}

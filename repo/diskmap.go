@@ -20,7 +20,9 @@ func (r *Repository) saveDiskMap(ctx context.Context, m *diskmap.Map) (chunk.ID,
 	// The name is the content's hash: a disk map stored before (an
 	// unchanged disk, an incremental with no change) is not written again.
 	if fi, err := r.be.Stat(ctx, h); err == nil && fi.Size == int64(len(data)) {
-		return id, nil
+		if old, err := backend.ReadAll(ctx, r.be, h); err == nil && bytes.Equal(old, data) {
+			return id, nil // a damaged copy is written again
+		}
 	}
 	if err := r.be.Put(ctx, h, bytes.NewReader(data), int64(len(data))); err != nil {
 		return id, fmt.Errorf("store disk map: %w", err)
