@@ -162,7 +162,7 @@ func baseRefused(err error) bool {
 		return false
 	}
 	switch ae.Code {
-	case apiv1.CodeNoBase, apiv1.CodeUnknownSnapshot, apiv1.CodeUnknownDisk, apiv1.CodeParentMissing:
+	case apiv1.CodeNoBase, apiv1.CodeUnknownSnapshot, apiv1.CodeUnknownDisk, apiv1.CodeParentMissing, apiv1.CodeNoDigests:
 		return true
 	}
 	return false

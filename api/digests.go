@@ -48,6 +48,11 @@ func (s *Server) getDigests(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// maxDigestBlocks bounds the stored digests of a disk (128 MiB of them,
+// a 4 TiB disk); a larger disk has none (NO_DIGESTS), and its agent sends
+// it whole or with a change list.
+const maxDigestBlocks = 1 << 22
+
 // maxRangeDigests bounds the blocks of one range digests request, and
 // maxRangeBytes the content it reads.
 const (
@@ -100,6 +105,10 @@ func (s *Server) digests(ctx context.Context, m *repo.Manifest, name string) (in
 	if !ok {
 		_, err := restore.Open(ctx, s.repo, m, name, restore.Raw) // the same error as a restore
 		return 0, nil, err
+	}
+	if md.VirtualSize/restore.DigestBlock > maxDigestBlocks {
+		return 0, nil, errf(http.StatusConflict, apiv1.CodeNoDigests,
+			fmt.Sprintf("disk of %d bytes: block digests are kept for disks up to %d TiB", md.VirtualSize, maxDigestBlocks*restore.DigestBlock>>40))
 	}
 	if md.Parent != "" {
 		// A differencing disk's content depends on its parent too: its

@@ -39,8 +39,9 @@ func (s *Server) incrementalBase(r *http.Request, sess *repo.Session, name strin
 // ingestIncremental stores the upload's changes over base, holding the
 // base's chunks it reuses against a prune.
 func (s *Server) ingestIncremental(w http.ResponseWriter, r *http.Request, up *repo.Upload, base *restore.Disk, boundary string) (*ingest.Result, error) {
+	b := &knownBase{Disk: base, ext: base.Reusable()}
 	var reused []chunk.ID
-	for _, e := range base.Reusable() {
+	for _, e := range b.ext {
 		if e.Kind == diskmap.ExtentData {
 			reused = append(reused, e.ID)
 		}
@@ -48,5 +49,14 @@ func (s *Server) ingestIncremental(w http.ResponseWriter, r *http.Request, up *r
 	if err := up.Reuse(reused); err != nil {
 		return nil, err
 	}
-	return ingest.Incremental(r.Context(), base, s.bodyReader(w, r), boundary, up, ingest.Options{Params: s.repo.Config().Chunker})
+	reused = nil
+	return ingest.Incremental(r.Context(), b, s.bodyReader(w, r), boundary, up, ingest.Options{Params: s.repo.Config().Chunker})
 }
+
+// knownBase is a base disk whose reusable extents were listed once.
+type knownBase struct {
+	*restore.Disk
+	ext []diskmap.Extent
+}
+
+func (b *knownBase) Reusable() []diskmap.Extent { return b.ext }

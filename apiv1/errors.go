@@ -40,6 +40,7 @@ const (
 	CodeParentMissing    Code = "PARENT_MISSING"
 	CodeBadRanges        Code = "BAD_RANGES" // an incremental body's parts: out of order, overlapping, past the size
 	CodeNoBase           Code = "NO_BASE"    // the base snapshot of an incremental holds no disk of that name
+	CodeNoDigests        Code = "NO_DIGESTS" // a disk too large for stored block digests
 	CodeProtected        Code = "SNAPSHOT_PROTECTED"
 	CodeUnsupportedFS    Code = "UNSUPPORTED_FILESYSTEM"
 	CodeCorruptFS        Code = "CORRUPT_FILESYSTEM"
