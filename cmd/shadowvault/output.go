@@ -14,13 +14,16 @@ var errOutputExists = errors.New("output file exists")
 
 // outFile is where a download verb (restore, cat) writes: stdout, or a
 // temporary file beside the -o target that replaces the target only once
-// the download completed and is on disk. Whatever fails, a file that was
+// the download completed and is on disk. Aligned 64 KiB blocks of zeros
+// are left as holes in the file (a restored disk is sparse where it is
+// empty). Whatever fails, a file that was
 // there before is left as it was and the temporary file is removed.
 type outFile struct {
 	path  string   // the -o target; "" for stdout
 	force bool     // replace an existing target
 	tmp   *os.File // the temporary file beside path
 	w     io.Writer
+	holes *sparseFile // writes into tmp, zero blocks left as holes
 }
 
 // openOutput prepares the -o target path ("" or "-": stdout). Without force
@@ -53,7 +56,8 @@ func openOutput(path string, force bool) (*outFile, error) {
 			return nil, err
 		}
 	}
-	return &outFile{path: path, force: force, tmp: f, w: f}, nil
+	holes := newSparseFile(f)
+	return &outFile{path: path, force: force, tmp: f, w: holes, holes: holes}, nil
 }
 
 // toFile reports whether the output goes to a file (not stdout).
@@ -69,7 +73,10 @@ func (o *outFile) commit() error {
 		return nil
 	}
 	tmp := o.tmp.Name()
-	err := o.tmp.Sync()
+	err := o.holes.finish()
+	if err == nil {
+		err = o.tmp.Sync()
+	}
 	if cerr := o.tmp.Close(); err == nil {
 		err = cerr
 	}
