@@ -22,7 +22,8 @@ import (
 type digester struct {
 	mu      sync.Mutex
 	running map[chunk.ID]chan struct{} // by disk map, guarded by mu
-	slots   chan struct{}              // computations at once
+	slots   chan struct{}              // computations for requests at once
+	bgSlots chan struct{}              // background computations at once
 }
 
 // getDigests serves GET /api/v1/snapshots/{id}/disks/{name}/digests.
@@ -35,7 +36,7 @@ func (s *Server) getDigests(w http.ResponseWriter, r *http.Request) {
 		s.rangeDigests(w, r, m)
 		return
 	}
-	bs, digests, err := s.digests(r.Context(), m, chi.URLParam(r, "name"))
+	bs, digests, err := s.digests(r.Context(), m, chi.URLParam(r, "name"), false)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -100,7 +101,11 @@ func (s *Server) rangeDigests(w http.ResponseWriter, r *http.Request, m *repo.Ma
 // digests loads the stored digests of disk name of m, computing and
 // storing them first if there are none. One computation per disk map runs
 // at a time; a second caller waits for it.
-func (s *Server) digests(ctx context.Context, m *repo.Manifest, name string) (int64, []byte, error) {
+//
+// Computations asked for by a request and those after a backup take
+// slots of their own, so that an agent never waits behind the background
+// work of another disk.
+func (s *Server) digests(ctx context.Context, m *repo.Manifest, name string, background bool) (int64, []byte, error) {
 	md, ok := m.Disk(name)
 	if !ok {
 		_, err := restore.Open(ctx, s.repo, m, name, restore.Raw) // the same error as a restore
@@ -131,7 +136,7 @@ func (s *Server) digests(ctx context.Context, m *repo.Manifest, name string) (in
 		}
 		d.mu.Lock()
 		if d.running == nil {
-			d.running, d.slots = map[chunk.ID]chan struct{}{}, make(chan struct{}, 1)
+			d.running, d.slots, d.bgSlots = map[chunk.ID]chan struct{}{}, make(chan struct{}, 2), make(chan struct{}, 1)
 		}
 		if ch := d.running[md.DiskMap]; ch != nil {
 			d.mu.Unlock()
@@ -145,6 +150,9 @@ func (s *Server) digests(ctx context.Context, m *repo.Manifest, name string) (in
 		ch := make(chan struct{})
 		d.running[md.DiskMap] = ch
 		slots := d.slots
+		if background {
+			slots = d.bgSlots
+		}
 		d.mu.Unlock()
 		digests, err = s.computeDigests(ctx, slots, m, md)
 		d.mu.Lock()
@@ -227,7 +235,7 @@ func (s *Server) precomputeDigests(snapshot string) {
 			return
 		}
 		for _, d := range m.Disks {
-			if _, _, err := s.digests(context.Background(), m, d.Name); err != nil {
+			if _, _, err := s.digests(context.Background(), m, d.Name, true); err != nil {
 				s.log.Warn("block digests not computed", "snapshot", snapshot, "disk", d.Name, "err", err)
 			}
 		}
