@@ -258,7 +258,7 @@ func sendDisk(ctx context.Context, c *Client, o BackupOptions, id string, d *sen
 	h := blake3.New()
 	counted := &countingReader{r: io.TeeReader(f, h), p: o.Progress}
 	start := time.Now()
-	sum, err := c.PutDiskWith(ctx, id, d.name, counted, d.size, PutOptions{Format: o.Format, RCTID: diskRCT(o, d)})
+	sum, err := c.PutDiskWith(ctx, id, d.name, counted, d.size, PutOptions{Format: o.Format, RCTID: diskRCT(d)})
 	o.Progress.Sent.Add(-counted.n)
 	if err != nil {
 		return fmt.Errorf("disk %s: %w", d.name, err)

@@ -98,7 +98,7 @@ func sendIncremental(ctx context.Context, c *Client, o BackupOptions, id string,
 	h := blake3.New()
 	counted := &countingReader{r: io.TeeReader(body, h), p: o.Progress}
 	o.Progress.Total.Add(n - d.size) // the body, not the file, goes up
-	sum, err := c.PutIncremental(ctx, id, d.name, base, diskRCT(o, d), counted, n, boundary)
+	sum, err := c.PutIncremental(ctx, id, d.name, base, diskRCT(d), counted, n, boundary)
 	o.Progress.Sent.Add(-counted.n)
 	if err != nil {
 		o.Progress.Total.Add(d.size - n)
@@ -145,7 +145,7 @@ func findChanges(ctx context.Context, c *Client, o BackupOptions, bd baseDisk, d
 
 // diskRCT is the change tracking id of the disk as it is sent, recorded
 // with the snapshot for the next incremental; empty without one.
-func diskRCT(o BackupOptions, d *sentDisk) string {
+func diskRCT(d *sentDisk) string {
 	id, err := rctState(d.path)
 	if err != nil {
 		return ""

@@ -49,7 +49,6 @@ func (s *Server) ingestIncremental(w http.ResponseWriter, r *http.Request, up *r
 	if err := up.Reuse(reused); err != nil {
 		return nil, err
 	}
-	reused = nil
 	return ingest.Incremental(r.Context(), b, s.bodyReader(w, r), boundary, up, ingest.Options{Params: s.repo.Config().Chunker})
 }
 

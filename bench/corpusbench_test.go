@@ -26,12 +26,7 @@ import (
 // SHADOWVAULT_BENCH_CPUPROFILE=PREFIX writes a CPU profile of the timed
 // part alone (not the setup) to PREFIX-<sub-benchmark>.pprof.
 func BenchmarkCorpusBackup(b *testing.B) {
-	cache := os.Getenv("SHADOWVAULT_CACHE")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache", "shadowvault")
-	}
-	c, err := BuildCorpus(filepath.Join(cache, "bench-corpus"), DefaultCorpusParams(), b.Logf)
+	c, err := BuildCorpus(filepath.Join(cacheDir(), "bench-corpus"), DefaultCorpusParams(), b.Logf)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,12 +20,7 @@ import (
 // keep the last snapshot of each VM, then retire VM 3 entirely. It reports
 // the bytes each cycle frees and how long the prune takes.
 func BenchmarkForgetPrune(b *testing.B) {
-	cache := os.Getenv("SHADOWVAULT_CACHE")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache", "shadowvault")
-	}
-	c, err := BuildCorpus(filepath.Join(cache, "bench-corpus"), DefaultCorpusParams(), b.Logf)
+	c, err := BuildCorpus(filepath.Join(cacheDir(), "bench-corpus"), DefaultCorpusParams(), b.Logf)
 	if err != nil {
 		b.Fatal(err)
 	}
