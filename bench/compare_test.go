@@ -109,14 +109,6 @@ func envStr(name, def string) string {
 	return def
 }
 
-func cacheDir() string {
-	if c := os.Getenv("SHADOWVAULT_CACHE"); c != "" {
-		return c
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "shadowvault")
-}
-
 // buildBinary builds the shadowvault binary into dir.
 func buildBinary(t *testing.T, dir string) string {
 	bin := filepath.Join(dir, "shadowvault")
