@@ -120,8 +120,11 @@ func (s *Server) Handler() http.Handler {
 		})
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore, apiv1.RoleAgent)).Get("/snapshots", s.listSnapshots)
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore, apiv1.RoleAgent)).Get("/snapshots/{id}", s.getSnapshot)
-		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/snapshots/{id}/disks/{name}", s.restoreDisk)
-		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Head("/snapshots/{id}/disks/{name}", s.restoreDisk)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore, roleLink)).Get("/snapshots/{id}/disks/{name}", s.restoreDisk)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore, roleLink)).Head("/snapshots/{id}/disks/{name}", s.restoreDisk)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Post("/snapshots/{id}/disks/{name}/links", s.createLink)
+		r.With(allow(apiv1.RoleAdmin)).Get("/links", s.listLinks)
+		r.With(allow(apiv1.RoleAdmin)).Delete("/links/{id}", s.revokeLink)
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleAgent, apiv1.RoleRestore)).Get("/snapshots/{id}/disks/{name}/digests", s.getDigests)
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/snapshots/{id}/writer-metadata", s.getWriterMetadata)
 		r.With(allow(apiv1.RoleAdmin)).Delete("/snapshots/{id}", s.deleteSnapshot)
@@ -221,6 +224,10 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
+		if sig := r.URL.Query().Get(apiv1.SignatureParam); h == "" && sig != "" {
+			s.authenticateLink(w, r, next, sig)
+			return
+		}
 		plain, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || plain == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shadowvault"`)

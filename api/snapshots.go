@@ -67,6 +67,9 @@ func (s *Server) restoreDisk(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errf(http.StatusBadRequest, apiv1.CodeBadRequest, "format must be original, raw, vhd or vhdx"))
 		return
 	}
+	if !linkAllows(w, r, m.ID, chi.URLParam(r, "name"), f) {
+		return
+	}
 	d, err := restore.Open(r.Context(), s.repo, m, chi.URLParam(r, "name"), f)
 	if err != nil {
 		writeError(w, r, err)

@@ -97,7 +97,7 @@ func (t *Tokens) Check(plain string) (Token, error) {
 		}
 		return nil
 	})
-	if err != nil || !found {
+	if err != nil || !found || tok.Role == roleLink {
 		return Token{}, errBadToken
 	}
 	sum := sha256.Sum256([]byte(plain))
@@ -117,6 +117,9 @@ func (t *Tokens) List() ([]Token, error) {
 		if err := json.Unmarshal(rec, &tok); err != nil {
 			return err
 		}
+		if tok.Role == roleLink {
+			return nil // a link, listed by ListLinks
+		}
 		tok.Hash = ""
 		out = append(out, tok)
 		return nil
@@ -124,16 +127,18 @@ func (t *Tokens) List() ([]Token, error) {
 	return out, err
 }
 
-// Revoke deletes a token. The last admin token stays: without it nobody
-// could administer the server (an operator with the server stopped can
-// still make one: shadowvault token create --offline).
+// Revoke deletes a token, and then the links it made. The last admin token
+// stays: without it nobody could administer the server (an operator with
+// the server stopped can still make one: shadowvault token create
+// --offline).
 func (t *Tokens) Revoke(id string) error {
 	list, err := t.List()
 	if err != nil {
 		return err
 	}
-	admins, isAdmin := 0, false
+	admins, isAdmin, known := 0, false, false
 	for _, tok := range list {
+		known = known || tok.ID == id
 		if tok.Role == apiv1.RoleAdmin {
 			admins++
 			isAdmin = isAdmin || tok.ID == id
@@ -142,9 +147,17 @@ func (t *Tokens) Revoke(id string) error {
 	if isAdmin && admins == 1 {
 		return errf(409, apiv1.CodeLastAdmin, "token "+id+" is the last admin token: create another admin token first")
 	}
+	if !known {
+		return errf(404, apiv1.CodeNotFound, "no token "+id)
+	}
 	err = t.store.DeleteToken(id)
 	if errors.Is(err, index.ErrNotFound) {
 		return errf(404, apiv1.CodeNotFound, "no token "+id)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// A link whose maker is gone opens nothing (CheckLink); deleting the
+	// records is tidiness.
+	return t.revokeLinksOf(id)
 }

@@ -9,6 +9,7 @@ func (c Code) String() string { return string(c) }
 const (
 	CodeUnauthorized     Code = "UNAUTHORIZED"
 	CodeForbidden        Code = "FORBIDDEN"
+	CodeLinkExpired      Code = "LINK_EXPIRED" // a signed link past its expiry
 	CodeNotFound         Code = "NOT_FOUND"
 	CodeBadRequest       Code = "BAD_REQUEST"
 	CodeBadName          Code = "BAD_NAME"

@@ -64,6 +64,8 @@ func main() {
 		code = cmdPolicy(args)
 	case "protect":
 		code = cmdProtect(args)
+	case "url":
+		code = cmdURL(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

@@ -5,6 +5,7 @@ package testserver
 import (
 	"context"
 	"crypto/ed25519"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -48,6 +49,9 @@ type Options struct {
 	IdleTimeout time.Duration
 	// SpillLimit bounds the spool of containers whose metadata come last.
 	SpillLimit int64
+	// LogTo, when set, receives every log line (level Info and up) instead
+	// of the test log.
+	LogTo io.Writer
 }
 
 // Start starts a server; it stops when the test ends.
@@ -82,6 +86,9 @@ func Start(t testing.TB, o Options) *Server {
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if os.Getenv("SHADOWVAULT_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if o.LogTo != nil {
+		log = slog.New(slog.NewTextHandler(o.LogTo, nil))
 	}
 	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: priv, Now: o.Now, SessionLease: o.Lease})
 	if err != nil {
