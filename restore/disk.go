@@ -60,9 +60,9 @@ func (d *Disk) WriteTo(w io.Writer) (int64, error) {
 	case Original:
 		return d.src.WriteSegments(d.ctx, w, d.originalSegments)
 	case VHD:
-		return vhd.WriteVHD(w, d.c)
+		return vhd.WriteVHD(w, d.c, vhd.ImageIDs{})
 	case VHDX:
-		return vhd.WriteVHDX(w, d.c)
+		return vhd.WriteVHDX(w, d.c, vhd.ImageIDs{})
 	}
 	return d.WriteRange(w, Range{0, d.size})
 }
