@@ -19,6 +19,7 @@ type content struct {
 	ctx    context.Context
 	src    Source
 	m      *diskmap.Map
+	mapID  chunk.ID // of m
 	parent *content
 	cache  *chunkCache
 }

@@ -30,7 +30,10 @@ var (
 	ErrNoParent   = diskmap.ErrNoParent
 	ErrParentLoop = errors.New("differencing chain loops or is too deep")
 	ErrTooLarge   = errors.New("disk too large for the format")
-	ErrNoRanges   = errors.New("the format is not served in ranges")
+	// ErrNoRanges: the format cannot be written in ranges (none today).
+	ErrNoRanges = errors.New("the format is not served in ranges")
+	// ErrBadRange: a range that does not lie inside the output.
+	ErrBadRange = errors.New("range outside the output")
 )
 
 // maxChain bounds a differencing chain.
@@ -59,16 +62,25 @@ func Open(ctx context.Context, src Source, m *repo.Manifest, name string, f Form
 		if err != nil {
 			return nil, err
 		}
-		top = &content{ctx: ctx, src: src, m: dm, parent: top, cache: cache}
+		top = &content{ctx: ctx, src: src, m: dm, mapID: chain[i].DiskMap, parent: top, cache: cache}
 	}
-	d := &Disk{ctx: ctx, src: src, name: name, format: f, c: top}
+	d := &Disk{ctx: ctx, src: src, snapshot: m.ID, name: name, format: f, c: top}
 	if f != Original {
 		if err := top.readable(); err != nil {
 			return nil, err
 		}
 	}
-	if d.size, err = outputSize(f, top); err != nil {
-		return nil, err
+	switch f {
+	case Original:
+		d.recipe = newRecipe(top.m)
+		d.size = d.recipe.size()
+	case VHD, VHDX:
+		if d.image, err = newImage(f, top, imageIDs(m, name)); err != nil {
+			return nil, err
+		}
+		d.size = d.image.Size()
+	default:
+		d.size = top.Size()
 	}
 	return d, nil
 }

@@ -65,3 +65,56 @@ func BenchmarkWriteVirtual(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWriteImage restores the disk of BenchmarkWriteVirtual as a
+// VHDX and a VHD: whole (WriteTo), in consecutive ranges of 1 MiB and 32
+// MiB (WriteRange, as an HTTP client reading by ranges does), and through
+// the output's ReadAt in 4 MiB reads. MB/s is of the VHDX or VHD file.
+func BenchmarkWriteImage(b *testing.B) {
+	ctx := context.Background()
+	r := openRepo(b)
+	m := backUp(b, r, map[string][]byte{"disk.raw": restoreDisk(256 << 20)})
+	for _, f := range []restore.Format{restore.VHDX, restore.VHD} {
+		open := func(b *testing.B) *restore.Disk {
+			d, err := restore.Open(ctx, r, m, "disk.raw", f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return d
+		}
+		size := open(b).Size()
+		run := func(name string, restoreAll func(*restore.Disk) error) {
+			b.Run(f.String()+"/"+name, func(b *testing.B) {
+				b.SetBytes(size)
+				for b.Loop() {
+					if err := restoreAll(open(b)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		run("WriteTo", func(d *restore.Disk) error {
+			_, err := d.WriteTo(io.Discard)
+			return err
+		})
+		for _, step := range []int64{1 << 20, 32 << 20} {
+			run(fmt.Sprintf("WriteRange-%dMiB", step>>20), func(d *restore.Disk) error {
+				for off := int64(0); off < d.Size(); off += step {
+					if _, err := d.WriteRange(io.Discard, restore.Range{Off: off, Len: min(step, d.Size()-off)}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		run("ReadAt-4MiB", func(d *restore.Disk) error {
+			out, p := d.Output(), make([]byte, 4<<20)
+			for off := int64(0); off < d.Size(); off += int64(len(p)) {
+				if _, err := out.ReadAt(p, off); err != nil && err != io.EOF {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+}

@@ -94,4 +94,16 @@
 // geometry and the creator application "win ": Hyper-V always uses the
 // current size, and qemu's vpc driver uses the current size rather than the
 // geometry for that creator, so both see the exact size.
+//
+// NewVHDOutput and NewVHDXOutput lay out the same files as an Output: an
+// io.ReaderAt with a Size, whose metadata (headers, metadata region, BAT,
+// sector bitmaps, footer) is held in memory without its zero sectors and
+// whose payload is read from the Disk on demand; Parts lists a range of it
+// as metadata bytes, zeros and ranges of the virtual content, for a
+// caller that reads the content its own way. The writers stream an
+// Output, so both give the same bytes. The only bytes that do not follow
+// from the disk, its GUIDs and the VHD time stamp, come from ImageIDs
+// (DeriveIDs makes them from a key): the same disk with the same ids is
+// the same file, byte for byte. LayoutVersion changes when the layout
+// does.
 package vhd

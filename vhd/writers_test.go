@@ -21,8 +21,8 @@ func checkWriters(t *testing.T, p *parsed, raw string) {
 		write func(*os.File) (int64, error)
 		size  int64
 	}{
-		{".vhd", func(f *os.File) (int64, error) { return vhd.WriteVHD(f, d) }, vhd.VHDSize(d)},
-		{".vhdx", func(f *os.File) (int64, error) { return vhd.WriteVHDX(f, d) }, vhd.VHDXSize(d)},
+		{".vhd", func(f *os.File) (int64, error) { return vhd.WriteVHD(f, d, vhd.ImageIDs{}) }, vhd.VHDSize(d)},
+		{".vhdx", func(f *os.File) (int64, error) { return vhd.WriteVHDX(f, d, vhd.ImageIDs{}) }, vhd.VHDXSize(d)},
 	} {
 		out := filepath.Join(dir, "out"+w.ext)
 		f, err := os.Create(out)

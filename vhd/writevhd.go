@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"time"
 )
 
 // The VHD writer writes a dynamic disk with 2 MiB blocks: footer copy,
@@ -20,31 +19,48 @@ const (
 	vhdMaxWrite   = 2040 << 30
 )
 
+// vhdBitmap is the sector bitmap of every written block: all present.
+var vhdBitmap = bytes512(0xFF)
+
 // VHDSize is the exact number of bytes WriteVHD writes for d, or -1 when
 // d is too large for a VHD.
 func VHDSize(d Disk) int64 {
-	size := roundUp(d.Size(), 512)
-	if size > vhdMaxWrite {
+	o, err := newVHDOutput(d, ImageIDs{})
+	if err != nil {
 		return -1
 	}
-	n := ceilDiv(size, vhdWriteBlock)
-	alloc := countTrue(allocatedBlocks(d, size, vhdWriteBlock))
-	return vhdFooterSize + vhdHeaderSize + roundUp(n*4, 512) + alloc*(512+vhdWriteBlock) + vhdFooterSize
+	return o.Size()
 }
 
 // WriteVHD writes d as a dynamic VHD to w, streamed, leaving blocks that
-// are not Allocated unallocated. It returns the bytes written.
-func WriteVHD(w io.Writer, d Disk) (int64, error) {
+// are not Allocated unallocated: the bytes of NewVHDOutput(d, ids). It
+// returns the bytes written.
+func WriteVHD(w io.Writer, d Disk, ids ImageIDs) (int64, error) {
+	o, err := NewVHDOutput(d, ids)
+	if err != nil {
+		return 0, err
+	}
+	return o.WriteTo(w)
+}
+
+// NewVHDOutput lays out d as a dynamic VHD with the identity ids (a zero
+// GUID or time is filled in at random, or with the current time). A disk
+// of more than 2040 GiB is ErrUnsupported.
+func NewVHDOutput(d Disk, ids ImageIDs) (*Output, error) {
+	return newVHDOutput(d, ids.filled())
+}
+
+func newVHDOutput(d Disk, ids ImageIDs) (*Output, error) {
 	size := roundUp(d.Size(), 512)
 	if size > vhdMaxWrite {
-		return 0, fmt.Errorf("%w: %d bytes is too large for a VHD", ErrUnsupported, size)
+		return nil, fmt.Errorf("%w: %d bytes is too large for a VHD", ErrUnsupported, size)
 	}
-	alloc := allocatedBlocks(d, size, vhdWriteBlock)
-	n := int64(len(alloc))
+	n := ceilDiv(size, vhdWriteBlock)
 	batLen := roundUp(n*4, 512)
-	footer := vhdFooterBytes(size, randomGUID())
-	c := &countWriter{w: w}
-	c.Write(footer)
+	blocks := allocatedList(d, size, vhdWriteBlock)
+	footer := vhdFooterBytes(size, ids)
+	o := &Output{d: d}
+	o.addMeta(footer)
 
 	h := make([]byte, vhdHeaderSize)
 	copy(h, vhdSparseCookie)
@@ -54,46 +70,30 @@ func WriteVHD(w io.Writer, d Disk) (int64, error) {
 	binary.BigEndian.PutUint32(h[28:], uint32(n))
 	binary.BigEndian.PutUint32(h[32:], vhdWriteBlock)
 	binary.BigEndian.PutUint32(h[36:], vhdChecksum(h, 36))
-	c.Write(h)
+	o.addMeta(h)
 
 	bat := make([]byte, batLen)
-	next := (vhdFooterSize + vhdHeaderSize + batLen) / 512
-	for i, a := range alloc {
-		e := uint32(0xFFFFFFFF)
-		if a {
-			e = uint32(next)
-			next += (512 + vhdWriteBlock) / 512
-		}
-		binary.BigEndian.PutUint32(bat[4*i:], e)
-	}
-	for i := n * 4; i < batLen; i++ {
+	for i := range bat {
 		bat[i] = 0xFF
 	}
-	c.Write(bat)
-
-	bitmap := make([]byte, 512)
-	for i := range bitmap {
-		bitmap[i] = 0xFF
+	next := (vhdFooterSize + vhdHeaderSize + batLen) / 512
+	for _, b := range blocks {
+		binary.BigEndian.PutUint32(bat[4*b:], uint32(next))
+		next += (512 + vhdWriteBlock) / 512
 	}
-	buf := make([]byte, vhdWriteBlock)
-	for i, a := range alloc {
-		if a {
-			c.Write(bitmap)
-			c.copyBlock(d, int64(i)*vhdWriteBlock, vhdWriteBlock, buf)
-		}
-	}
-	c.Write(footer)
-	return c.n, c.err
+	o.addMeta(bat)
+	o.addData(blocks, vhdWriteBlock, vhdBitmap)
+	o.addMeta(footer)
+	return o, nil
 }
 
-func vhdFooterBytes(size int64, id guid) []byte {
+func vhdFooterBytes(size int64, ids ImageIDs) []byte {
 	f := make([]byte, vhdFooterSize)
 	copy(f, vhdCookie)
 	binary.BigEndian.PutUint32(f[8:], 2) // features: reserved bit
 	binary.BigEndian.PutUint32(f[12:], 0x00010000)
 	binary.BigEndian.PutUint64(f[16:], vhdFooterSize)
-	ts := time.Now().Unix() - time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
-	binary.BigEndian.PutUint32(f[24:], uint32(ts))
+	copy(f[24:], vhdTimestamp(ids.Time))
 	copy(f[28:], "win ")
 	binary.BigEndian.PutUint32(f[32:], 0x000A0000)
 	copy(f[36:], "Wi2k")
@@ -103,9 +103,17 @@ func vhdFooterBytes(size int64, id guid) []byte {
 	binary.BigEndian.PutUint16(f[56:], c)
 	f[58], f[59] = h, s
 	binary.BigEndian.PutUint32(f[60:], vhdTypeDynamic)
-	copy(f[68:], id[:])
+	copy(f[68:], ids.Disk[:])
 	binary.BigEndian.PutUint32(f[64:], vhdChecksum(f, 64))
 	return f
+}
+
+func bytes512(c byte) []byte {
+	b := make([]byte, 512)
+	for i := range b {
+		b[i] = c
+	}
+	return b
 }
 
 // vhdGeometry is the CHS algorithm of the VHD specification, appendix.

@@ -22,44 +22,80 @@ const (
 	vhdxBATOff     = 3 * mib
 )
 
-func vhdxWriteLayout(d Disk) (size, blocks, entries, batLen int64) {
-	size = roundUp(d.Size(), vhdxWriteLSS)
-	blocks = ceilDiv(size, vhdxWriteBlock)
-	cr := int64(1<<23) * vhdxWriteLSS / vhdxWriteBlock
-	entries = blocks
-	if blocks > 0 {
-		entries += (blocks - 1) / cr
-	}
-	return size, blocks, entries, roundUp(max(entries*8, 1), mib)
-}
+// vhdxChunkRatio is the number of payload blocks per sector bitmap
+// block in the BAT.
+const vhdxChunkRatio = int64(1<<23) * vhdxWriteLSS / vhdxWriteBlock
 
-// VHDXSize is the exact number of bytes WriteVHDX writes for d.
+// VHDXSize is the exact number of bytes WriteVHDX writes for d (0 when d
+// has no VHDX: empty, or over 64 TiB).
 func VHDXSize(d Disk) int64 {
-	size, _, _, batLen := vhdxWriteLayout(d)
-	return vhdxBATOff + batLen + countTrue(allocatedBlocks(d, size, vhdxWriteBlock))*vhdxWriteBlock
+	o, err := newVHDXOutput(d, ImageIDs{})
+	if err != nil {
+		return 0
+	}
+	return o.Size()
 }
 
 // WriteVHDX writes d as a dynamic VHDX (32 MiB blocks, 512-byte logical and
-// 4096-byte physical sectors, no log) to w, streamed. It returns the bytes
-// written.
-func WriteVHDX(w io.Writer, d Disk) (int64, error) {
-	size, blocks, entries, batLen := vhdxWriteLayout(d)
-	if size == 0 || size > vhdxMaxSize {
-		return 0, fmt.Errorf("%w: a VHDX of %d bytes", ErrUnsupported, size)
+// 4096-byte physical sectors, no log) to w, streamed: the bytes of
+// NewVHDXOutput(d, ids). It returns the bytes written.
+func WriteVHDX(w io.Writer, d Disk, ids ImageIDs) (int64, error) {
+	o, err := NewVHDXOutput(d, ids)
+	if err != nil {
+		return 0, err
 	}
-	alloc := allocatedBlocks(d, size, vhdxWriteBlock)
-	c := &countWriter{w: w}
+	return o.WriteTo(w)
+}
 
+// NewVHDXOutput lays out d as a dynamic VHDX with the identity ids (a zero
+// GUID is filled in at random). A disk of size 0 is ErrEmptyDisk, one
+// over 64 TiB ErrUnsupported.
+func NewVHDXOutput(d Disk, ids ImageIDs) (*Output, error) {
+	return newVHDXOutput(d, ids.filled())
+}
+
+func newVHDXOutput(d Disk, ids ImageIDs) (*Output, error) {
+	size := roundUp(d.Size(), vhdxWriteLSS)
+	if size == 0 {
+		return nil, fmt.Errorf("%w: a VHDX of 0 bytes", ErrEmptyDisk)
+	}
+	if size > vhdxMaxSize {
+		return nil, fmt.Errorf("%w: a VHDX of %d bytes", ErrUnsupported, size)
+	}
+	blocks := ceilDiv(size, vhdxWriteBlock)
+	entries := blocks + (blocks-1)/vhdxChunkRatio
+	batLen := roundUp(entries*8, mib)
+	alloc := allocatedList(d, size, vhdxWriteBlock)
+	o := &Output{d: d}
+	o.addMeta(vhdxHeaderBytes(ids, batLen))
+	o.addZeros(mib) // the log
+	o.addMeta(vhdxMetadata(size, ids.Disk))
+
+	bat := make([]byte, entries*8)
+	next := int64(vhdxBATOff+batLen) / mib
+	for _, i := range alloc {
+		j := int64(i) + int64(i)/vhdxChunkRatio
+		binary.LittleEndian.PutUint64(bat[8*j:], uint64(next)<<20|stFull)
+		next += vhdxWriteBlock / mib
+	}
+	o.addMeta(bat)
+	o.addZeros(batLen - entries*8)
+	o.addData(alloc, vhdxWriteBlock, nil)
+	return o, nil
+}
+
+// vhdxHeaderBytes builds the 1 MiB header area: the file identifier, two
+// headers and two region tables.
+func vhdxHeaderBytes(ids ImageIDs, batLen int64) []byte {
 	head := make([]byte, vhdxHeaderArea)
 	copy(head, "vhdxfile")
 	copy(head[8:], utf16LE("shadowvault"))
-	fileGUID, dataGUID := randomGUID(), randomGUID()
 	for i, off := range []int{vhdxHeader1, vhdxHeader2} {
 		h := head[off : off+vhdxHeaderSize]
 		copy(h, "head")
 		binary.LittleEndian.PutUint64(h[8:], uint64(i+1))
-		copy(h[16:], fileGUID[:])
-		copy(h[32:], dataGUID[:])
+		copy(h[16:], ids.FileWrite[:])
+		copy(h[32:], ids.DataWrite[:])
 		binary.LittleEndian.PutUint16(h[66:], 1)
 		binary.LittleEndian.PutUint32(h[68:], mib)
 		binary.LittleEndian.PutUint64(h[72:], vhdxLogOff)
@@ -73,29 +109,7 @@ func WriteVHDX(w io.Writer, d Disk) (int64, error) {
 		putRegion(r[48:], guidMetadataRegion, vhdxMetaOff, mib)
 		binary.LittleEndian.PutUint32(r[4:], vhdxCRC(r))
 	}
-	c.Write(head)
-	c.zeroFill(mib) // the log
-	c.Write(vhdxMetadata(size, randomGUID()))
-
-	bat := make([]byte, batLen)
-	next := int64(vhdxBATOff+batLen) / mib
-	cr := int64(1<<23) * vhdxWriteLSS / vhdxWriteBlock
-	for i := int64(0); i < blocks; i++ {
-		if alloc[i] {
-			binary.LittleEndian.PutUint64(bat[8*(i+i/cr):], uint64(next)<<20|stFull)
-			next += vhdxWriteBlock / mib
-		}
-	}
-	_ = entries
-	c.Write(bat)
-
-	buf := make([]byte, 4*mib)
-	for i, a := range alloc {
-		if a {
-			c.copyBlock(d, int64(i)*vhdxWriteBlock, vhdxWriteBlock, buf)
-		}
-	}
-	return c.n, c.err
+	return head
 }
 
 func putRegion(b []byte, id guid, off, n int64) {
@@ -106,7 +120,7 @@ func putRegion(b []byte, id guid, off, n int64) {
 }
 
 // vhdxMetadata builds the 1 MiB metadata region.
-func vhdxMetadata(size int64, id guid) []byte {
+func vhdxMetadata(size int64, id [16]byte) []byte {
 	m := make([]byte, mib)
 	copy(m, "metadata")
 	items := []struct {
