@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"unicode/utf8"
 )
 
@@ -22,7 +23,9 @@ var (
 )
 
 // An Export is a read-only disk offered to clients: Size bytes read from
-// Data. Data is read from several goroutines at once (as io.ReaderAt
+// Data. A Size that is not a multiple of 512 is offered rounded up to the
+// next one, the added bytes reading as zeros, as qemu-nbd does: qemu, as a
+// client without structured replies, hangs reading an unaligned tail. Data is read from several goroutines at once (as io.ReaderAt
 // allows); if it is a ContextReaderAt, it is read with ReadAtContext and a
 // context that ends when the client disconnects or the server shuts down.
 type Export struct {
@@ -42,7 +45,7 @@ func (e *Export) Check() error {
 	switch {
 	case e == nil || e.Data == nil:
 		return fmt.Errorf("%w: no data", ErrBadExport)
-	case e.Size < 0:
+	case e.Size < 0 || e.Size > math.MaxInt64-sectorSize:
 		return fmt.Errorf("%w: %q: size %d", ErrBadExport, e.Name, e.Size)
 	case len(e.Name) > maxNameLen || len(e.Description) > maxNameLen:
 		return fmt.Errorf("%w: %q: name or description longer than %d bytes", ErrBadExport, e.Name, maxNameLen)
@@ -91,8 +94,23 @@ func (l ExportList) Lookup(_ context.Context, name string) (*Export, error) {
 // List returns the exports.
 func (l ExportList) List(context.Context) ([]*Export, error) { return l, nil }
 
-// readFull reads len(p) bytes of e at off, with ctx if e's data takes one.
+// sectorSize is the granularity of the size offered to clients.
+const sectorSize = 512
+
+// wireSize is the size offered to clients: Size rounded up to a sector.
+func (e *Export) wireSize() int64 { return (e.Size + sectorSize - 1) &^ (sectorSize - 1) }
+
+// readFull reads len(p) bytes of e at off (within wireSize), with ctx if
+// e's data takes one; past Size, it reads zeros.
 func (e *Export) readFull(ctx context.Context, p []byte, off int64) error {
+	if end := off + int64(len(p)); end > e.Size {
+		tail := p[max(e.Size-off, 0):]
+		clear(tail)
+		p = p[:len(p)-len(tail)]
+		if len(p) == 0 {
+			return nil
+		}
+	}
 	var n int
 	var err error
 	if cr, ok := e.Data.(ContextReaderAt); ok {

@@ -105,7 +105,7 @@ func (c *conn) exportName(ctx context.Context, length uint32) (*Export, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := binary.BigEndian.AppendUint64(nil, uint64(e.Size))
+	b := binary.BigEndian.AppendUint64(nil, uint64(e.wireSize()))
 	b = binary.BigEndian.AppendUint16(b, uint16(exportFlags))
 	if !c.noZeroes {
 		b = append(b, make([]byte, exportNameZeroPad)...)

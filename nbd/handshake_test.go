@@ -48,9 +48,9 @@ func TestGoInfoAndList(t *testing.T) {
 	var names []string
 	for r = tc.optionReply(); r.typ == repServer; r = tc.optionReply() {
 		n := binary.BigEndian.Uint32(r.data)
-		names = append(names, string(r.data[4:4+n]))
+		names = append(names, string(r.data[4:4+n])+"="+string(r.data[4+n:]))
 	}
-	if r.typ != repAck || strings.Join(names, ",") != "disk0.vhdx,other" {
+	if r.typ != repAck || strings.Join(names, ",") != "disk0.vhdx=test disk disk0.vhdx,other=test disk other" {
 		t.Fatalf("NBD_OPT_LIST: %q then %#x", names, r.typ)
 	}
 	tc.sendOption(optList, []byte("x"))
@@ -104,7 +104,7 @@ func TestUnsupportedOptions(t *testing.T) {
 }
 
 func TestExportName(t *testing.T) {
-	data := pattern(10000)
+	data := pattern(10240)
 	s := testServer(t, memExport("d", data))
 	for _, noZeroes := range []bool{false, true} {
 		tc := dial(t, context.Background(), s)
@@ -115,13 +115,13 @@ func TestExportName(t *testing.T) {
 		tc.greet(flags)
 		tc.sendOption(optExportName, []byte("d"))
 		b := tc.read(10)
-		if size, fl := binary.BigEndian.Uint64(b), transmissionFlags(binary.BigEndian.Uint16(b[8:])); size != 10000 || fl != exportFlags {
+		if size, fl := binary.BigEndian.Uint64(b), transmissionFlags(binary.BigEndian.Uint16(b[8:])); size != 10240 || fl != exportFlags {
 			t.Fatalf("NBD_OPT_EXPORT_NAME: size %d flags %#x", size, fl)
 		}
 		if !noZeroes && !bytes.Equal(tc.read(124), make([]byte, 124)) {
 			t.Fatal("no 124 zero bytes after NBD_OPT_EXPORT_NAME")
 		}
-		if got, ec := tc.readAt(1, 9000, 1000); ec != errOK || !bytes.Equal(got, data[9000:]) {
+		if got, ec := tc.readAt(1, 9240, 1000); ec != errOK || !bytes.Equal(got, data[9240:]) {
 			t.Fatalf("read the tail: %v", ec)
 		}
 	}
@@ -129,7 +129,7 @@ func TestExportName(t *testing.T) {
 	tc := dial(t, context.Background(), s)
 	tc.greet(0)
 	tc.sendOption(optExportName, nil) // the default export
-	if size := binary.BigEndian.Uint64(tc.read(134)); size != 10000 {
+	if size := binary.BigEndian.Uint64(tc.read(134)); size != 10240 {
 		t.Fatalf("the default export by NBD_OPT_EXPORT_NAME has size %d", size)
 	}
 }

@@ -8,7 +8,8 @@ import (
 	"slices"
 )
 
-// list answers NBD_OPT_LIST: one NBD_REP_SERVER per export, then an ACK.
+// list answers NBD_OPT_LIST: one NBD_REP_SERVER per export (its name,
+// then its description, as the protocol allows), then an ACK.
 func (c *conn) list(ctx context.Context, data []byte) error {
 	if len(data) != 0 {
 		return c.optionReply(optList, repErrInvalid, []byte("NBD_OPT_LIST takes no data"))
@@ -27,7 +28,8 @@ func (c *conn) list(ctx context.Context, data []byte) error {
 			continue
 		}
 		b := binary.BigEndian.AppendUint32(nil, uint32(len(e.Name)))
-		if err := c.optionReply(optList, repServer, append(b, e.Name...)); err != nil {
+		b = append(append(b, e.Name...), e.Description...)
+		if err := c.optionReply(optList, repServer, b); err != nil {
 			return err
 		}
 	}
@@ -77,7 +79,7 @@ func (c *conn) info(ctx context.Context, opt option, data []byte) (*Export, erro
 	// too (the client may ignore them; they are the protocol's defaults
 	// but for the maximum).
 	items := [][]byte{
-		binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint64(infoItem(infoExport), uint64(e.Size)), uint16(exportFlags)),
+		binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint64(infoItem(infoExport), uint64(e.wireSize())), uint16(exportFlags)),
 		binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(
 			infoItem(infoBlockSize), MinBlockSize), PreferredBlockSize), MaxBlockSize),
 	}

@@ -68,6 +68,9 @@ func (c *conn) transmit(ctx context.Context, e *Export) error {
 			continue
 		}
 		if ec := checkRead(e, req); ec != errOK || req.length == 0 {
+			if ec != errOK {
+				c.log.Debug("nbd: read refused", "export", e.Name, "offset", req.offset, "length", req.length, "flags", uint16(req.flags), "err", ec)
+			}
 			c.reply(req, ec, nil)
 			continue
 		}
@@ -100,7 +103,7 @@ func checkRead(e *Export, req request) errno {
 		return errInval
 	case req.length > MaxBlockSize:
 		return errInval
-	case req.offset > uint64(e.Size) || uint64(req.length) > uint64(e.Size)-req.offset:
+	case req.offset > uint64(e.wireSize()) || uint64(req.length) > uint64(e.wireSize())-req.offset:
 		return errInval
 	}
 	return errOK

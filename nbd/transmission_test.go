@@ -46,6 +46,26 @@ func TestReadEdgeCases(t *testing.T) {
 	}
 }
 
+// TestUnalignedSize: an export of a size that is not a multiple of 512
+// is offered rounded up, reading zeros past its end.
+func TestUnalignedSize(t *testing.T) {
+	data := pattern(1000)
+	tc := dial(t, context.Background(), testServer(t, memExport("d", data)))
+	if ei := tc.open("d"); ei.size != 1024 {
+		t.Fatalf("an export of 1000 bytes is offered with %d", ei.size)
+	}
+	got, ec := tc.readAt(1, 900, 124)
+	if ec != errOK || !bytes.Equal(got, append(data[900:], make([]byte, 24)...)) {
+		t.Fatalf("read across the end of the data: %v %x", ec, got)
+	}
+	if got, ec = tc.readAt(2, 1000, 24); ec != errOK || !bytes.Equal(got, make([]byte, 24)) {
+		t.Fatalf("read of the padding: %v %x", ec, got)
+	}
+	if _, ec = tc.readAt(3, 1000, 25); ec != errInval {
+		t.Fatalf("read past the padding: %v", ec)
+	}
+}
+
 // TestReadOnly: writes are refused, their payload drained; the export is
 // unchanged and the connection still works.
 func TestReadOnly(t *testing.T) {
