@@ -14,8 +14,11 @@ import (
 // place: an io.ReaderAt whose reads are HTTP range requests to the raw
 // restore (GET /api/v1/snapshots/{id}/disks/{name}?format=raw with
 // Range: bytes=a-b, answered 206 Partial Content). Nothing is restored to
-// a file. ReadAt may be called from several goroutines at once; each call
-// is one request (retried once after a network error).
+// a file. ReadAt may be called from several goroutines at once. A read of
+// 128 KiB or more is one request; smaller ones are served from a cache of
+// the 32 blocks of 128 KiB last read (a snapshot never changes), fetching a
+// missing block whole. A request that fails with a network error is sent
+// once more.
 type RemoteDisk struct {
 	c        *Client
 	ctx      context.Context // of OpenRemoteDisk, for ReadAt
@@ -23,6 +26,7 @@ type RemoteDisk struct {
 	snapshot string
 	disk     string
 	size     int64
+	cache    blockCache
 }
 
 // OpenRemoteDisk opens disk of snapshot for reading in place. It asks the
@@ -90,13 +94,37 @@ func (d *RemoteDisk) ReadAtContext(ctx context.Context, p []byte, off int64) (in
 	if n == 0 {
 		return 0, nil
 	}
-	if err := retryNetwork(ctx, func() error { return d.readRange(ctx, p[:n], off) }); err != nil {
+	var err error
+	if n >= cacheBlock {
+		err = retryNetwork(ctx, func() error { return d.readRange(ctx, p[:n], off) })
+	} else {
+		err = d.readCached(ctx, p[:n], off)
+	}
+	if err != nil {
 		return 0, fmt.Errorf("read %d bytes at %d of %s: %w", n, off, d, err)
 	}
 	if n < len(p) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// readCached fills p with the bytes at off from the blocks they lie in.
+func (d *RemoteDisk) readCached(ctx context.Context, p []byte, off int64) error {
+	for done := 0; done < len(p); {
+		pos := off + int64(done)
+		i := pos / cacheBlock
+		start := i * cacheBlock
+		b, err := d.cache.get(ctx, i, func(ctx context.Context) ([]byte, error) {
+			b := make([]byte, min(cacheBlock, d.size-start))
+			return b, retryNetwork(ctx, func() error { return d.readRange(ctx, b, start) })
+		})
+		if err != nil {
+			return err
+		}
+		done += copy(p[done:], b[pos-start:])
+	}
+	return nil
 }
 
 // readRange fills p with the bytes at off, with one range request.

@@ -176,7 +176,7 @@ func TestRemoteDiskRetryAndAnswers(t *testing.T) {
 	}
 	cuts.Store(0)
 	limit.Store(100)
-	if _, err := d.ReadAt(p, 0); !errors.Is(err, agent.ErrNetwork) || cuts.Load() != 2 {
+	if _, err := d.ReadAt(p, 512<<10); !errors.Is(err, agent.ErrNetwork) || cuts.Load() != 2 {
 		t.Fatalf("read with every request cut: %v after %d attempts, want ErrNetwork after 2", err, cuts.Load())
 	}
 
@@ -193,4 +193,59 @@ func TestRemoteDiskRetryAndAnswers(t *testing.T) {
 	if _, err := d.ReadAt(p, 0); !errors.Is(err, agent.ErrServer) {
 		t.Fatalf("a 200 answer to a range request: %v, want ErrServer", err)
 	}
+}
+
+// TestRemoteDiskCache: small reads are served from cached blocks, one
+// request per block however many read it at once; large reads go to the
+// server.
+func TestRemoteDiskCache(t *testing.T) {
+	const block, blocks = 128 << 10, 32 // as in remotecache.go
+	data := seeded(53, 16<<20)
+	s, snap := backedUp(t, "d.raw", data)
+	var ranges atomic.Int32
+	counting := proxy(t, s.URL, func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Header.Get("Range") != "" {
+			ranges.Add(1)
+		}
+		return false
+	})
+	d, err := (&agent.Client{Server: counting, Token: s.AdminToken}).OpenRemoteDisk(context.Background(), snap, "d.raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	requests := func(want int32, what string) {
+		t.Helper()
+		if n := ranges.Swap(0); n != want {
+			t.Fatalf("%s: %d requests, want %d", what, n, want)
+		}
+	}
+	check := func(off int64, n int) {
+		t.Helper()
+		p := make([]byte, n)
+		if k, err := d.ReadAt(p, off); k != n || err != nil || !bytes.Equal(p, data[off:off+int64(n)]) {
+			t.Fatalf("read %d at %d: %d, %v", n, off, k, err)
+		}
+	}
+	for off := int64(0); off < block; off += 4096 {
+		check(off, 4096)
+	}
+	requests(1, "reads of 4 KiB through one block")
+	check(block-100, 200)
+	requests(1, "a read across two blocks, the first cached")
+	check(1<<20, block)
+	check(1<<20, block)
+	requests(2, "two reads of a block each")
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { check(3<<20+5, 1000) })
+	}
+	wg.Wait()
+	requests(1, "8 reads at once in one block")
+	// The cache keeps 32 blocks: reading 40 others evicts the first ones.
+	for i := int64(0); i < blocks+8; i++ {
+		check(4<<20+i*block, 10)
+	}
+	requests(blocks+8, "reads in 40 blocks")
+	check(0, 10)
+	requests(1, "a read in a block evicted since")
 }
