@@ -4,8 +4,10 @@
 // boot it under a qcow2 overlay that takes the writes ("instant
 // recovery").
 //
-// An Export is a named io.ReaderAt and its size. A Server offers the
-// exports its Exports find and speaks, on each connection:
+// An Export is a named io.ReaderAt and its size (offered to clients
+// rounded up to a multiple of 512 bytes, reading zeros past its end, as
+// qemu-nbd does). A Server offers the exports its Exports find and speaks,
+// on each connection:
 //
 //  1. The fixed newstyle handshake: the greeting (NBDMAGIC, IHAVEOPT and
 //     the handshake flags FIXED_NEWSTYLE and NO_ZEROES), the client's

@@ -129,9 +129,45 @@ func TestQemuOverlay(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("the overlay does not read as the export with its write over it")
 	}
+	// The overlay converts to a disk of its own; it cannot be committed
+	// into the export.
+	vhdx := filepath.Join(dir, "recovered.vhdx")
+	qemu(t, false, "qemu-img", "convert", "-O", "vhdx", overlay, vhdx)
+	qemu(t, false, "qemu-img", "compare", "-f", "vhdx", "-F", "raw", vhdx, merged)
+	if o := qemu(t, true, "qemu-img", "commit", overlay); !strings.Contains(o, "read-only") {
+		t.Fatalf("qemu-img commit into the export:\n%s", o)
+	}
 	again := filepath.Join(dir, "again.raw")
 	qemu(t, false, "qemu-img", "convert", "-f", "raw", "-O", "raw", url, again)
 	if got, _ := os.ReadFile(again); !bytes.Equal(got, orig) || !bytes.Equal(data, orig) {
 		t.Fatal("the export changed under the overlay's write")
+	}
+}
+
+// TestQemuNBDClient: qemu-nbd opens the export as its image and serves it
+// on (here on a unix socket).
+func TestQemuNBDClient(t *testing.T) {
+	needQemu(t, "qemu-img", "qemu-nbd")
+	data := pattern(2 << 20)
+	url := "nbd://" + listen(t, memExport("d", data)) + "/d"
+	sock := filepath.Join(t.TempDir(), "nbd.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, "qemu-nbd", "--read-only", "-f", "raw", "--persistent", "-k", sock, url)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); cmd.Wait() }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("qemu-nbd did not start")
+		}
+	}
+	out := filepath.Join(t.TempDir(), "out.raw")
+	qemu(t, false, "qemu-img", "convert", "-f", "raw", "-O", "raw", "nbd+unix:///?socket="+sock, out)
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
+		t.Fatal("the export read through qemu-nbd differs")
 	}
 }

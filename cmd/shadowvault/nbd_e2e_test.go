@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/vhd/vhdtest"
 )
 
@@ -159,8 +160,13 @@ func TestNBDInstantRecovery(t *testing.T) {
 	}
 	p.stop(t)
 
-	// --name sets the export name; an unknown disk fails at start.
-	q := startNBD(t, s, "--name", "boot", rc.Snapshot, name)
+	// A restore token of the host suffices; --name sets the export name;
+	// an unknown disk fails at start.
+	var tok apiv1.TokenCreated
+	if err := s.client().DoJSON(context.Background(), "POST", "/api/v1/tokens", apiv1.TokenRequest{Role: apiv1.RoleRestore, Host: "HV01"}, &tok); err != nil {
+		t.Fatal(err)
+	}
+	q := startNBD(t, s, "--token", tok.Token, "--name", "boot", rc.Snapshot, name)
 	if !strings.HasSuffix(q.url, "/boot") {
 		t.Fatalf("nbd --name boot: URL %s", q.url)
 	}
