@@ -6,6 +6,10 @@
 // in the receipt equals what was sent. Only then may VSS be told that the
 // backup succeeded.
 //
+// RemoteDisk reads a snapshot disk in place, without restoring it: an
+// io.ReaderAt over HTTP range requests to the raw restore, which the nbd
+// package serves to qemu ("instant recovery").
+//
 // The bodies it sends and decodes are package apiv1's; the agent imports
 // nothing of the server (no repo, index or ingest package).
 package agent

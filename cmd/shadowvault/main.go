@@ -15,6 +15,7 @@ usage:
                         [--vss] [--consistency application|crash] DISK...
   shadowvault snapshots --server URL --token T [--host H] [--vm NAME]
   shadowvault restore   --server URL --token T SNAPSHOT DISK [--format raw|original|vhd|vhdx] [-o FILE [--force]]
+  shadowvault nbd       --server URL --token T SNAPSHOT DISK [--listen 127.0.0.1:10809] [--name EXPORT]
   shadowvault token create --server URL --token T --role admin|restore|agent [--host H]
   shadowvault token create --state DIR --role admin   (offline, with the server stopped)
   shadowvault ls        SNAPSHOT DISK [PATH] [--part N]      (files inside an NTFS volume)
@@ -46,6 +47,8 @@ func main() {
 		code = cmdSnapshots(args)
 	case "restore":
 		code = cmdRestore(args)
+	case "nbd":
+		code = cmdNBD(args)
 	case "token":
 		code = cmdToken(args)
 	case "repair":

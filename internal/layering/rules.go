@@ -11,6 +11,8 @@ var Project = Rules{
 		{Pkg: "chunk"},
 		{Pkg: "vhd"},
 		{Pkg: "repo/backend"},
+		// The NBD server: the standard library alone.
+		{Pkg: "nbd"},
 		// Above chunk only.
 		{Pkg: "receipt", Only: []string{"chunk"}},
 		{Pkg: "repo/pack", Only: []string{"chunk"}},
