@@ -122,13 +122,3 @@ func (o *outFile) abort() {
 	os.Remove(o.tmp.Name())
 	o.tmp = nil
 }
-
-// failOutput reports an error of a download verb: a refused -o target
-// exits like other refused input (exitRefused), the rest as fail does.
-func failOutput(err error) int {
-	if errors.Is(err, errOutputExists) {
-		fmt.Fprintln(os.Stderr, "shadowvault:", err)
-		return exitRefused
-	}
-	return fail(err)
-}
