@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -176,24 +177,33 @@ func statDisks(paths []string, p *Progress) ([]*sentDisk, error) {
 func checkDisk(path string) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, fmt.Errorf("%w: disk %w", ErrInput, err)
+		return 0, fmt.Errorf("%w: disk %s: %w", ErrInput, path, pathErr(err))
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	switch {
 	case err != nil:
-		return 0, fmt.Errorf("%w: disk %w", ErrInput, err)
+		return 0, fmt.Errorf("%w: disk %s: %w", ErrInput, path, pathErr(err))
 	case fi.IsDir():
 		return 0, fmt.Errorf("%w: disk %s is a directory, not a disk image file", ErrInput, path)
 	case !fi.Mode().IsRegular():
-		return 0, fmt.Errorf("%w: disk %s is not a regular file (%v)", ErrInput, path, fi.Mode().Type())
+		return 0, fmt.Errorf("%w: disk %s is not a regular file", ErrInput, path)
 	}
 	// Reading one byte finds what opening does not (a file locked by a
 	// running VM on Windows, an I/O error).
 	if _, err := f.Read(make([]byte, 1)); err != nil && err != io.EOF {
-		return 0, fmt.Errorf("%w: disk %s: %w", ErrInput, path, err)
+		return 0, fmt.Errorf("%w: disk %s cannot be read: %w", ErrInput, path, pathErr(err))
 	}
 	return fi.Size(), nil
+}
+
+// pathErr is the cause of a *fs.PathError, whose text repeats the path.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // checkFiles reads the files other than disks that the backup will need

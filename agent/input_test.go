@@ -44,14 +44,21 @@ func TestLocalInputFailsBeforeAnyRequest(t *testing.T) {
 		{"changed ranges", agent.BackupOptions{Disks: []string{good}, Incremental: true, ChangedRanges: badJSON}, "changed ranges"},
 		{"writer metadata", agent.BackupOptions{Disks: []string{good}, WriterMetadata: filepath.Join(dir, "nosuch.cab")}, "writer metadata"},
 	}
+	type tcase = struct {
+		name string
+		o    agent.BackupOptions
+		want string
+	}
 	if f, err := os.Open(unreadable); err == nil {
-		f.Close() // root reads everything
+		f.Close() // root reads everything: a file whose read fails instead
+		if _, err := os.Stat("/proc/self/mem"); err == nil {
+			cases = append(cases, tcase{"unreadable", agent.BackupOptions{Disks: []string{"/proc/self/mem"}}, "input/output error"})
+		}
 	} else {
-		cases = append(cases, struct {
-			name string
-			o    agent.BackupOptions
-			want string
-		}{"unreadable", agent.BackupOptions{Disks: []string{unreadable}}, "permission denied"})
+		cases = append(cases, tcase{"unreadable", agent.BackupOptions{Disks: []string{unreadable}}, "permission denied"})
+	}
+	if _, err := os.Stat(os.DevNull); err == nil {
+		cases = append(cases, tcase{"device", agent.BackupOptions{Disks: []string{os.DevNull}}, "not a regular file"})
 	}
 	for _, tc := range cases {
 		tc.o.Host, tc.o.VM, tc.o.Type, tc.o.Log = "HV01", "VM1", "full", quiet

@@ -27,11 +27,10 @@ prune.
 }
 
 type forgetOpts struct {
-	cf            clientFlags
-	host, vm      string
-	dryRun, json  bool
-	policy        *apiv1.Policy
-	policyFlagSet bool
+	cf           clientFlags
+	host, vm     string
+	dryRun, json bool
+	policy       *apiv1.Policy
 }
 
 func forgetFlags() (*flag.FlagSet, *forgetOpts) {

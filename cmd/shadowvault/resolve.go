@@ -117,7 +117,7 @@ func matchSnapshot(list []apiv1.SnapshotSummary, arg, host, vm string) (string, 
 			fmt.Fprintf(&b, "\n  ... and %d more", len(found)-i)
 			break
 		}
-		fmt.Fprintf(&b, "\n  %s  %s  %s  %s", s.ID, s.Time, s.Host, s.VM)
+		fmt.Fprintf(&b, "\n  %s  %s  %s  %s", s.ID, localTime(s.Time), s.Host, s.VM)
 	}
 	return "", ambiguousError(b.String())
 }

@@ -216,4 +216,3 @@ func unknownCommand(name string) int {
 	printUsage(stderr, false)
 	return exitUsage
 }
-

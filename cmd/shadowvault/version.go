@@ -37,11 +37,16 @@ type buildVersion struct {
 
 // readVersion reads the build information of the running binary.
 func readVersion() buildVersion {
-	v := buildVersion{Version: "unknown", Revision: "unknown", Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return v
+		bi = &debug.BuildInfo{}
 	}
+	return versionFrom(bi)
+}
+
+// versionFrom is the version that bi describes.
+func versionFrom(bi *debug.BuildInfo) buildVersion {
+	v := buildVersion{Version: "unknown", Revision: "unknown", Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	if bi.Main.Version != "" {
 		v.Version = bi.Main.Version
 	}
