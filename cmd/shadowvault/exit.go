@@ -25,8 +25,8 @@ const exitCodesHelp = `Exit codes:
   0    success
   1    any other failure: check found problems, the output could not be
        written, a listing was cut short by --max-entries
-  2    usage: a bad flag or argument, a snapshot prefix shorter than 4
-       characters or matching several snapshots, a bad --server
+  2    usage: a bad flag or argument, no token, a snapshot prefix shorter
+       than 4 characters or matching several snapshots, a bad --server
   3    refused: by the server (bad token, role not allowed, unknown
        snapshot, disk or file, bad disk image, protected snapshot) or
        before asking it (a disk that is missing, unreadable or a

@@ -60,9 +60,6 @@ func openOutput(path string, force bool) (*outFile, error) {
 	return &outFile{path: path, force: force, tmp: f, w: holes, holes: holes}, nil
 }
 
-// toFile reports whether the output goes to a file (not stdout).
-func (o *outFile) toFile() bool { return o.tmp != nil }
-
 func (o *outFile) Write(p []byte) (int, error) { return o.w.Write(p) }
 
 // commit makes the download the target: fsync, then rename (with force) or

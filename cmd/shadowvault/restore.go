@@ -62,7 +62,7 @@ func cmdRestore(args []string) int {
 		return fail(err)
 	}
 	p := &agent.Progress{}
-	done := showProgress(p, "restore", out.toFile())
+	done := showProgress(p, "restore", true) // on stderr: also when the disk goes to stdout
 	n, err := c.Restore(ctx, snap, pos[1], o.format, out, func(d, t int64) { p.Sent.Store(d); p.Total.Store(t) })
 	done()
 	if err == nil {
