@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 
@@ -76,9 +77,12 @@ func fail(err error) int {
 // reached once, without the layers of context a Go error chain repeats.
 func describe(err error) string {
 	var ue *agent.UnreachableError
+	var ua x509.UnknownAuthorityError
 	switch {
 	case errors.As(err, &ue):
 		return ue.Error()
+	case errors.As(err, &ua):
+		return err.Error() + " (trust the server's CA with --ca-cert)"
 	case errors.Is(err, context.Canceled):
 		return "interrupted"
 	case errors.Is(err, errUsage):
