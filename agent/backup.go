@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -79,7 +80,8 @@ type sentDisk struct {
 }
 
 // Backup runs one backup and returns the verified receipt. Any failure aborts
-// the session; the error wraps ErrRefused, ErrNetwork, ErrServer or ErrVerify.
+// the session; the error wraps ErrInput (a local file, found before a
+// session is opened), ErrRefused, ErrNetwork, ErrServer or ErrVerify.
 func Backup(ctx context.Context, c *Client, o BackupOptions) (*apiv1.Receipt, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -102,6 +104,9 @@ func Backup(ctx context.Context, c *Client, o BackupOptions) (*apiv1.Receipt, er
 	}
 	disks, err := statDisks(o.Disks, o.Progress)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkFiles(o); err != nil {
 		return nil, err
 	}
 	pub, err := receiptKey(ctx, c, o)
@@ -143,6 +148,8 @@ func checkSettings(t apiv1.BackupType, c apiv1.Consistency) error {
 	return nil
 }
 
+// statDisks checks each disk path before anything is sent: a regular file
+// that can be opened and read, each name once. Problems are ErrInput.
 func statDisks(paths []string, p *Progress) ([]*sentDisk, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("%w: no disks given", ErrRefused)
@@ -150,19 +157,70 @@ func statDisks(paths []string, p *Progress) ([]*sentDisk, error) {
 	seen := map[string]bool{}
 	var disks []*sentDisk
 	for _, path := range paths {
-		fi, err := os.Stat(path)
+		size, err := checkDisk(path)
 		if err != nil {
 			return nil, err
 		}
 		name := filepath.Base(path)
 		if seen[name] {
-			return nil, fmt.Errorf("two disks named %q", name)
+			return nil, fmt.Errorf("%w: two disks named %q", ErrInput, name)
 		}
 		seen[name] = true
-		disks = append(disks, &sentDisk{name: name, path: path, size: fi.Size()})
-		p.Total.Add(fi.Size())
+		disks = append(disks, &sentDisk{name: name, path: path, size: size})
+		p.Total.Add(size)
 	}
 	return disks, nil
+}
+
+// checkDisk returns the size of the disk file at path, or an ErrInput
+// error saying why it cannot be sent.
+func checkDisk(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("%w: disk %s: %w", ErrInput, path, pathErr(err))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%w: disk %s: %w", ErrInput, path, pathErr(err))
+	case fi.IsDir():
+		return 0, fmt.Errorf("%w: disk %s is a directory, not a disk image file", ErrInput, path)
+	case !fi.Mode().IsRegular():
+		return 0, fmt.Errorf("%w: disk %s is not a regular file", ErrInput, path)
+	}
+	// Reading one byte finds what opening does not (a file locked by a
+	// running VM on Windows, an I/O error).
+	if _, err := f.Read(make([]byte, 1)); err != nil && err != io.EOF {
+		return 0, fmt.Errorf("%w: disk %s cannot be read: %w", ErrInput, path, pathErr(err))
+	}
+	return fi.Size(), nil
+}
+
+// pathErr is the cause of a *fs.PathError, whose text repeats the path.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// checkFiles reads the files other than disks that the backup will need
+// (writer metadata, the changed ranges), so that a problem with them
+// shows before a session is opened.
+func checkFiles(o BackupOptions) error {
+	if o.WriterMetadata != "" {
+		if _, err := readWriterMetadata(o.WriterMetadata); err != nil {
+			return err
+		}
+	}
+	if o.ChangedRanges != "" {
+		if _, err := ReadChanges(o.ChangedRanges); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func receiptKey(ctx context.Context, c *Client, o BackupOptions) (ed25519.PublicKey, error) {
@@ -242,6 +300,9 @@ func sendWithRetry(ctx context.Context, c *Client, o BackupOptions, id string, d
 		if errors.As(err, &ae) && ae.Status < 500 && ae.Status != 408 {
 			return err // the server refused this disk: retrying will not help
 		}
+		if errors.Is(err, ErrInput) {
+			return err // the disk file cannot be read
+		}
 	}
 	return err
 }
@@ -260,6 +321,9 @@ func sendDisk(ctx context.Context, c *Client, o BackupOptions, id string, d *sen
 	start := time.Now()
 	sum, err := c.PutDiskWith(ctx, id, d.name, counted, d.size, PutOptions{Format: o.Format, RCTID: diskRCT(d)})
 	o.Progress.Sent.Add(-counted.n)
+	if err != nil && counted.err != nil {
+		return fmt.Errorf("%w: disk %s: read %s: %w", ErrInput, d.name, d.path, counted.err)
+	}
 	if err != nil {
 		return fmt.Errorf("disk %s: %w", d.name, err)
 	}
@@ -314,16 +378,23 @@ func verify(rc apiv1.Receipt, pub ed25519.PublicKey, id string, o BackupOptions,
 	return nil
 }
 
+// countingReader counts what is read for the progress display, and keeps
+// the reader's last error other than io.EOF: an upload that failed because
+// of it failed here, not on the network.
 type countingReader struct {
-	r io.Reader
-	n int64
-	p *Progress
+	r   io.Reader
+	n   int64
+	p   *Progress
+	err error
 }
 
 func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.n += int64(n)
 	c.p.Sent.Add(int64(n))
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
 	return n, err
 }
 

@@ -24,15 +24,15 @@ func (c Change) end() int64 { return c.Offset + c.Length }
 func ReadChanges(path string) ([]Change, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: changed ranges: %w", ErrInput, err)
 	}
 	var cs []Change
 	if err := json.Unmarshal(data, &cs); err != nil {
-		return nil, fmt.Errorf("%w: changed ranges %s: %w", ErrRefused, path, err)
+		return nil, fmt.Errorf("%w: changed ranges %s: %w", ErrInput, path, err)
 	}
 	for _, c := range cs {
 		if c.Offset < 0 || c.Length < 0 || c.Offset+c.Length < c.Offset {
-			return nil, fmt.Errorf("%w: changed ranges %s: range %d+%d", ErrRefused, path, c.Offset, c.Length)
+			return nil, fmt.Errorf("%w: changed ranges %s: range %d+%d", ErrInput, path, c.Offset, c.Length)
 		}
 	}
 	return cs, nil

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/shadowvault/shadowvault/apiv1"
@@ -20,7 +22,45 @@ var (
 	ErrNetwork = errors.New("network error")
 	ErrServer  = errors.New("server error")
 	ErrVerify  = errors.New("verification failed")
+	// ErrInput is a local file the agent cannot use (a disk that is
+	// missing, unreadable or not a regular file; a bad --changed-ranges
+	// file), found before anything is sent.
+	ErrInput = errors.New("bad input")
 )
+
+// UnreachableError is a request that found no server: the connection was
+// refused, the name did not resolve, no route. It is a network error
+// (errors.Is(err, ErrNetwork)).
+type UnreachableError struct {
+	Server string // the server URL
+	Err    error  // why, e.g. "connection refused"
+}
+
+func (e *UnreachableError) Error() string {
+	return "server not reachable at " + e.Server + ": " + e.Err.Error()
+}
+
+func (e *UnreachableError) Unwrap() []error { return []error{ErrNetwork, e.Err} }
+
+// networkError classifies a failed request: a connection that could not
+// be made is an *UnreachableError; anything else a network error naming
+// the request, without the *url.Error that repeats its URL.
+func (c *Client) networkError(method, u string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		cause := op.Err
+		var se *os.SyscallError
+		if errors.As(cause, &se) {
+			cause = se.Err // "connection refused", not "connect: connection refused"
+		}
+		return &UnreachableError{Server: strings.TrimRight(c.Server, "/"), Err: cause}
+	}
+	return fmt.Errorf("%w: %s %s: %w", ErrNetwork, method, u, err)
+}
 
 // APIError is an error answer of the server: its status, and the code
 // and message of its body (for an answer without one, the status text and
@@ -97,7 +137,7 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader, 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: %s %s: %w", ErrNetwork, method, u, err)
+		return nil, c.networkError(method, u, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()

@@ -102,6 +102,9 @@ func sendIncremental(ctx context.Context, c *Client, o BackupOptions, id string,
 	o.Progress.Sent.Add(-counted.n)
 	if err != nil {
 		o.Progress.Total.Add(d.size - n)
+		if counted.err != nil {
+			return fmt.Errorf("%w: disk %s: read %s: %w", ErrInput, d.name, d.path, counted.err)
+		}
 		if baseRefused(err) {
 			return fmt.Errorf("%w: the server refused base %s: %v", errFullUpload, base, err)
 		}

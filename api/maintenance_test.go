@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/internal/testserver"
 )
 
@@ -28,6 +29,15 @@ func TestForgetPruneOverAPI(t *testing.T) {
 	}
 	if st, code := call(t, s, "PUT", "/api/v1/snapshots/"+snaps[0]+"/protected", s.AdminToken, strings.NewReader("true")); st != 200 {
 		t.Fatalf("protect: %d %s", st, code)
+	}
+	var list apiv1.SnapshotList
+	if err := c.Do(ctx, "GET", "/api/v1/snapshots", nil, 0, &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, sn := range list.Snapshots {
+		if sn.Protected != (sn.ID == snaps[0]) {
+			t.Fatalf("the list says snapshot %s protected: %v", sn.ID, sn.Protected)
+		}
 	}
 	var res struct {
 		Keep []struct {

@@ -26,9 +26,16 @@ func (s *Server) listSnapshots(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	protected, err := s.repo.Protected()
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	out := apiv1.SnapshotList{Snapshots: make([]apiv1.SnapshotSummary, 0, len(list))}
 	for _, m := range list {
-		out.Snapshots = append(out.Snapshots, snapshotSummaryToWire(m))
+		sum := snapshotSummaryToWire(m)
+		sum.Protected = protected[m.ID]
+		out.Snapshots = append(out.Snapshots, sum)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -23,6 +23,9 @@ type SnapshotSummary struct {
 	Consistency  Consistency    `json:"consistency"`
 	LogicalBytes int64          `json:"logical_bytes"` // the disks' virtual sizes
 	Disks        []SnapshotDisk `json:"disks"`
+	// Protected: no retention policy removes the snapshot (PUT
+	// .../protected); left out when false.
+	Protected bool `json:"protected,omitempty"`
 }
 
 // Snapshot is a snapshot's manifest as a client sees it: GET

@@ -132,7 +132,7 @@ func TestIncrementalChain(t *testing.T) {
 	// disk maps no snapshot references go at once with a grace of 1ns;
 	// orphans are deleted once seen so for the grace, by the second.
 	var fr struct{ Remove []struct{ Snapshot string } }
-	if _, out, err := runTool(exec.Command(bin, chain.args("forget", "--host", "HV01", "--vm", "CHAIN", "--keep-last", "1")...)); err != nil {
+	if _, out, err := runTool(exec.Command(bin, chain.args("forget", "--json", "--host", "HV01", "--vm", "CHAIN", "--keep-last", "1")...)); err != nil {
 		t.Fatal(err)
 	} else if err := json.Unmarshal(out, &fr); err != nil || len(fr.Remove) != days || slices.ContainsFunc(fr.Remove, func(d struct{ Snapshot string }) bool { return d.Snapshot == last.Snapshot }) {
 		t.Fatalf("forget: %v, removed %d of %d snapshots\n%s", err, len(fr.Remove), days+1, out)
@@ -143,7 +143,7 @@ func TestIncrementalChain(t *testing.T) {
 		var pr struct {
 			BytesFreed int64 `json:"bytes_freed"`
 		}
-		u, out, err := runTool(exec.Command(bin, chain.args("prune", "--grace", "1ns")...))
+		u, out, err := runTool(exec.Command(bin, chain.args("prune", "--json", "--grace", "1ns")...))
 		if err == nil {
 			err = json.Unmarshal(out, &pr)
 		}

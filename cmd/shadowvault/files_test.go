@@ -63,3 +63,55 @@ func between(s, from, to string) string {
 	v, _, _ := strings.Cut(rest, to)
 	return v
 }
+
+// TestFindAndRecursiveLs: ls -R and find walk an NTFS volume of a
+// snapshot disk; paths may be written the Windows way.
+func TestFindAndRecursiveLs(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	raw := vhdtest.NTFSDisk(t, dir, 16, map[string][]byte{
+		"win.ini": []byte("[fonts]\n"), "report.TXT": []byte("report\n"),
+		"$Extend/c.bin": []byte("c"), "$Extend/d.INI": []byte("[d]\n"),
+	})
+	disk := filepath.Base(raw)
+	if _, _, code := cli(t, s, "", "backup", "--host", "HV01", "--vm", "VM1", raw); code != 0 {
+		t.Fatalf("backup exited %d", code)
+	}
+	paths := func(out string) string {
+		var p []string
+		for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			f := strings.Fields(l)
+			p = append(p, f[len(f)-1])
+		}
+		return strings.Join(p, " ")
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ls", "latest", disk, `\`}, "report.TXT win.ini"},
+		{[]string{"ls", "latest", disk, `C:\`}, "report.TXT win.ini"},
+		{[]string{"ls", "-R", "latest", disk}, "/report.TXT /win.ini"},
+		{[]string{"ls", "-R", "latest", disk, `C:\$Extend`}, "/$Extend/$ObjId /$Extend/$Quota /$Extend/$Reparse /$Extend/c.bin /$Extend/d.INI"},
+		{[]string{"find", "latest", disk, "*.ini"}, "/win.ini"},
+		{[]string{"find", "latest", disk, "*.INI", `\$extend`}, "/$extend/d.INI"}, // PATH as given
+		{[]string{"find", "latest", disk, "?.*", `\$Extend`}, "/$Extend/c.bin /$Extend/d.INI"},
+	} {
+		out, _, code := cli(t, s, "", tc.args...)
+		if code != 0 || paths(out) != tc.want {
+			t.Errorf("%v: exit %d: %q, want %q\n%s", tc.args, code, paths(out), tc.want, out)
+		}
+	}
+	if out, _, code := cli(t, s, "", "cat", "latest", disk, `\$Extend\c.bin`); code != 0 || out != "c" {
+		t.Errorf("cat of a Windows path: exit %d: %q", code, out)
+	}
+	if _, errOut, code := cli(t, s, "", "find", "latest", disk, "["); code != exitUsage || !strings.Contains(errOut, "PATTERN") {
+		t.Errorf("a bad pattern: exit %d:\n%s", code, errOut)
+	}
+	if _, _, code := cli(t, s, "", "ls", "latest", disk, `\win.ini`); code != exitRefused {
+		t.Errorf("ls of a file: exit %d, want %d", code, exitRefused)
+	}
+	if _, errOut, code := cli(t, s, "", "ls", "-R", "--max-entries", "2", "latest", disk, `\$Extend`); code != exitFailure || !strings.Contains(errOut, "--max-entries") {
+		t.Errorf("ls -R past --max-entries: exit %d:\n%s", code, errOut)
+	}
+}

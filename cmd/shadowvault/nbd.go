@@ -11,35 +11,53 @@ import (
 	"github.com/shadowvault/shadowvault/nbd"
 )
 
+type nbdOpts struct {
+	cf                     clientFlags
+	listen, name, host, vm string
+}
+
+func nbdFlags() (*flag.FlagSet, *nbdOpts) {
+	fs := nbdCommand.flagSet()
+	o := &nbdOpts{}
+	o.cf.register(fs)
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:10809", "`ADDR` to serve NBD on; plain TCP without authentication: keep it on loopback or a trusted network")
+	fs.StringVar(&o.name, "name", "", "export `NAME` (default: the disk name); a client that names no export gets this one too")
+	fs.StringVar(&o.host, "host", "", "SNAPSHOT is of this `HOST` (for latest or a prefix)")
+	fs.StringVar(&o.vm, "vm", "", "SNAPSHOT is of this `VM` (for latest or a prefix)")
+	return fs, o
+}
+
 // cmdNBD serves a snapshot disk read-only over NBD, read in place from the
 // server ("instant recovery"): qemu reads it, or boots it under a qcow2
 // overlay that takes the writes, without a restore.
 func cmdNBD(args []string) int {
-	fs := flag.NewFlagSet("nbd", flag.ExitOnError)
-	var cf clientFlags
-	cf.register(fs)
-	listen := fs.String("listen", "127.0.0.1:10809", "address to serve NBD on; plain TCP without authentication: keep it on loopback or a trusted network")
-	name := fs.String("name", "", "export name (default: the disk name); a client that names no export gets this one too")
+	fs, o := nbdFlags()
 	pos := parseArgs(fs, args)
 	if len(pos) != 2 {
-		fmt.Fprintln(os.Stderr, "nbd needs SNAPSHOT and DISK")
-		return exitUsage
+		return fail(usageErrorf("nbd needs SNAPSHOT and DISK"))
 	}
-	snapshot, disk := pos[0], pos[1]
-	export := *name
+	if err := checkSnapshotArg(pos[0]); err != nil {
+		return fail(err)
+	}
+	disk := pos[1]
+	export := o.name
 	if export == "" {
 		export = disk
 	}
-	c, ctx, stop, err := cf.start()
+	c, ctx, stop, err := o.cf.start()
 	if err != nil {
 		return fail(err)
 	}
 	defer stop()
+	snapshot, err := resolveSnapshot(ctx, c, pos[0], o.host, o.vm)
+	if err != nil {
+		return fail(err)
+	}
 	d, err := c.OpenRemoteDisk(ctx, snapshot, disk)
 	if err != nil {
 		return fail(err)
 	}
-	l, err := net.Listen("tcp", *listen)
+	l, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fail(err)
 	}

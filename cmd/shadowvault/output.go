@@ -60,9 +60,6 @@ func openOutput(path string, force bool) (*outFile, error) {
 	return &outFile{path: path, force: force, tmp: f, w: holes, holes: holes}, nil
 }
 
-// toFile reports whether the output goes to a file (not stdout).
-func (o *outFile) toFile() bool { return o.tmp != nil }
-
 func (o *outFile) Write(p []byte) (int, error) { return o.w.Write(p) }
 
 // commit makes the download the target: fsync, then rename (with force) or
@@ -121,14 +118,4 @@ func (o *outFile) abort() {
 	o.tmp.Close()
 	os.Remove(o.tmp.Name())
 	o.tmp = nil
-}
-
-// failOutput reports an error of a download verb: a refused -o target
-// exits like other refused input (exitRefused), the rest as fail does.
-func failOutput(err error) int {
-	if errors.Is(err, errOutputExists) {
-		fmt.Fprintln(os.Stderr, "shadowvault:", err)
-		return exitRefused
-	}
-	return fail(err)
 }

@@ -38,14 +38,14 @@ var s3Flags struct {
 // usual environment variables (see s3.ConfigFromEnv).
 func registerS3Flags(fs *flag.FlagSet) {
 	f := &s3Flags
-	fs.StringVar(&f.endpoint, "s3-endpoint", "", "S3 endpoint, host:port or http(s)://host:port (AWS_ENDPOINT_URL, S3_ENDPOINT; default AWS)")
-	fs.StringVar(&f.region, "s3-region", "", "S3 region (AWS_REGION, AWS_DEFAULT_REGION)")
-	fs.StringVar(&f.accessKey, "s3-access-key", "", "S3 access key id (AWS_ACCESS_KEY_ID, MINIO_ACCESS_KEY)")
-	fs.StringVar(&f.secretKey, "s3-secret-key", "", "S3 secret key, or @FILE to read it from a file; prefer AWS_SECRET_ACCESS_KEY, a flag shows in the process list")
+	fs.StringVar(&f.endpoint, "s3-endpoint", "", "S3 `ENDPOINT`, host:port or http(s)://host:port (AWS_ENDPOINT_URL, S3_ENDPOINT; default AWS)")
+	fs.StringVar(&f.region, "s3-region", "", "S3 `REGION` (AWS_REGION, AWS_DEFAULT_REGION)")
+	fs.StringVar(&f.accessKey, "s3-access-key", "", "S3 access `KEY` id (AWS_ACCESS_KEY_ID, MINIO_ACCESS_KEY)")
+	fs.StringVar(&f.secretKey, "s3-secret-key", "", "S3 `SECRET` key, or @FILE to read it from a file; prefer AWS_SECRET_ACCESS_KEY, a flag shows in the process list")
 	fs.BoolVar(&f.tls, "s3-tls", true, "use HTTPS for an endpoint given as host:port (a URL's scheme decides otherwise)")
 	fs.BoolVar(&f.insecure, "s3-insecure", false, "accept any TLS certificate (testing only)")
 	fs.BoolVar(&f.createBucket, "s3-create-bucket", false, "create the bucket if it does not exist")
-	fs.IntVar(&f.maxConns, "s3-max-conns", s3.DefaultMaxConns, "most connections open to the S3 server")
+	fs.IntVar(&f.maxConns, "s3-max-conns", s3.DefaultMaxConns, "most connections (`N`) open to the S3 server")
 }
 
 // uploadParallelism is repo.Options.ParallelUploads for the repository at

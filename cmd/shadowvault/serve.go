@@ -26,51 +26,73 @@ import (
 	"github.com/shadowvault/shadowvault/repo/backend/local"
 )
 
-func cmdServe(args []string) int {
-	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	repoPath := fs.String("repo", "./shadowvault-data", "repository: a directory, or s3://bucket/prefix")
-	state := fs.String("state", "", "directory for the index and the server's secrets (default: the repository directory; ./shadowvault-state for S3)")
-	listen := fs.String("listen", "127.0.0.1:8420", "address to serve on")
-	lease := fs.Duration("session-lease", 15*time.Minute, "how long a session may stay idle before it is discarded")
-	spillLimit := fs.Int64("spill-limit", 1<<30, "largest temporary spool for containers whose metadata follow their payload (bytes)")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+var serveCmd = command{
+	name:    "serve",
+	summary: "serve a repository over HTTP (HTTPS with --tls-cert and --tls-key)",
+	about: `On first start it creates the repository (a directory, or s3://bucket/prefix
+with the --s3-* flags), a receipt signing key and an admin token, written
+to admin.token (mode 0600) in the state directory. Logs go to stderr.
+`,
+}
+
+type serveOpts struct {
+	repoPath, state, listen, logLevel, tlsCert, tlsKey string
+	lease                                              time.Duration
+	spillLimit, memLimit                               int64
+}
+
+func serveFlags() (*flag.FlagSet, *serveOpts) {
+	fs := serveCmd.flagSet()
+	o := &serveOpts{}
+	fs.StringVar(&o.repoPath, "repo", "./shadowvault-data", "the repository: a `DIR`, or s3://bucket/prefix")
+	fs.StringVar(&o.state, "state", "", "`DIR` for the index and the server's secrets (default: the repository directory; ./shadowvault-state for S3)")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:"+defaultPort, "`ADDR` to serve on")
+	fs.DurationVar(&o.lease, "session-lease", 15*time.Minute, "how long (`DURATION`) a session may stay idle before it is discarded")
+	fs.Int64Var(&o.spillLimit, "spill-limit", 1<<30, "largest temporary spool (`BYTES`) for containers whose metadata follow their payload")
+	fs.StringVar(&o.logLevel, "log-level", "info", "`debug|info|warn|error`")
 	fs.BoolVar(&precomputeDigests, "precompute-digests", true, "compute each new snapshot disk's block digests in the background (for incremental backups in block-digest mode; else on first request)")
-	fs.IntVar(&maxUploads, "max-uploads", api.DefaultMaxUploads, "disk uploads in flight server-wide; beyond it a PUT of a disk gets 503 TOO_MANY_UPLOADS (negative: no cap)")
-	fs.DurationVar(&headerTimeout, "header-timeout", 15*time.Second, "how long a client may take to send its request headers")
+	fs.IntVar(&maxUploads, "max-uploads", api.DefaultMaxUploads, "disk uploads (`N`) in flight server-wide; beyond it a PUT of a disk gets 503 TOO_MANY_UPLOADS (negative: no cap)")
+	fs.DurationVar(&headerTimeout, "header-timeout", 15*time.Second, "how long (`DURATION`) a client may take to send its request headers")
 	fs.BoolVar(&publicMetrics, "metrics-public", false, "serve /metrics without a token (default: admin token required)")
-	fs.DurationVar(&schedule.prune, "prune-interval", 0, "apply the stored retention policies and prune this often (0: never)")
-	fs.DurationVar(&schedule.check, "check-interval", 0, "check the repository this often (0: never)")
-	fs.IntVar(&schedule.readData, "check-read-data", 5, "share of packs (percent) a scheduled check re-reads")
-	memLimit := fs.Int64("memory-limit", 1024, "soft memory limit of the server in MiB: the garbage collector works harder near it (0: none)")
-	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
-	tlsKey := fs.String("tls-key", "", "the certificate's private key (PEM)")
-	fs.IntVar(&initPackSize, "init-pack-size", 0, "pack target size in bytes for a new repository (0: 16 MiB); ignored for an existing one")
+	fs.DurationVar(&schedule.prune, "prune-interval", 0, "apply the stored retention policies and prune this often (`DURATION`; 0: never)")
+	fs.DurationVar(&schedule.check, "check-interval", 0, "check the repository this often (`DURATION`; 0: never)")
+	fs.IntVar(&schedule.readData, "check-read-data", 5, "share of packs (`PERCENT`) a scheduled check re-reads")
+	fs.Int64Var(&o.memLimit, "memory-limit", 1024, "soft memory limit of the server in `MiB`: the garbage collector works harder near it (0: none)")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with the certificate in `FILE` (PEM)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "the certificate's private key `FILE` (PEM)")
+	fs.IntVar(&initPackSize, "init-pack-size", 0, "pack target size in `BYTES` for a new repository (0: 16 MiB); ignored for an existing one")
 	fs.BoolVar(&rotateReceiptKey, "rotate-receipt-key", false, "create a new receipt key although the repository holds snapshots signed by a lost one")
 	registerS3Flags(fs)
-	_ = fs.Parse(args)
-	if initPackSize != 0 && (initPackSize < minInitPackSize || initPackSize > maxInitPackSize) {
-		fmt.Fprintf(os.Stderr, "serve: --init-pack-size %d: want %d to %d bytes\n", initPackSize, minInitPackSize, maxInitPackSize)
-		return 2
-	}
-	if (*tlsCert == "") != (*tlsKey == "") {
-		fmt.Fprintln(os.Stderr, "serve: --tls-cert and --tls-key go together")
-		return 2
-	}
-	tlsFiles = [2]string{*tlsCert, *tlsKey}
-	tuneMemory(*memLimit)
+	return fs, o
+}
 
+func cmdServe(args []string) int {
+	fs, o := serveFlags()
+	if pos := parseArgs(fs, args); len(pos) != 0 {
+		return fail(usageErrorf("serve takes no arguments (--repo names the repository)"))
+	}
+	if initPackSize != 0 && (initPackSize < minInitPackSize || initPackSize > maxInitPackSize) {
+		return fail(usageErrorf("serve: --init-pack-size %d: want %d to %d bytes", initPackSize, minInitPackSize, maxInitPackSize))
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return fail(usageErrorf("serve: --tls-cert and --tls-key go together"))
+	}
 	var level slog.Level
-	_ = level.UnmarshalText([]byte(*logLevel))
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fail(usageErrorf("serve: --log-level %q: want debug, info, warn or error", o.logLevel))
+	}
+	tlsFiles = [2]string{o.tlsCert, o.tlsKey}
+	tuneMemory(o.memLimit)
+	log := newLogger(level)
 	slog.SetDefault(log)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, log, *repoPath, *state, *listen, *lease, *spillLimit); err != nil {
+	if err := serve(ctx, log, o.repoPath, o.state, o.listen, o.lease, o.spillLimit); err != nil {
 		log.Error("serve", "err", err)
-		return 1
+		return exitFailure
 	}
-	return 0
+	return exitOK
 }
 
 // tlsFiles are the certificate and key files, when serving HTTPS.
@@ -227,8 +249,7 @@ func ensureAdminToken(log *slog.Logger, tokens *api.Tokens, path string) error {
 	if err := writeSecret(path, []byte(plain+"\n")); err != nil {
 		return err
 	}
-	log.Info("created admin token", "file", path)
-	fmt.Fprintf(os.Stderr, "shadowvault: admin token written to %s (mode 0600)\n", path)
+	log.Info("created admin token", "file", path, "mode", "0600")
 	return nil
 }
 

@@ -65,6 +65,13 @@ func TestTLS(t *testing.T) {
 	if code := run(t, s, "backup", "--host", "HV01", "--vm", "VM1", disk); code != exitNetwork {
 		t.Fatalf("backup over TLS without trusting the CA exited %d, want %d", code, exitNetwork)
 	}
+	// An address without a scheme is https:// with --ca-cert.
+	if _, errOut, code := cli(t, s, "", "snapshots", "--ca-cert", ca, "--server", strings.TrimPrefix(s.url, "https://")); code != 0 {
+		t.Fatalf("snapshots --ca-cert --server HOST:PORT exited %d:\n%s", code, errOut)
+	}
+	if _, errOut, _ := cli(t, s, "", "snapshots"); !strings.Contains(errOut, "--ca-cert") {
+		t.Fatalf("an unknown CA does not say what to do:\n%s", errOut)
+	}
 }
 
 // TestSlowHeaders: a client that dribbles its headers is disconnected.

@@ -3,116 +3,158 @@ package main
 import (
 	"encoding/json"
 	"flag"
-	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/shadowvault/shadowvault/apiv1"
 )
 
-const urlUsage = `usage:
-  shadowvault url [flags] SNAPSHOT DISK   print a signed, read-only URL of one snapshot disk
-  shadowvault url list [--json]           list the links that have not expired
-  shadowvault url revoke ID               revoke a link
-
-A signed URL reads one disk of one snapshot in one format (GET and HEAD,
-with ranges) without a bearer token, until it expires or is revoked, or the
-token that made it is revoked: for qemu-img, a browser or curl. Anyone who
-has the URL can read the disk; treat it like a password.
+const urlAbout = snapshotHelp + `
+The URL reads DISK of the snapshot in one --format (GET and HEAD, with
+ranges) without a bearer token, until it expires, is revoked (url revoke),
+or the token that made it is revoked: for qemu-img, curl or a browser.
+Anyone who has the URL can read the disk; treat it like a password.
 `
 
-// cmdURL makes, lists and revokes signed restore links.
+var (
+	urlListCmd   = command{name: "url list", summary: "list the signed URLs that have not expired (never their secrets)"}
+	urlRevokeCmd = command{name: "url revoke", args: "ID", summary: "revoke the signed URL of that link ID"}
+)
+
+type urlOpts struct {
+	cf       clientFlags
+	format   string
+	expires  time.Duration
+	host, vm string
+	json     bool
+}
+
+func urlFlags() (*flag.FlagSet, *urlOpts) {
+	fs := urlCommand.flagSet()
+	o := &urlOpts{}
+	o.cf.register(fs)
+	fs.StringVar(&o.format, "format", "raw", "what the URL serves (`raw|original|vhd|vhdx`)")
+	fs.DurationVar(&o.expires, "expires", time.Hour, "lifetime of the URL (`DURATION`, at most 168h)")
+	fs.StringVar(&o.host, "host", "", "SNAPSHOT is of this `HOST` (for latest or a prefix)")
+	fs.StringVar(&o.vm, "vm", "", "SNAPSHOT is of this `VM` (for latest or a prefix)")
+	fs.BoolVar(&o.json, "json", false, jsonHelp)
+	return fs, o
+}
+
+func urlListFlags() (*flag.FlagSet, *urlOpts) {
+	fs := urlListCmd.flagSet()
+	o := &urlOpts{}
+	o.cf.register(fs)
+	fs.BoolVar(&o.json, "json", false, jsonHelp)
+	return fs, o
+}
+
+func urlRevokeFlags() (*flag.FlagSet, *urlOpts) {
+	fs := urlRevokeCmd.flagSet()
+	o := &urlOpts{}
+	o.cf.register(fs)
+	fs.BoolVar(&o.json, "json", false, jsonHelp)
+	return fs, o
+}
+
+// cmdURL makes a signed restore URL, or lists or revokes them.
 func cmdURL(args []string) int {
-	if len(args) > 0 && (args[0] == "list" || args[0] == "revoke") {
-		return cmdURLAdmin(args[0], args[1:])
+	switch sub, rest := subverb(args); sub {
+	case "list":
+		return cmdURLList(rest)
+	case "revoke":
+		return cmdURLRevoke(rest)
 	}
-	fs := flag.NewFlagSet("url", flag.ExitOnError)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), urlUsage, "\nflags:\n"); fs.PrintDefaults() }
-	var cf clientFlags
-	cf.register(fs)
-	format := fs.String("format", "raw", "restore format the URL serves: raw, original, vhd or vhdx")
-	expires := fs.Duration("expires", time.Hour, "lifetime of the URL (at most 168h)")
-	asJSON := fs.Bool("json", false, "print the link as JSON")
+	fs, o := urlFlags()
 	pos := parseArgs(fs, args)
 	if len(pos) != 2 {
-		fmt.Fprintln(os.Stderr, "url needs SNAPSHOT and DISK")
-		return exitUsage
+		return fail(usageErrorf("url needs SNAPSHOT and DISK"))
 	}
-	if *expires < time.Second || *expires > apiv1.MaxLinkLifetime {
-		fmt.Fprintf(os.Stderr, "url: --expires must be between 1s and %s\n", apiv1.MaxLinkLifetime)
-		return exitUsage
+	if o.expires < time.Second || o.expires > apiv1.MaxLinkLifetime {
+		return fail(usageErrorf("--expires must be between 1s and %s", apiv1.MaxLinkLifetime))
 	}
-	c, ctx, stop, err := cf.start()
+	if err := checkSnapshotArg(pos[0]); err != nil {
+		return fail(err)
+	}
+	c, ctx, stop, err := o.cf.start()
 	if err != nil {
 		return fail(err)
 	}
 	defer stop()
-	snap := pos[0] // TODO(merge): resolveSnapshot
+	snap, err := resolveSnapshot(ctx, c, pos[0], o.host, o.vm)
+	if err != nil {
+		return fail(err)
+	}
 	var l apiv1.LinkCreated
 	path := "/api/v1/snapshots/" + url.PathEscape(snap) + "/disks/" + url.PathEscape(pos[1]) + "/links"
-	req := apiv1.LinkRequest{Format: *format, ExpiresIn: int64(expires.Seconds())}
+	req := apiv1.LinkRequest{Format: o.format, ExpiresIn: int64(o.expires / time.Second)}
 	if err := c.DoJSON(ctx, http.MethodPost, path, req, &l); err != nil {
 		return fail(err)
 	}
 	full := strings.TrimRight(c.Server, "/") + l.Path
-	if *asJSON {
-		out := struct {
+	if o.json {
+		return printJSON(struct {
 			apiv1.LinkCreated
 			URL string `json:"url"`
-		}{l, full}
-		b, _ := json.MarshalIndent(out, "", "  ")
-		fmt.Println(string(b))
-		return exitOK
+		}{l, full})
 	}
-	fmt.Println(full)
-	fmt.Fprintf(os.Stderr, "link %s: %s of snapshot %s as %s, read-only, until %s\n",
-		l.ID, l.Disk, l.Snapshot, l.Format, l.Expires.Local().Format(time.RFC3339))
+	printf("%s", full)
+	slog.Info("signed URL made", "link", l.ID, "snapshot", l.Snapshot, "disk", l.Disk, "format", l.Format,
+		"expires", l.Expires.Local().Format(time.RFC3339))
 	return exitOK
 }
 
-func cmdURLAdmin(verb string, args []string) int {
-	fs := flag.NewFlagSet("url "+verb, flag.ExitOnError)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), urlUsage, "\nflags:\n"); fs.PrintDefaults() }
-	var cf clientFlags
-	cf.register(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos := parseArgs(fs, args)
-	if verb == "revoke" && len(pos) != 1 || verb == "list" && len(pos) != 0 {
-		fs.Usage()
-		return exitUsage
+func cmdURLList(args []string) int {
+	fs, o := urlListFlags()
+	if pos := parseArgs(fs, args); len(pos) != 0 {
+		return fail(usageErrorf("url list takes no arguments"))
 	}
-	c, ctx, stop, err := cf.start()
+	c, ctx, stop, err := o.cf.start()
 	if err != nil {
 		return fail(err)
 	}
 	defer stop()
-	if verb == "revoke" {
-		var out apiv1.LinkRevoked
-		if err := c.Do(ctx, http.MethodDelete, "/api/v1/links/"+url.PathEscape(pos[0]), nil, 0, &out); err != nil {
-			return fail(err)
-		}
-		fmt.Printf("link %s revoked\n", out.ID)
-		return exitOK
-	}
-	var out apiv1.LinkList
-	if err := c.Do(ctx, http.MethodGet, "/api/v1/links", nil, 0, &out); err != nil {
+	var raw json.RawMessage
+	if err := c.Do(ctx, http.MethodGet, "/api/v1/links", nil, 0, &raw); err != nil {
 		return fail(err)
 	}
-	if *asJSON {
-		b, _ := json.MarshalIndent(out, "", "  ")
-		fmt.Println(string(b))
-		return exitOK
+	if o.json {
+		return printJSON(raw)
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSNAPSHOT\tDISK\tFORMAT\tHOST\tEXPIRES\tBY")
-	for _, l := range out.Links {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.ID, l.Snapshot, l.Disk, l.Format, l.Host,
-			l.Expires.Local().Format(time.RFC3339), l.CreatedBy)
+	var res apiv1.LinkList
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return fail(err)
 	}
-	tw.Flush()
+	t := newTable("ID", "SNAPSHOT", "DISK", "FORMAT", "HOST", "EXPIRES", "BY")
+	for _, l := range res.Links {
+		t.row("%s\t%s\t%s\t%s\t%s\t%s\t%s", l.ID, l.Snapshot, l.Disk, l.Format, l.Host,
+			l.Expires.Local().Format(time.DateTime), l.CreatedBy)
+	}
+	t.end()
+	return exitOK
+}
+
+func cmdURLRevoke(args []string) int {
+	fs, o := urlRevokeFlags()
+	pos := parseArgs(fs, args)
+	if len(pos) != 1 {
+		return fail(usageErrorf("url revoke needs the link ID"))
+	}
+	c, ctx, stop, err := o.cf.start()
+	if err != nil {
+		return fail(err)
+	}
+	defer stop()
+	var raw json.RawMessage
+	if err := c.Do(ctx, http.MethodDelete, "/api/v1/links/"+url.PathEscape(pos[0]), nil, 0, &raw); err != nil {
+		return fail(err)
+	}
+	if o.json {
+		return printJSON(raw)
+	}
+	printf("link %s revoked", pos[0])
 	return exitOK
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,19 +48,19 @@ func runVSS(vm string, typ apiv1.BackupType, disks []string, agentArgs []string)
 	if err := os.WriteFile(plan.UploadCmd, []byte(out.Upload), 0o600); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(os.Stderr, "shadowvault: running diskshadow /s %s\n", script)
+	slog.Info("running diskshadow", "script", script)
 	cmd := exec.Command("diskshadow.exe", "/s", script)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Stdout, cmd.Stderr = stderr, stderr
 	err = cmd.Run()
 	if err == nil {
 		if typ == apiv1.BackupFull {
-			fmt.Fprintln(os.Stderr, "shadowvault: VSS backup complete; the writers were told the full backup succeeded")
+			slog.Info("VSS backup complete; the writers were told the full backup succeeded")
 		} else {
-			fmt.Fprintln(os.Stderr, "shadowvault: VSS copy backup complete; the writers' logs are untouched")
+			slog.Info("VSS copy backup complete; the writers' logs are untouched")
 		}
 		return exitOK
 	}
-	fmt.Fprintf(os.Stderr, "shadowvault: diskshadow failed (%v): VSS did not signal BackupComplete; guest logs are not truncated\n", err)
+	slog.Error("diskshadow failed: VSS did not signal BackupComplete; guest logs are not truncated", "err", err)
 	cleanupShadows(dir, out.Exposed)
 	code := exitFailure
 	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() > 0 {
@@ -80,4 +82,43 @@ func cleanupShadows(dir string, exposed []string) {
 	if os.WriteFile(script, []byte(s), 0o600) == nil {
 		_ = exec.Command("diskshadow.exe", "/s", script).Run()
 	}
+}
+
+// vssUpload is what the upload step that diskshadow EXECs is run with.
+type vssUpload struct {
+	server, caCert, key, host, vm, format string
+	typ                                   apiv1.BackupType
+	parallel, retries                     int
+	hints, excludeFree                    bool
+	incremental                           bool
+	base, changed                         string
+}
+
+// vssUploadArgs are the upload step's flags: everything but the disks and
+// the token. It runs inside the VSS backup, so it asks for an
+// application-consistent backup.
+func vssUploadArgs(u vssUpload) []string {
+	up := []string{"--server", u.server, "--host", u.host, "--vm", u.vm, "--type", u.typ.String(),
+		"--consistency", apiv1.ConsistencyApplication.String(), "--parallel", fmt.Sprint(u.parallel), "--retries", fmt.Sprint(u.retries)}
+	if u.key != "" {
+		up = append(up, "--receipt-key", u.key)
+	}
+	if u.caCert != "" {
+		up = append(up, "--ca-cert", u.caCert)
+	}
+	if u.format != "" {
+		up = append(up, "--format", u.format)
+	}
+	up = append(up, fmt.Sprintf("--guest-hints=%v", u.hints), fmt.Sprintf("--exclude-free=%v", u.excludeFree))
+	if u.incremental {
+		up = append(up, "--incremental")
+		if u.base != "" {
+			up = append(up, "--base", u.base)
+		}
+		if u.changed != "" {
+			up = append(up, "--changed-ranges", u.changed)
+		}
+	}
+	writers, _ := json.Marshal([]apiv1.Writer{{Name: "Microsoft Hyper-V VSS Writer", ID: agent.HyperVWriter}})
+	return append(up, "--writers", string(writers))
 }
