@@ -27,10 +27,14 @@ var (
 	partition   = &Parameter{Name: "index", In: "path", Required: true, Description: "The partition's index, as the partition list gives it (MBR primary slots 1-4, logical partitions from 5, GPT entries from 1).", Schema: &Schema{Type: "integer", Minimum: ptr[int64](0)}}
 	policyName  = pathParam("name", "The policy's name (the rules of a disk name apply).")
 	tokenID     = pathParam("id", "The token's id (12 hex digits: the part of the secret after `svt_`).")
-	guestPath   = func(desc string) *Parameter { return query("path", desc, &Schema{Type: "string"}) }
 	errJSONBody = fail(400, "The body is not the JSON expected (also an unknown property).", apiv1.CodeBadRequest)
 	errTooLarge = fail(413, "The JSON body is over 1 MiB.", apiv1.CodeBodyTooLarge)
 )
+
+// guestPath is the path of a file or directory inside a guest volume.
+func guestPath(desc string, def any) *Parameter {
+	return query("path", desc, &Schema{Type: "string", Default: def})
+}
 
 // sessionErrors are the answers of an operation on a session.
 func sessionErrors() []answer {
@@ -43,7 +47,7 @@ func sessionErrors() []answer {
 	}
 }
 
-// snapshotErrors are the answers of an operation on a snapshot's disk.
+// diskErrors are the answers of an operation on a snapshot's disk.
 func diskErrors() []answer {
 	return []answer{
 		fail(404, "No such snapshot (a token limited to a host sees no other host's), or no such disk in it.", apiv1.CodeUnknownSnapshot, apiv1.CodeUnknownDisk),
@@ -312,7 +316,7 @@ func operations() []op {
 			method: "GET", path: "/api/v1/snapshots/{id}/disks/{name}/fs/{index}/ls", id: "listDirectory", tag: "files", roles: []apiv1.Role{admin, restore},
 			summary: "List a directory inside a snapshot disk",
 			desc:    "Lists a directory of the NTFS volume in the partition.",
-			params:  []*Parameter{snapshotID, diskName, partition, guestPath("The directory, `/` separated (default `/`).")},
+			params:  []*Parameter{snapshotID, diskName, partition, guestPath("The directory, `/` separated.", "/")},
 			answers: append([]answer{
 				ok[apiv1.DirListing](200, "The directory's entries.", `{"entries":[{"name":"a.txt","size":6,"dir":false,"mtime":"2026-03-04T05:06:07Z"}],"path":"/"}`),
 				fail(400, "The index is not a number, or the path is not a directory.", apiv1.CodeBadRequest),
@@ -323,7 +327,7 @@ func operations() []op {
 		{
 			method: "GET", path: "/api/v1/snapshots/{id}/disks/{name}/fs/{index}/cat", id: "downloadFile", tag: "files", roles: []apiv1.Role{admin, restore},
 			summary: "Download a file from inside a snapshot disk",
-			params:  []*Parameter{snapshotID, diskName, partition, guestPath("The file, `/` separated.")},
+			params:  []*Parameter{snapshotID, diskName, partition, guestPath("The file, `/` separated.", nil)},
 			answers: append([]answer{
 				{status: 200, desc: "The file's bytes, streamed.", content: []content{{mediaType: "application/octet-stream", schema: binary("")}},
 					headers: map[string]*Header{"Content-Length": contentLength, "Content-Disposition": {Description: "`attachment; filename=\"...\"`: the file's name.", Schema: &Schema{Type: "string"}}}},
