@@ -327,4 +327,4 @@ Every error answer is {"error":{"code":"...","message":"..."}}: the code (one of
 
 Every answer carries an X-Request-Id header, the id under which the server logged the request.
 
-Roles: admin may do everything; restore may list and restore snapshots (of one host if the token has one); agent may back up its host and list that host's snapshots. A token limited to a host sees no other host's snapshots: they answer as missing ones do. Each operation's x-shadowvault-roles lists the roles it allows.`
+Roles: admin may do everything; restore may list and restore snapshots (of one host if the token has one); agent may back up its host and list that host's snapshots. A token limited to a host sees no other host's snapshots: one of another host answers as a missing one does, and a list asked for another host 403 FORBIDDEN. Each operation's x-shadowvault-roles lists the roles it allows.`
