@@ -105,6 +105,9 @@ func (s *Server) Handler() http.Handler {
 	} else {
 		r.With(s.authenticate, allow(apiv1.RoleAdmin)).Handle("/metrics", s.m.handler())
 	}
+	// The API's description needs no token: a static route, which chi
+	// matches before the authenticated subrouter below.
+	r.Get("/api/v1/openapi.json", openAPIDocument)
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
 		r.Get("/receipt-key", s.receiptKey)

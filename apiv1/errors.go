@@ -1,5 +1,7 @@
 package apiv1
 
+import "slices"
+
 // Code is the machine-readable code of an error answer.
 type Code string
 
@@ -51,6 +53,55 @@ const (
 	CodeCorruptData      Code = "CORRUPT_DATA"
 	CodeInternal         Code = "INTERNAL"
 )
+
+// Codes returns every error code of the API, in the order they are
+// declared above. A test holds the list to the declarations.
+func Codes() []Code { return slices.Clone(codes) }
+
+var codes = []Code{
+	CodeUnauthorized,
+	CodeForbidden,
+	CodeNotFound,
+	CodeBadRequest,
+	CodeBadName,
+	CodeBodyTooLarge,
+	CodeTruncatedBody,
+	CodeBadDiskImage,
+	CodeEmptyDisk,
+	CodeTruncatedImage,
+	CodeTrailingData,
+	CodeFormatMismatch,
+	CodeUnsupported,
+	CodeSpillLimit,
+	CodeMetadataLimit,
+	CodeBadHints,
+	CodeTooManyUploads,
+	CodeUnknownSession,
+	CodeSessionCompleted,
+	CodeSessionAborted,
+	CodeSessionExpired,
+	CodeSessionFailed,
+	CodeDiskBusy,
+	CodeNoDisks,
+	CodeDiskFailed,
+	CodeDiskMissing,
+	CodeDiskNotDeclared,
+	CodeUnknownSnapshot,
+	CodeUnknownDisk,
+	CodeBadRange,
+	CodeParentMissing,
+	CodeBadRanges,
+	CodeNoBase,
+	CodeNoDigests,
+	CodeProtected,
+	CodeUnsupportedFS,
+	CodeCorruptFS,
+	CodeLastAdmin,
+	CodeBusy,
+	CodeStorage,
+	CodeCorruptData,
+	CodeInternal,
+}
 
 // Error is what went wrong: a code for programs, a sentence for people.
 type Error struct {

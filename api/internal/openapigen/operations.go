@@ -1,0 +1,522 @@
+package openapigen
+
+import (
+	"github.com/shadowvault/shadowvault/apiv1"
+)
+
+// The operations of API v1, one entry per route of api.Server.Handler.
+// To add a route: add its operation here (method, path as chi writes it,
+// the roles its allow() lets in, parameters, body types and answers), run
+// go generate ./api/, and commit api/openapi.json with it. The tests of
+// package api fail while a registered route has no operation here, or an
+// operation no route.
+
+var (
+	admin   = apiv1.RoleAdmin
+	agent   = apiv1.RoleAgent
+	restore = apiv1.RoleRestore
+	anyRole = []apiv1.Role{admin, restore, agent}
+)
+
+// Path parameters.
+var (
+	sessionID = pathParam("id", "The session's id (32 hex digits), as opening the session answered it.")
+	diskName  = pathParam("name", "The disk's name: 1 to 128 bytes of UTF-8 without control characters, "+
+		"`/`, `\\` or `:`, not `.` or `..`, not starting with a dot or a space nor ending with a space (e.g. `disk0.vhdx`).")
+	snapshotID  = pathParam("id", "The snapshot's id (32 hex digits).")
+	partition   = &Parameter{Name: "index", In: "path", Required: true, Description: "The partition's index, as the partition list gives it (MBR primary slots 1-4, logical partitions from 5, GPT entries from 1).", Schema: &Schema{Type: "integer", Minimum: ptr[int64](0)}}
+	policyName  = pathParam("name", "The policy's name (the rules of a disk name apply).")
+	tokenID     = pathParam("id", "The token's id (12 hex digits: the part of the secret after `svt_`).")
+	errJSONBody = fail(400, "The body is not the JSON expected (also an unknown property).", apiv1.CodeBadRequest)
+	errTooLarge = fail(413, "The JSON body is over 1 MiB.", apiv1.CodeBodyTooLarge)
+)
+
+// guestPath is the path of a file or directory inside a guest volume.
+func guestPath(desc string, def any) *Parameter {
+	return query("path", desc, &Schema{Type: "string", Default: def})
+}
+
+// sessionErrors are the answers of an operation on a session.
+func sessionErrors() []answer {
+	return []answer{
+		fail(403, "The session was opened by another token (only an admin token may act on any session).", apiv1.CodeForbidden),
+		fail(404, "No such session.", apiv1.CodeUnknownSession),
+		fail(409, "The session is completed or aborted.", apiv1.CodeSessionCompleted, apiv1.CodeSessionAborted),
+		fail(410, "The session expired: it was idle longer than its lease.", apiv1.CodeSessionExpired),
+		fail(503, "A complete of the session failed: it can only be aborted.", apiv1.CodeSessionFailed),
+	}
+}
+
+// diskErrors are the answers of an operation on a snapshot's disk.
+func diskErrors() []answer {
+	return []answer{
+		fail(404, "No such snapshot (a token limited to a host sees no other host's), or no such disk in it.", apiv1.CodeUnknownSnapshot, apiv1.CodeUnknownDisk),
+		fail(409, "The disk is a differencing disk whose parent is not in the snapshot.", apiv1.CodeParentMissing),
+		fail(500, "The repository lacks data the disk needs, or holds it damaged.", apiv1.CodeCorruptData),
+		fail(503, "The storage backend failed.", apiv1.CodeStorage),
+	}
+}
+
+func operations() []op {
+	return []op{
+		{
+			method: "GET", path: "/healthz", id: "health", tag: "server",
+			summary: "Whether the server is serving",
+			answers: []answer{ok[apiv1.Health](200, "The server is serving.", `{"status":"ok"}`)},
+		},
+		{
+			method: "GET", path: "/metrics", id: "metrics", tag: "server", roles: []apiv1.Role{admin},
+			summary: "Prometheus metrics",
+			desc: "The server's metrics in the Prometheus text format: requests by route and status, request durations, " +
+				"bytes streamed and stored, sessions, uploads in flight and refused, repository size, Go runtime and process. " +
+				"Admin only, unless the server runs with `serve --public-metrics`: then anyone may read them, without a token. " +
+				"The route answers any method.",
+			answers: []answer{{status: 200, desc: "The metrics.", content: []content{{mediaType: "text/plain", schema: &Schema{Type: "string"}}}}},
+		},
+		{
+			method: "GET", path: "/api/v1/openapi.json", id: "openAPI", tag: "server",
+			summary: "This document",
+			desc:    "The OpenAPI document of API v1. It is not secret: no token is needed.",
+			answers: []answer{{status: 200, desc: "The OpenAPI 3.1 document.", content: []content{{mediaType: "application/json", schema: &Schema{Type: "object"}}}}},
+		},
+		{
+			method: "GET", path: "/api/v1/receipt-key", id: "receiptKey", tag: "server", roles: anyRole,
+			summary: "The server's public receipt key",
+			desc:    "The Ed25519 public key that verifies completion receipts, hex encoded. Agents should pin it (`backup --receipt-key`) rather than fetch it.",
+			answers: []answer{ok[apiv1.ReceiptKey](200, "The key.", `{"receipt_key":"565e5d7ff810f49170d5d57ef9c51dcebe00e5686f575de0e13b3778a751f20f"}`)},
+		},
+
+		// Sessions: the backup loop.
+		{
+			method: "POST", path: "/api/v1/sessions", id: "openSession", tag: "sessions", roles: []apiv1.Role{admin, agent},
+			summary: "Open a backup session",
+			desc: "Opens a session for one VM of a host. An empty backup type is `full`; an empty consistency is `crash` " +
+				"(only a client that ran the VSS loop says `application`, and only a full application-consistent backup lets the guests truncate their logs). " +
+				"With `disks`, complete requires each of them and a disk of another name is refused. " +
+				"An agent token may open sessions for its own host only. " +
+				"The session expires when idle longer than the server's lease (15 minutes by default).",
+			body: &reqBody{required: true, content: []content{jsonBody[apiv1.SessionRequest](
+				`{"host":"HV01","vm":"SQL01","backup_type":"full","consistency":"application","writers":[{"name":"SqlServerWriter","id":"a65faa63-5ea8-4ebc-9dbd-a0c4db26912a"}],"disks":["disk0.vhdx"]}`)}},
+			answers: []answer{
+				ok[apiv1.Session](201, "The session is open.", `{"backup_type":"full","consistency":"application","created":"2026-03-04T05:06:07Z","disks":["disk0.vhdx"],"host":"HV01","id":"18ed478ad4140d0e253c30b9eb11ea7d","vm":"SQL01"}`),
+				errJSONBody,
+				fail(400, "A host, VM or declared disk name is invalid; the backup type or consistency is unknown; the disk list is empty, longer than 256 or names a disk twice.", apiv1.CodeBadName, apiv1.CodeBadRequest),
+				fail(403, "An agent token opening a session for another host.", apiv1.CodeForbidden),
+				errTooLarge,
+			},
+		},
+		{
+			method: "GET", path: "/api/v1/sessions", id: "listSessions", tag: "sessions", roles: []apiv1.Role{admin},
+			summary: "The sessions in flight",
+			answers: []answer{ok[apiv1.SessionList](200, "The sessions in flight, open or failed.", "")},
+		},
+		{
+			method: "PUT", path: "/api/v1/sessions/{id}/disks/{name}", id: "uploadDisk", tag: "sessions", roles: []apiv1.Role{admin, agent},
+			summary: "Stream one disk of the session",
+			desc: "The body is the disk's VHD, VHDX or raw file exactly as it sits in the host's shadow copy; the format is detected " +
+				"(a VHDX or dynamic VHD from its first bytes, a fixed VHD from its footer) unless `format` forces it. " +
+				"The server never buffers the body: it is parsed, chunked and stored as it arrives, and the answer gives the BLAKE3 of the bytes received " +
+				"(`stream_blake3`), which the agent compares with what it sent. A short body (fewer bytes than its Content-Length) fails the disk; " +
+				"bytes past Content-Length are not part of it.\n\n" +
+				"With `base` the upload is incremental: the body is `multipart/byteranges` (RFC 9110 section 14.6), each part with " +
+				"`Content-Range: bytes FIRST-LAST/SIZE` (SIZE the disk's new virtual size, the same in every part; parts in ascending order, " +
+				"not overlapping, each body exactly its range, no transfer encoding). The stored disk is the base snapshot's disk of that name, " +
+				"resized to SIZE, with each part written over it: a complete disk (a synthetic full) that forgetting the base never changes. " +
+				"An empty body (no Content-Type) keeps the base's content and size.\n\n" +
+				"A failed upload is recorded for its disk name: complete answers DISK_FAILED until an upload of that name succeeds. " +
+				"A disk uploaded again replaces the earlier one. At most `--max-uploads` (64) uploads run at once server-wide.",
+			params: []*Parameter{
+				sessionID, diskName,
+				query("format", "Forces the container format (case does not matter) instead of detecting it: `raw` (or `img`), `vhd` (or `vpc`), `vhdx`; `auto` or none detects. Not with `base`.",
+					&Schema{Type: "string", Enum: []string{"auto", "raw", "img", "vhd", "vpc", "vhdx"}}),
+				query("base", "Makes the upload incremental over the disk of this name in the snapshot given: a snapshot id of the session's host, or `latest` (the newest snapshot of the session's host and VM holding a disk of that name).",
+					&Schema{Type: "string"}),
+				query("rct_id", "The disk's Hyper-V resilient change tracking id when it was read, kept in the manifest for the next incremental: printable ASCII without spaces, 1 to 256 bytes.",
+					&Schema{Type: "string", MinLength: ptr(1), MaxLength: ptr(256), Pattern: "^[!-~]+$"}),
+			},
+			body: &reqBody{required: true, desc: "The disk image, or with `base` its changed ranges.", content: []content{
+				{mediaType: "application/octet-stream", schema: binary("The VHD, VHDX or raw disk file.")},
+				{mediaType: "multipart/byteranges", schema: binary("The changed ranges of an incremental upload; the Content-Type carries the boundary.")},
+			}},
+			answers: append([]answer{
+				ok[apiv1.DiskSummary](200, "The disk is stored in the session. `has_parent` and `parent_id` tell a differencing disk and the parent it needs (a VHD's unique id, a VHDX's DataWriteGuid) among the session's disks.",
+					`{"name":"disk0.vhdx","format":"vhdx","virtual_size":1073741824,"stream_bytes":54525952,"stream_blake3":"af2548281f0b07d1a912504ee769e9326d4a11e0a6dc57fed5214909d8a57127","new_bytes":50331648,"stored_bytes":21402613,"chunks":388}`),
+				fail(400, "An invalid disk name or query parameter (a format with `base`, an unknown format, an invalid `rct_id`).", apiv1.CodeBadName, apiv1.CodeBadRequest),
+				fail(400, "The session declared its disks and not this one.", apiv1.CodeDiskNotDeclared),
+				fail(400, "The image cannot be read: damaged, truncated, with bytes after its end, empty, of another format than `format` says, or using a feature not supported.",
+					apiv1.CodeBadDiskImage, apiv1.CodeTruncatedImage, apiv1.CodeTrailingData, apiv1.CodeEmptyDisk, apiv1.CodeFormatMismatch, apiv1.CodeUnsupported),
+				fail(400, "The body ended before its Content-Length, or inside a part.", apiv1.CodeTruncatedBody),
+				fail(400, "An incremental body that is not valid multipart/byteranges, or whose parts are out of order, overlap, or disagree on the size.", apiv1.CodeBadRanges),
+				fail(400, "The guest hints sent for the disk do not fit it.", apiv1.CodeBadHints),
+				fail(404, "The base snapshot is not one of the session's host, or holds no disk of that name.", apiv1.CodeUnknownSnapshot, apiv1.CodeNoBase),
+				fail(409, "An upload of the same disk is in flight.", apiv1.CodeDiskBusy),
+				fail(409, "The base is a differencing disk whose parent is not in its snapshot.", apiv1.CodeParentMissing),
+				fail(413, "A container whose metadata follow its payload needed more spool space than the server allows, or metadata over their limit.", apiv1.CodeSpillLimit, apiv1.CodeMetadataLimit),
+				{status: 503, desc: "Too many uploads in flight server-wide: retry after the time given.", codes: []apiv1.Code{apiv1.CodeTooManyUploads},
+					headers: map[string]*Header{"Retry-After": {Description: "Seconds to wait before retrying.", Schema: &Schema{Type: "integer"}}}},
+				fail(500, "Stored data needed by the upload is damaged.", apiv1.CodeCorruptData),
+				fail(503, "The storage backend failed.", apiv1.CodeStorage),
+			}, sessionErrors()...),
+		},
+		{
+			method: "PUT", path: "/api/v1/sessions/{id}/disks/{name}/hints", id: "putHints", tag: "sessions", roles: []apiv1.Role{admin, agent},
+			summary: "Guest filesystem hints for a disk, before its upload",
+			desc: "What the agent found in the guest's filesystems: offsets where files begin and end (the chunker cuts there, so the same file in " +
+				"different VMs makes the same chunks) and free ranges (free clusters, page and hibernation files), which `exclude_free` stores as zeros. " +
+				"Offsets are sector aligned and inside the disk; at most 16M entries, 64 MiB of JSON. The hints apply to the next upload of the disk.",
+			params: []*Parameter{sessionID, diskName},
+			body: &reqBody{required: true, content: []content{jsonBody[apiv1.HintsRequest](
+				`{"boundaries":[0,1048576,2097152],"free":[{"off":2097152,"len":524288}],"exclude_free":true}`)}},
+			answers: append([]answer{
+				ok[apiv1.HintsResult](200, "What the server kept of the hints, normalized.", `{"boundaries":3,"disk":"disk0.vhdx","free_ranges":1}`),
+				fail(400, "An invalid disk name.", apiv1.CodeBadName),
+				fail(400, "The hints are not valid JSON, or not sector aligned, or out of order.", apiv1.CodeBadHints),
+				fail(409, "An upload of the disk is in flight.", apiv1.CodeDiskBusy),
+				fail(413, "Hints over 64 MiB.", apiv1.CodeBodyTooLarge),
+			}, sessionErrors()...),
+		},
+		{
+			method: "PUT", path: "/api/v1/sessions/{id}/writer-metadata", id: "putWriterMetadata", tag: "sessions", roles: []apiv1.Role{admin, agent},
+			summary: "The VSS writer metadata document of the session",
+			desc:    "The body is the VSS writer metadata document (diskshadow's backup .cab), 1 byte to 16 MiB, kept with the snapshot and handed back at a restore. Sent again, it replaces the earlier one.",
+			params:  []*Parameter{sessionID},
+			body:    &reqBody{required: true, content: []content{{mediaType: "application/octet-stream", schema: binary("The document.")}}},
+			answers: append([]answer{
+				ok[apiv1.WriterMetadataResult](200, "The document is kept with the session.", `{"session":"18ed478ad4140d0e253c30b9eb11ea7d","writer_metadata_bytes":18432}`),
+				fail(400, "An empty document.", apiv1.CodeBadRequest),
+				fail(413, "A document over 16 MiB.", apiv1.CodeBodyTooLarge),
+			}, sessionErrors()...),
+		},
+		{
+			method: "POST", path: "/api/v1/sessions/{id}/complete", id: "completeSession", tag: "sessions", roles: []apiv1.Role{admin, agent},
+			summary: "Make the session durable and get its receipt",
+			desc: "Stores everything durably (packs, then index entries, disk maps and the manifest, then the snapshot in the catalogue) and only then " +
+				"answers with the signed receipt, which lets the agent tell VSS the backup is complete. Idempotent: a completed session answers the same receipt again. " +
+				"The commit goes on if the client leaves. Refusals change no state, in this order: DISK_BUSY, DISK_FAILED, NO_DISKS, DISK_MISSING.",
+			params: []*Parameter{sessionID},
+			answers: []answer{
+				ok[apiv1.Receipt](200, "The snapshot is durable: the receipt, signed with the server's receipt key (Ed25519 over the canonical receipt without its signature).", receiptExample),
+				fail(400, "The session holds no disk.", apiv1.CodeNoDisks),
+				fail(403, "The session was opened by another token.", apiv1.CodeForbidden),
+				fail(404, "No such session.", apiv1.CodeUnknownSession),
+				fail(409, "An upload is in flight; an upload failed and was not sent again (the message names each such disk and why); a declared disk is missing; the session was aborted.",
+					apiv1.CodeDiskBusy, apiv1.CodeDiskFailed, apiv1.CodeDiskMissing, apiv1.CodeSessionAborted),
+				fail(410, "The session expired.", apiv1.CodeSessionExpired),
+				fail(500, "Stored data the session references is missing or damaged.", apiv1.CodeCorruptData),
+				fail(503, "Storing failed: the session is failed and can only be aborted; or the storage backend failed.", apiv1.CodeSessionFailed, apiv1.CodeStorage),
+			},
+		},
+		{
+			method: "POST", path: "/api/v1/sessions/{id}/abort", id: "abortSession", tag: "sessions", roles: []apiv1.Role{admin, agent},
+			summary: "Discard the session",
+			desc:    "Discards the session and what it uploaded: no snapshot appears, nothing is acknowledged.",
+			params:  []*Parameter{sessionID},
+			answers: append([]answer{
+				ok[apiv1.AbortResult](200, "The session is discarded.", `{"aborted":true,"id":"18ed478ad4140d0e253c30b9eb11ea7d"}`),
+				fail(409, "An upload or a complete of the session is in flight.", apiv1.CodeDiskBusy),
+			}, sessionErrors()...),
+		},
+
+		// Snapshots.
+		{
+			method: "GET", path: "/api/v1/snapshots", id: "listSnapshots", tag: "snapshots", roles: anyRole,
+			summary: "List snapshots",
+			desc:    "The snapshots, oldest first. A token limited to a host (an agent, or a restore token of one host) sees that host's only.",
+			params: []*Parameter{
+				query("host", "Only this host's snapshots.", &Schema{Type: "string"}),
+				query("vm", "Only this VM's snapshots.", &Schema{Type: "string"}),
+			},
+			answers: []answer{
+				ok[apiv1.SnapshotList](200, "The snapshots.", ""),
+				fail(403, "A token limited to a host asked for another host.", apiv1.CodeForbidden),
+			},
+		},
+		{
+			method: "GET", path: "/api/v1/snapshots/{id}", id: "getSnapshot", tag: "snapshots", roles: anyRole,
+			summary: "A snapshot's manifest",
+			params:  []*Parameter{snapshotID},
+			answers: []answer{
+				ok[apiv1.Snapshot](200, "The manifest, with the receipt it was committed with.", ""),
+				fail(404, "No such snapshot (a token limited to a host sees no other host's).", apiv1.CodeUnknownSnapshot),
+			},
+		},
+		{
+			method: "DELETE", path: "/api/v1/snapshots/{id}", id: "forgetSnapshot", tag: "snapshots", roles: []apiv1.Role{admin},
+			summary: "Forget one snapshot",
+			desc:    "Removes the snapshot from the catalogue and its manifest from the backend; its data goes at the next prune. Refused while the snapshot is protected.",
+			params:  []*Parameter{snapshotID},
+			answers: []answer{
+				ok[apiv1.SnapshotForgotten](200, "The snapshot is forgotten.", `{"forgotten":true,"snapshot":"18ed478adc15e3fb6b3b7a5dfd98c131"}`),
+				fail(404, "No such snapshot.", apiv1.CodeUnknownSnapshot),
+				fail(409, "The snapshot is protected.", apiv1.CodeProtected),
+				fail(503, "The storage backend failed.", apiv1.CodeStorage),
+			},
+		},
+		{
+			method: "PUT", path: "/api/v1/snapshots/{id}/protected", id: "setProtected", tag: "snapshots", roles: []apiv1.Role{admin},
+			summary: "Protect a snapshot from forget, or release it",
+			params:  []*Parameter{snapshotID},
+			body:    &reqBody{required: true, desc: "`true` or `false`.", content: []content{{mediaType: "application/json", schema: &Schema{Type: "boolean"}, example: "true"}}},
+			answers: []answer{
+				ok[apiv1.SnapshotProtected](200, "The snapshot's protection as set.", `{"protected":true,"snapshot":"18ed478adc15e3fb6b3b7a5dfd98c131"}`),
+				fail(400, "The body is not `true` or `false`.", apiv1.CodeBadRequest),
+				fail(404, "No such snapshot.", apiv1.CodeUnknownSnapshot),
+				fail(503, "The storage backend failed.", apiv1.CodeStorage),
+			},
+		},
+		{
+			method: "GET", path: "/api/v1/snapshots/{id}/writer-metadata", id: "getWriterMetadata", tag: "snapshots", roles: []apiv1.Role{admin, restore},
+			summary: "A snapshot's VSS writer metadata document",
+			params:  []*Parameter{snapshotID},
+			answers: []answer{
+				{status: 200, desc: "The document as the agent sent it.", content: []content{{mediaType: "application/octet-stream", schema: binary("")}},
+					headers: map[string]*Header{"Content-Length": contentLength}},
+				fail(404, "No such snapshot, or it has no writer metadata document.", apiv1.CodeUnknownSnapshot, apiv1.CodeNotFound),
+				fail(500, "The stored document is damaged.", apiv1.CodeCorruptData),
+				fail(503, "The storage backend failed.", apiv1.CodeStorage),
+			},
+		},
+		restoreOp("GET"),
+		restoreOp("HEAD"),
+		{
+			method: "GET", path: "/api/v1/snapshots/{id}/disks/{name}/digests", id: "getDigests", tag: "restore", roles: anyRole,
+			summary: "Block digests of a snapshot disk",
+			desc: "BLAKE3-256 digests (32 bytes each, concatenated) of the blocks of the disk's virtual content, for an incremental agent without a change tracker: " +
+				"it compares them with its disk's and sends the blocks that differ. Without parameters: one digest per 1 MiB block (the last block may be shorter), " +
+				"computed after the backup or at the first request and kept. With `block`, `from` and `count`: the digests of `count` blocks of `block` bytes " +
+				"from block `from` on, computed from the content and not kept (at most 16384 blocks and 256 MiB of content), to narrow a differing 1 MiB block down.",
+			params: []*Parameter{
+				snapshotID, diskName,
+				query("block", "The block size: a power of two from 4096 to 1048576. Needs `from` and `count`.", &Schema{Type: "integer", Minimum: ptr[int64](4096), Maximum: ptr[int64](1 << 20)}),
+				query("from", "The first block, counted in blocks of `block` bytes; inside the disk.", &Schema{Type: "integer", Minimum: ptr[int64](0)}),
+				query("count", "How many blocks (at most 256 MiB of content).", &Schema{Type: "integer", Minimum: ptr[int64](1), Maximum: ptr[int64](16384)}),
+			},
+			answers: append([]answer{
+				{status: 200, desc: "The digests.", content: []content{{mediaType: "application/octet-stream", schema: binary("32 bytes per block.")}},
+					headers: map[string]*Header{
+						apiv1.BlockSizeHeader: {Description: "The block size the digests are of.", Schema: &Schema{Type: "integer"}},
+						"Content-Length":      contentLength,
+					}},
+				fail(400, "`block`, `from` or `count` out of range, or past the disk's end.", apiv1.CodeBadRequest),
+				fail(409, "The disk is too large for stored digests (over 4 TiB): use ranges of smaller blocks, or send it whole.", apiv1.CodeNoDigests),
+			}, diskErrors()...),
+		},
+		{
+			method: "GET", path: "/api/v1/snapshots/{id}/disks/{name}/fs/", id: "listPartitions", tag: "files", roles: []apiv1.Role{admin, restore},
+			summary: "The partitions of a snapshot disk",
+			desc:    "The partitions found on the disk (MBR or GPT) and the filesystem in each. `/fs` without the slash answers the same.",
+			params:  []*Parameter{snapshotID, diskName},
+			answers: append([]answer{
+				ok[[]apiv1.Partition](200, "The partitions (an empty list when the disk has no partition table).",
+					`[{"index":1,"type":"ntfs","offset":1048576,"size":14680064}]`),
+				fail(422, "The partition table is damaged.", apiv1.CodeCorruptFS),
+			}, diskErrors()...),
+		},
+		{
+			method: "GET", path: "/api/v1/snapshots/{id}/disks/{name}/fs/{index}/ls", id: "listDirectory", tag: "files", roles: []apiv1.Role{admin, restore},
+			summary: "List a directory inside a snapshot disk",
+			desc:    "Lists a directory of the NTFS volume in the partition.",
+			params:  []*Parameter{snapshotID, diskName, partition, guestPath("The directory, `/` separated.", "/")},
+			answers: append([]answer{
+				ok[apiv1.DirListing](200, "The directory's entries.", `{"entries":[{"name":"a.txt","size":6,"dir":false,"mtime":"2026-03-04T05:06:07Z"}],"path":"/"}`),
+				fail(400, "The index is not a number, or the path is not a directory.", apiv1.CodeBadRequest),
+				fail(404, "No such partition, or no such path.", apiv1.CodeNotFound),
+				fail(422, "The partition holds no filesystem that can be browsed (only NTFS can), or a damaged one.", apiv1.CodeUnsupportedFS, apiv1.CodeCorruptFS),
+			}, diskErrors()...),
+		},
+		{
+			method: "GET", path: "/api/v1/snapshots/{id}/disks/{name}/fs/{index}/cat", id: "downloadFile", tag: "files", roles: []apiv1.Role{admin, restore},
+			summary: "Download a file from inside a snapshot disk",
+			params:  []*Parameter{snapshotID, diskName, partition, guestPath("The file, `/` separated.", nil)},
+			answers: append([]answer{
+				{status: 200, desc: "The file's bytes, streamed.", content: []content{{mediaType: "application/octet-stream", schema: binary("")}},
+					headers: map[string]*Header{"Content-Length": contentLength, "Content-Disposition": {Description: "`attachment; filename=\"...\"`: the file's name.", Schema: &Schema{Type: "string"}}}},
+				fail(400, "The index is not a number, or the path is a directory.", apiv1.CodeBadRequest),
+				fail(404, "No such partition, or no such file.", apiv1.CodeNotFound),
+				fail(422, "The partition holds no filesystem that can be browsed (only NTFS can), or a damaged one.", apiv1.CodeUnsupportedFS, apiv1.CodeCorruptFS),
+			}, diskErrors()...),
+		},
+
+		// Retention.
+		{
+			method: "GET", path: "/api/v1/policies", id: "listPolicies", tag: "retention", roles: []apiv1.Role{admin},
+			summary: "The stored retention policies",
+			answers: []answer{ok[apiv1.PolicyList](200, "The policies by name.", `{"policies":{"daily":{"match":{"host":"HV*"},"keep_daily":7,"keep_within":"720h"}}}`)},
+		},
+		{
+			method: "PUT", path: "/api/v1/policies/{name}", id: "putPolicy", tag: "retention", roles: []apiv1.Role{admin},
+			summary: "Store a retention policy",
+			desc:    "Stores (or replaces) a policy that forget applies to the snapshots whose host and VM its globs match.",
+			params:  []*Parameter{policyName},
+			body:    &reqBody{required: true, content: []content{jsonBody[apiv1.Policy](`{"match":{"host":"*","vm":"SQL*"},"keep_last":3,"keep_daily":7,"keep_weekly":4,"keep_within":"720h"}`)}},
+			answers: []answer{
+				ok[apiv1.NamedPolicy](200, "The policy as stored.", `{"name":"sql","policy":{"match":{"host":"*","vm":"SQL*"},"keep_last":3,"keep_daily":7,"keep_weekly":4,"keep_within":"720h"}}`),
+				fail(400, "An invalid name, or an invalid policy (a glob or duration that does not parse).", apiv1.CodeBadName, apiv1.CodeBadRequest),
+				errJSONBody, errTooLarge,
+			},
+		},
+		{
+			method: "GET", path: "/api/v1/policies/{name}", id: "getPolicy", tag: "retention", roles: []apiv1.Role{admin},
+			summary: "A retention policy",
+			params:  []*Parameter{policyName},
+			answers: []answer{
+				ok[apiv1.Policy](200, "The policy.", `{"match":{"host":"HV*"},"keep_last":1,"keep_within":"720h"}`),
+				fail(404, "No such policy.", apiv1.CodeNotFound),
+			},
+		},
+		{
+			method: "DELETE", path: "/api/v1/policies/{name}", id: "deletePolicy", tag: "retention", roles: []apiv1.Role{admin},
+			summary: "Delete a retention policy",
+			params:  []*Parameter{policyName},
+			answers: []answer{
+				ok[apiv1.PolicyDeleted](200, "The policy is deleted.", `{"deleted":true,"name":"sql"}`),
+				fail(404, "No such policy.", apiv1.CodeNotFound),
+			},
+		},
+		{
+			method: "POST", path: "/api/v1/forget", id: "forget", tag: "retention", roles: []apiv1.Role{admin},
+			summary: "Apply retention",
+			desc: "Applies a policy, or without one the stored policies, to the snapshots of each host and VM selected (`host` and `vm` empty: all), " +
+				"and forgets the snapshots no rule keeps; protected snapshots are kept. Rules follow restic's forget: calendar periods in UTC, " +
+				"periods without snapshots skipped, a negative count unlimited, `keep_within` relative to the newest snapshot. " +
+				"A dry run only says what would be kept and removed. The data goes at the next prune.",
+			body: &reqBody{required: true, content: []content{jsonBody[apiv1.ForgetRequest](`{"host":"HV01","vm":"","policy":{"keep_last":1},"dry_run":true}`)}},
+			answers: []answer{
+				ok[apiv1.ForgetResult](200, "Every snapshot considered, kept (with the rules that kept it) or removed.",
+					`{"keep":[{"snapshot":"18ed478cb53cc293327177d932540797","host":"HV01","vm":"FS02","time":"2026-03-04T05:08:07Z","reasons":["last snapshot"]}],"remove":[{"snapshot":"18ed478adc15e3fb6b3b7a5dfd98c131","host":"HV01","vm":"FS02","time":"2026-03-04T05:07:07Z"}],"dry_run":true}`),
+				errJSONBody, errTooLarge,
+				fail(503, "The storage backend failed.", apiv1.CodeStorage),
+			},
+		},
+		{
+			method: "POST", path: "/api/v1/prune", id: "prune", tag: "maintenance", roles: []apiv1.Role{admin},
+			summary: "Delete data no snapshot references",
+			desc: "Deletes packs with no live chunk and rewrites packs whose live share is under `repack_below`, never touching packs younger than the grace window; " +
+				"safe to run during backups. The body is optional (none: the defaults). The prune goes on if the client leaves.",
+			body: &reqBody{content: []content{jsonBody[apiv1.PruneRequest](`{"repack_below":0.7,"grace":"1h"}`)}},
+			answers: []answer{
+				ok[apiv1.PruneResult](200, "What the prune did.", `{"packs_deleted":2,"packs_rewritten":1,"packs_written":1,"orphans_deleted":0,"disk_maps_deleted":3,"chunks_removed":410,"live_chunks":17,"bytes_freed":52428800,"seconds":1.5}`),
+				fail(400, "`repack_below` outside 0 to 1, or a `grace` that is not a duration.", apiv1.CodeBadRequest),
+				errJSONBody, errTooLarge,
+				fail(503, "The storage backend failed.", apiv1.CodeStorage),
+			},
+		},
+		{
+			method: "POST", path: "/api/v1/check", id: "check", tag: "maintenance", roles: []apiv1.Role{admin},
+			summary: "Check the repository",
+			desc: "Checks that every snapshot disk can be restored: the catalogue against the manifests, the disk maps, and that every chunk is indexed in a pack; " +
+				"with `read_data_percent`, that share of the packs (chosen at random) is read and every chunk re-hashed. The body is optional. " +
+				"The answer is 200 whether or not damage was found: `ok` tells which.",
+			body: &reqBody{content: []content{jsonBody[apiv1.CheckRequest](`{"read_data_percent":10}`)}},
+			answers: []answer{
+				ok[apiv1.CheckResponse](200, "What the check found.", `{"ok":true,"damaged":[],"problems":[],"unlisted_manifests":[],"missing_manifests":[],"snapshots":2,"disks":3,"chunks":17,"packs":2,"packs_read":1,"read_data_percent":10,"data_read":true}`),
+				fail(400, "`read_data_percent` outside 0 to 100.", apiv1.CodeBadRequest),
+				errJSONBody, errTooLarge,
+				fail(503, "The storage backend failed.", apiv1.CodeStorage),
+			},
+		},
+		{
+			method: "POST", path: "/api/v1/repair/index", id: "repairIndex", tag: "maintenance", roles: []apiv1.Role{admin},
+			summary: "Rebuild the index and catalogue from the backend",
+			desc: "Reads every pack trailer and manifest, then swaps the index in one transaction: a kill at any moment leaves the old index or the new one. " +
+				"A listed snapshot whose manifest the backend lost is stored again from its record. Refused while sessions are open or a prune or check runs. " +
+				"The rebuild goes on if the client leaves.",
+			answers: []answer{
+				ok[apiv1.RepairResult](200, "What the rebuilt index holds.", `{"packs":2,"chunks":17,"pack_bytes":3044170,"snapshots":2,"protected":0,"tokens_restored":0,"policies_restored":0,"skipped":[],"seconds":0.4}`),
+				fail(409, "Backups or maintenance are in flight: retry when they are done.", apiv1.CodeBusy),
+				fail(500, "The backend holds damaged data the rebuild cannot do without.", apiv1.CodeCorruptData),
+				fail(503, "The storage backend failed.", apiv1.CodeStorage),
+			},
+		},
+		{
+			method: "GET", path: "/api/v1/jobs", id: "listJobs", tag: "maintenance", roles: []apiv1.Role{admin},
+			summary: "The maintenance jobs and their last runs",
+			answers: []answer{ok[apiv1.JobList](200, "The jobs (prune and check).", "")},
+		},
+		{
+			method: "GET", path: "/api/v1/stats", id: "stats", tag: "maintenance", roles: []apiv1.Role{admin},
+			summary: "Repository figures",
+			desc:    "Real storage figures, across hosts: the bytes the snapshots hold, the bytes stored, and their ratio.",
+			answers: []answer{ok[apiv1.Stats](200, "The figures.", `{"chunks":17,"dedup_ratio":2.07,"logical_bytes":6291456,"packs":2,"sessions_open":0,"snapshots":2,"stored_bytes":3044170,"stream_bytes":6291456}`)},
+		},
+
+		// Tokens.
+		{
+			method: "POST", path: "/api/v1/tokens", id: "createToken", tag: "tokens", roles: []apiv1.Role{admin},
+			summary: "Create a token",
+			desc:    "An agent token needs a host and may back up that host only; a restore token may have a host (then it sees that host's snapshots only); an admin token has none.",
+			body:    &reqBody{required: true, content: []content{jsonBody[apiv1.TokenRequest](`{"role":"agent","host":"HV01"}`)}},
+			answers: []answer{
+				ok[apiv1.TokenCreated](201, "The token. Its secret is shown this once; the server keeps only its SHA-256.",
+					`{"host":"HV01","id":"3f2a9c0d41be","receipt_key":"565e5d7ff810f49170d5d57ef9c51dcebe00e5686f575de0e13b3778a751f20f","role":"agent","token":"svt_3f2a9c0d41be_0c1d2e3f405162738495a6b7c8d9eaf00112233445566778"}`),
+				fail(400, "An unknown role, a host for an admin token, or no valid host for an agent token.", apiv1.CodeBadRequest, apiv1.CodeBadName),
+				errJSONBody, errTooLarge,
+			},
+		},
+		{
+			method: "GET", path: "/api/v1/tokens", id: "listTokens", tag: "tokens", roles: []apiv1.Role{admin},
+			summary: "List tokens",
+			answers: []answer{ok[apiv1.TokenList](200, "Every token, without its secret.", `{"tokens":[{"id":"3f2a9c0d41be","role":"agent","host":"HV01","created":"2026-03-04T05:06:07Z"}]}`)},
+		},
+		{
+			method: "DELETE", path: "/api/v1/tokens/{id}", id: "revokeToken", tag: "tokens", roles: []apiv1.Role{admin},
+			summary: "Revoke a token",
+			desc:    "The last admin token cannot be revoked: create another first (or, with the server stopped, `shadowvault token create --offline`).",
+			params:  []*Parameter{tokenID},
+			answers: []answer{
+				ok[apiv1.TokenRevoked](200, "The token is revoked.", `{"id":"3f2a9c0d41be","revoked":true}`),
+				fail(404, "No such token.", apiv1.CodeNotFound),
+				fail(409, "The token is the last admin token.", apiv1.CodeLastAdmin),
+			},
+		},
+	}
+}
+
+// restoreOp is a restore, GET or HEAD.
+func restoreOp(method string) op {
+	o := op{
+		method: method, path: "/api/v1/snapshots/{id}/disks/{name}", id: "restoreDisk", tag: "restore", roles: []apiv1.Role{admin, restore},
+		summary: "Restore a snapshot disk",
+		desc: "Streams the disk in the format asked for: `raw` (the default) is the virtual content, `original` the file exactly as it was uploaded " +
+			"(for a differencing disk the child file alone, so it restores without its parent), `vhd` and `vhdx` the content in a new container " +
+			"(a differencing disk merged with its parents). Content-Length is known before the first byte.\n\n" +
+			"`raw` answers HTTP Range requests (one range, `bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-SUFFIX`): 206 with that range, or 416 when it " +
+			"is not satisfiable (past the end, several ranges, malformed). The other formats ignore Range and send the whole file, without Accept-Ranges.",
+		params: []*Parameter{
+			snapshotID, diskName,
+			query("format", "The output format.", &Schema{Type: "string", Enum: []string{"raw", "original", "vhd", "vhdx"}, Default: "raw"}),
+			{Name: "Range", In: "header", Description: "One byte range, for `raw` only.", Schema: &Schema{Type: "string", Pattern: `^bytes=(\d+-\d*|-\d+)$`}},
+		},
+		answers: append([]answer{
+			{status: 200, desc: "The whole disk.", content: []content{{mediaType: "application/octet-stream", schema: binary("")}},
+				headers: map[string]*Header{"Content-Length": contentLength, "Content-Disposition": contentDisposition, "Accept-Ranges": acceptRanges}},
+			{status: 206, desc: "The range asked for (`raw`).", content: []content{{mediaType: "application/octet-stream", schema: binary("")}},
+				headers: map[string]*Header{
+					"Content-Length": contentLength, "Content-Disposition": contentDisposition, "Accept-Ranges": acceptRanges,
+					"Content-Range": {Description: "`bytes FIRST-LAST/SIZE`.", Schema: &Schema{Type: "string"}},
+				}},
+			{status: 416, desc: "The range is not satisfiable.", codes: []apiv1.Code{apiv1.CodeBadRange},
+				headers: map[string]*Header{"Content-Range": {Description: "`bytes */SIZE`: the disk's size.", Schema: &Schema{Type: "string"}}}},
+			fail(400, "An unknown format, or a disk too large for a VHD.", apiv1.CodeBadRequest),
+		}, diskErrors()...),
+	}
+	if method == "HEAD" {
+		o.id = "restoreDiskHead"
+		o.summary = "The headers of a restore"
+		o.desc = "Answers as GET would, headers only: the size (Content-Length), the file name (Content-Disposition), and for `raw` Accept-Ranges, and Content-Range for a Range."
+	}
+	return o
+}
+
+// receiptExample is a receipt a server signed.
+const receiptExample = `{"session":"18ed478cb1ca1883610761d1ea245fa2","snapshot":"18ed478cb53cc293327177d932540797","host":"HV01","vm":"FS02",
+"backup_type":"copy","consistency":"crash","truncate_logs":false,
+"disks":[{"name":"disk0.raw","format":"raw","virtual_size":1048576,"stream_bytes":1048576,"stream_blake3":"af2548281f0b07d1a912504ee769e9326d4a11e0a6dc57fed5214909d8a57127","new_bytes":1048576,"stored_bytes":1048576},
+{"name":"disk1.raw","format":"raw","virtual_size":524288,"stream_bytes":524288,"stream_blake3":"ecd569102e80a30e921f7220dbb4ad28c3fab13206398ad888069a4d92083b5a","new_bytes":524288,"stored_bytes":524288}],
+"committed_at":"2026-12-02T00:14:56Z","signature":"f836344c1a2da3bb84a573de50411642ebacea9730c32f2facb6c02ad60a81c6fa8ee520de3f9a581937e8dc26bc36f0061996413f455912db7ccbd05108030c"}`
+
+var (
+	contentLength      = &Header{Description: "The body's size in bytes.", Schema: &Schema{Type: "integer"}}
+	contentDisposition = &Header{Description: "`attachment; filename=\"...\"`: the disk's name, or for `vhd` and `vhdx` its name with that extension.", Schema: &Schema{Type: "string"}}
+	acceptRanges       = &Header{Description: "`bytes`, for `raw` only.", Schema: &Schema{Type: "string"}}
+)
