@@ -61,6 +61,7 @@ func Codes() []Code { return slices.Clone(codes) }
 var codes = []Code{
 	CodeUnauthorized,
 	CodeForbidden,
+	CodeLinkExpired,
 	CodeNotFound,
 	CodeBadRequest,
 	CodeBadName,

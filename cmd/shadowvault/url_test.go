@@ -126,6 +126,16 @@ func TestQemuReadsSignedURL(t *testing.T) {
 				t.Fatalf("qemu-img compare: %v\n%s", err, msg)
 			}
 
+			// The VHDX of the snapshot, read by qemu's vhdx driver by ranges.
+			_, vu := signedURL(t, s, env, "--format", "vhdx", rc.Snapshot, name)
+			if msg, err := qemuImg(t, "compare", "-f", "vhdx", "-F", "vhdx", qemuSource(vu), img); err != nil {
+				t.Fatalf("qemu-img compare of the vhdx URL: %v\n%s", err, msg)
+			}
+			info, err = qemuImg(t, "info", "-f", "vhdx", "--output", "json", qemuSource(vu))
+			if err != nil || !strings.Contains(info, `"virtual-size": 25165824`) {
+				t.Fatalf("qemu-img info of the vhdx URL: %v\n%s", err, info)
+			}
+
 			// Refused: a URL of another disk, a made-up secret, an
 			// expired URL.
 			hc := &http.Client{Transport: &http.Transport{TLSClientConfig: insecureTLS()}}

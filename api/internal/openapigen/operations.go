@@ -27,6 +27,7 @@ var (
 	partition   = &Parameter{Name: "index", In: "path", Required: true, Description: "The partition's index, as the partition list gives it (MBR primary slots 1-4, logical partitions from 5, GPT entries from 1).", Schema: &Schema{Type: "integer", Minimum: ptr[int64](0)}}
 	policyName  = pathParam("name", "The policy's name (the rules of a disk name apply).")
 	tokenID     = pathParam("id", "The token's id (12 hex digits: the part of the secret after `svt_`).")
+	linkID      = pathParam("id", "The link's id (`l` and 12 hex digits).")
 	errJSONBody = fail(400, "The body is not the JSON expected (also an unknown property).", apiv1.CodeBadRequest)
 	errTooLarge = fail(413, "The JSON body is over 1 MiB.", apiv1.CodeBodyTooLarge)
 )
@@ -469,6 +470,38 @@ func operations() []op {
 				fail(409, "The token is the last admin token.", apiv1.CodeLastAdmin),
 			},
 		},
+
+		// Signed links.
+		{
+			method: "POST", path: "/api/v1/snapshots/{id}/disks/{name}/links", id: "createLink", tag: "restore", roles: []apiv1.Role{admin, restore},
+			summary: "Make a signed, read-only URL of a snapshot disk",
+			desc: "For HTTP clients that cannot send a bearer token (qemu's curl driver, a browser): the answer's `path` is the restore route of this disk " +
+				"and format with the link's secret in the `sig` query parameter. It is valid for GET and HEAD of exactly that disk and format, until " +
+				"`expires`, until it is revoked, or until the token that made it is revoked. An empty body asks for `raw` and one hour.",
+			params: []*Parameter{snapshotID, diskName},
+			body:   &reqBody{content: []content{jsonBody[apiv1.LinkRequest](`{"format":"vhdx","expires_in":7200}`)}},
+			answers: append([]answer{
+				ok[apiv1.LinkCreated](201, "The link. Its secret (in `path`) is shown this once; the server keeps only its SHA-256.",
+					`{"id":"l3f2a9c0d41be","snapshot":"18ed478cb53cc293327177d932540797","disk":"disk0.vhdx","format":"vhdx","host":"HV01","created":"2026-03-04T05:06:07Z","expires":"2026-03-04T07:06:07Z","created_by":"3f2a9c0d41bf","path":"/api/v1/snapshots/18ed478cb53cc293327177d932540797/disks/disk0.vhdx?format=vhdx&sig=svl_l3f2a9c0d41be_0c1d2e3f405162738495a6b7c8d9eaf00112233445566778"}`),
+				fail(400, "An unknown format, an expires_in below 0 or above 7 days, or a disk too large for a VHD.", apiv1.CodeBadRequest),
+				errJSONBody, errTooLarge,
+			}, diskErrors()...),
+		},
+		{
+			method: "GET", path: "/api/v1/links", id: "listLinks", tag: "restore", roles: []apiv1.Role{admin},
+			summary: "List signed links",
+			answers: []answer{ok[apiv1.LinkList](200, "The links that have not expired, without their secrets.",
+				`{"links":[{"id":"l3f2a9c0d41be","snapshot":"18ed478cb53cc293327177d932540797","disk":"disk0.vhdx","format":"vhdx","host":"HV01","created":"2026-03-04T05:06:07Z","expires":"2026-03-04T07:06:07Z","created_by":"3f2a9c0d41bf"}]}`)},
+		},
+		{
+			method: "DELETE", path: "/api/v1/links/{id}", id: "revokeLink", tag: "restore", roles: []apiv1.Role{admin},
+			summary: "Revoke a signed link",
+			params:  []*Parameter{linkID},
+			answers: []answer{
+				ok[apiv1.LinkRevoked](200, "The link is revoked.", `{"id":"l3f2a9c0d41be","revoked":true}`),
+				fail(404, "No such link.", apiv1.CodeNotFound),
+			},
+		},
 	}
 }
 
@@ -480,21 +513,29 @@ func restoreOp(method string) op {
 		desc: "Streams the disk in the format asked for: `raw` (the default) is the virtual content, `original` the file exactly as it was uploaded " +
 			"(for a differencing disk the child file alone, so it restores without its parent), `vhd` and `vhdx` the content in a new container " +
 			"(a differencing disk merged with its parents). Content-Length is known before the first byte.\n\n" +
-			"`raw` answers HTTP Range requests (one range, `bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-SUFFIX`): 206 with that range, or 416 when it " +
-			"is not satisfiable (past the end, several ranges, malformed). The other formats ignore Range and send the whole file, without Accept-Ranges.",
+			"Every format answers HTTP Range requests (one range, `bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-SUFFIX`): 206 with that range, or 416 when it " +
+			"is not satisfiable (past the end, several ranges, malformed). A snapshot disk never changes and its VHD and VHDX are the same bytes every time, " +
+			"so the answer carries a strong ETag: If-None-Match with it gets 304, and a Range under an If-Range of another value gets the whole file.\n\n" +
+			"Instead of a bearer token, the `sig` query parameter may carry the secret of a signed link of this disk and format (see createLink).",
 		params: []*Parameter{
 			snapshotID, diskName,
 			query("format", "The output format.", &Schema{Type: "string", Enum: []string{"raw", "original", "vhd", "vhdx"}, Default: "raw"}),
-			{Name: "Range", In: "header", Description: "One byte range, for `raw` only.", Schema: &Schema{Type: "string", Pattern: `^bytes=(\d+-\d*|-\d+)$`}},
+			query("sig", "The secret of a signed link (`svl_...`) of this disk and format, instead of a bearer token.", &Schema{Type: "string"}),
+			{Name: "Range", In: "header", Description: "One byte range.", Schema: &Schema{Type: "string", Pattern: `^bytes=(\d+-\d*|-\d+)$`}},
+			{Name: "If-None-Match", In: "header", Description: "An ETag of an earlier answer: 304 when it is this disk's.", Schema: &Schema{Type: "string"}},
+			{Name: "If-Range", In: "header", Description: "The ETag a Range is valid for; another value gets the whole file.", Schema: &Schema{Type: "string"}},
 		},
 		answers: append([]answer{
 			{status: 200, desc: "The whole disk.", content: []content{{mediaType: "application/octet-stream", schema: binary("")}},
-				headers: map[string]*Header{"Content-Length": contentLength, "Content-Disposition": contentDisposition, "Accept-Ranges": acceptRanges}},
-			{status: 206, desc: "The range asked for (`raw`).", content: []content{{mediaType: "application/octet-stream", schema: binary("")}},
+				headers: map[string]*Header{"Content-Length": contentLength, "Content-Disposition": contentDisposition, "Accept-Ranges": acceptRanges, "ETag": etagHeader}},
+			{status: 206, desc: "The range asked for.", content: []content{{mediaType: "application/octet-stream", schema: binary("")}},
 				headers: map[string]*Header{
-					"Content-Length": contentLength, "Content-Disposition": contentDisposition, "Accept-Ranges": acceptRanges,
+					"Content-Length": contentLength, "Content-Disposition": contentDisposition, "Accept-Ranges": acceptRanges, "ETag": etagHeader,
 					"Content-Range": {Description: "`bytes FIRST-LAST/SIZE`.", Schema: &Schema{Type: "string"}},
 				}},
+			{status: 304, desc: "If-None-Match named this disk's ETag.", headers: map[string]*Header{"ETag": etagHeader}},
+			fail(401, "The link in `sig` expired, or is unknown or revoked (or the token that made it is).", apiv1.CodeLinkExpired, apiv1.CodeUnauthorized),
+			fail(403, "The link in `sig` is of another disk or format.", apiv1.CodeForbidden),
 			{status: 416, desc: "The range is not satisfiable.", codes: []apiv1.Code{apiv1.CodeBadRange},
 				headers: map[string]*Header{"Content-Range": {Description: "`bytes */SIZE`: the disk's size.", Schema: &Schema{Type: "string"}}}},
 			fail(400, "An unknown format, or a disk too large for a VHD.", apiv1.CodeBadRequest),
@@ -503,7 +544,7 @@ func restoreOp(method string) op {
 	if method == "HEAD" {
 		o.id = "restoreDiskHead"
 		o.summary = "The headers of a restore"
-		o.desc = "Answers as GET would, headers only: the size (Content-Length), the file name (Content-Disposition), and for `raw` Accept-Ranges, and Content-Range for a Range."
+		o.desc = "Answers as GET would, headers only: the size (Content-Length), the file name (Content-Disposition), Accept-Ranges, the ETag, and Content-Range for a Range."
 	}
 	return o
 }
@@ -518,5 +559,6 @@ const receiptExample = `{"session":"18ed478cb1ca1883610761d1ea245fa2","snapshot"
 var (
 	contentLength      = &Header{Description: "The body's size in bytes.", Schema: &Schema{Type: "integer"}}
 	contentDisposition = &Header{Description: "`attachment; filename=\"...\"`: the disk's name, or for `vhd` and `vhdx` its name with that extension.", Schema: &Schema{Type: "string"}}
-	acceptRanges       = &Header{Description: "`bytes`, for `raw` only.", Schema: &Schema{Type: "string"}}
+	acceptRanges       = &Header{Description: "`bytes`: every format serves ranges.", Schema: &Schema{Type: "string"}}
+	etagHeader         = &Header{Description: "A strong ETag of this snapshot disk in this format.", Schema: &Schema{Type: "string"}}
 )
