@@ -76,7 +76,7 @@ func (s *Server) rangeDigests(w http.ResponseWriter, r *http.Request, m *repo.Ma
 				restore.DigestBlock, maxRangeDigests, maxRangeBytes>>20)))
 		return
 	}
-	d, err := restore.Open(r.Context(), s.repo, m, chi.URLParam(r, "name"), restore.Raw)
+	d, err := restore.Open(r.Context(), s.maps, m, chi.URLParam(r, "name"), restore.Raw)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -108,7 +108,7 @@ func (s *Server) rangeDigests(w http.ResponseWriter, r *http.Request, m *repo.Ma
 func (s *Server) digests(ctx context.Context, m *repo.Manifest, name string, background bool) (int64, []byte, error) {
 	md, ok := m.Disk(name)
 	if !ok {
-		_, err := restore.Open(ctx, s.repo, m, name, restore.Raw) // the same error as a restore
+		_, err := restore.Open(ctx, s.maps, m, name, restore.Raw) // the same error as a restore
 		return 0, nil, err
 	}
 	if md.VirtualSize/restore.DigestBlock > maxDigestBlocks {
@@ -118,7 +118,7 @@ func (s *Server) digests(ctx context.Context, m *repo.Manifest, name string, bac
 	if md.Parent != "" {
 		// A differencing disk's content depends on its parent too: its
 		// digests are not kept under its disk map alone.
-		d, err := restore.Open(ctx, s.repo, m, name, restore.Raw)
+		d, err := restore.Open(ctx, s.maps, m, name, restore.Raw)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -173,7 +173,7 @@ func (s *Server) computeDigests(ctx context.Context, slots chan struct{}, m *rep
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	d, err := restore.Open(ctx, s.repo, m, md.Name, restore.Raw)
+	d, err := restore.Open(ctx, s.maps, m, md.Name, restore.Raw)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +216,7 @@ func (s *Server) previousDigests(ctx context.Context, m *repo.Manifest, md repo.
 	if err != nil || bs != restore.DigestBlock {
 		return nil, nil
 	}
-	d, err := restore.Open(ctx, s.repo, prev, md.Name, restore.Raw)
+	d, err := restore.Open(ctx, s.maps, prev, md.Name, restore.Raw)
 	if err != nil {
 		return nil, nil
 	}

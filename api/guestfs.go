@@ -83,7 +83,7 @@ func (s *Server) diskForFS(w http.ResponseWriter, r *http.Request) (*restore.Dis
 	if !ok {
 		return nil, false
 	}
-	d, err := restore.Open(r.Context(), s.repo, m, chi.URLParam(r, "name"), restore.Raw)
+	d, err := restore.Open(r.Context(), s.maps, m, chi.URLParam(r, "name"), restore.Raw)
 	if err != nil {
 		writeError(w, r, err)
 		return nil, false

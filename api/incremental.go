@@ -29,7 +29,7 @@ func (s *Server) incrementalBase(r *http.Request, sess *repo.Session, name strin
 	if err != nil {
 		return nil, "", "", err
 	}
-	base, err := restore.Open(r.Context(), s.repo, m, name, restore.Raw)
+	base, err := restore.Open(r.Context(), s.maps, m, name, restore.Raw)
 	if err != nil {
 		return nil, "", "", err
 	}

@@ -86,7 +86,7 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 		life = apiv1.DefaultLinkLifetime
 	}
 	name := chi.URLParam(r, "name")
-	if _, err := restore.Open(r.Context(), s.repo, m, name, f); err != nil {
+	if _, err := restore.Open(r.Context(), s.maps, m, name, f); err != nil {
 		writeError(w, r, err)
 		return
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/repo"
+	"github.com/shadowvault/shadowvault/restore"
 )
 
 // Options configure the API server.
@@ -53,7 +54,14 @@ type Server struct {
 	// uploads counts disk uploads in flight (see Options.MaxUploads).
 	uploads atomic.Int64
 	dig     digester
+	// maps keeps decoded disk maps across restore requests.
+	maps *restore.MapCache
 }
+
+// mapCacheBytes bounds the decoded disk maps kept across requests (a map
+// of a 1 TiB disk of average 128 KiB chunks holds about 8M extents... of
+// 56 bytes: larger ones are read for each request).
+const mapCacheBytes = 64 << 20
 
 // New returns a server.
 func New(r *repo.Repository, tokens *Tokens, opts Options) *Server {
@@ -71,7 +79,7 @@ func New(r *repo.Repository, tokens *Tokens, opts Options) *Server {
 	if opts.MaxUploads == 0 {
 		opts.MaxUploads = DefaultMaxUploads
 	}
-	s := &Server{repo: r, tokens: tokens, log: opts.Logger, opts: opts}
+	s := &Server{repo: r, tokens: tokens, log: opts.Logger, opts: opts, maps: restore.NewMapCache(r, mapCacheBytes)}
 	s.m = newMetrics(r, s.uploads.Load)
 	return s
 }

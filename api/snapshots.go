@@ -81,7 +81,7 @@ func (s *Server) restoreDisk(w http.ResponseWriter, r *http.Request) {
 	if !linkAllows(w, r, m.ID, chi.URLParam(r, "name"), f) {
 		return
 	}
-	d, err := restore.Open(r.Context(), s.repo, m, chi.URLParam(r, "name"), f)
+	d, err := restore.Open(r.Context(), s.maps, m, chi.URLParam(r, "name"), f)
 	if err != nil {
 		writeError(w, r, err)
 		return
