@@ -5,7 +5,9 @@
 //
 // The stream (VHD, VHDX or raw, parsed on the fly by package vhd) is read by
 // one goroutine per stream. Virtual disk content is cut into content-defined
-// chunks; the chunker runs continuously across container blocks that are
+// chunks by every core (parallel.go: runs are chunked in segments by a pool
+// of workers and stitched into exactly the chunks one chunker would cut);
+// the chunker runs continuously across container blocks that are
 // contiguous in the virtual disk and restarts (a forced cut) at every
 // discontinuity and at every all-zero block, which becomes a zero extent and
 // is never stored. Container bytes (headers, BAT, bitmaps, metadata) become

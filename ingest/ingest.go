@@ -34,6 +34,12 @@ type Options struct {
 	// Hints, if not nil, force chunk cuts at file boundaries and turn free
 	// ranges into zero extents. They must be normalized.
 	Hints *diskmap.Hints
+	// SegmentSize is the length of the segments runs of content are
+	// chunked in by several workers at once (default DefaultSegmentSize,
+	// at least Params.MaxSize); the chunks are the same whatever it is.
+	// With one worker, or a negative SegmentSize, one goroutine chunks the
+	// stream.
+	SegmentSize int
 }
 
 // defaults checks the chunker parameters and fills in the worker count.
@@ -43,6 +49,14 @@ func (o *Options) defaults() error {
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.SegmentSize == 0 {
+		o.SegmentSize = DefaultSegmentSize
+	}
+	if o.SegmentSize > 0 && o.SegmentSize < int(o.Params.MaxSize) {
+		// The stitcher holds the bytes from the last cut on, up to a
+		// chunk's worth: at most three segments of at least a chunk.
+		o.SegmentSize = int(o.Params.MaxSize)
 	}
 	return nil
 }
@@ -89,7 +103,18 @@ func Disk(ctx context.Context, body io.Reader, s Saver, opts Options) (*Result, 
 	if opts.Hints != nil {
 		w.hints, w.cuts = opts.Hints, opts.Hints
 	}
-	werr := w.run()
+	var werr error
+	if opts.Workers > 1 && opts.SegmentSize > 0 {
+		pc := newParallelChunker(ctx, cancel, opts.Params, opts.SegmentSize, opts.Workers, pool, jobs)
+		werr = w.runSegments(pc)
+		if err := pc.close(); werr == nil {
+			werr = err
+		}
+		w.extents = append(w.extents, pc.extents...)
+		w.chunks += pc.chunks
+	} else {
+		werr = w.run()
+	}
 	wait()
 	if err := context.Cause(ctx); err != nil {
 		return nil, err
