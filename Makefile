@@ -42,7 +42,9 @@ lint:
 # comparison with restic 0.18.1 (built once by scripts/ensure-restic.sh),
 # restic 0.14 (Debian) and borg on a generated multi-VM corpus (cached in
 # $(SHADOWVAULT_CACHE)/bench-corpus), full and incremental, and the
-# incremental-forever chain (bench/chain_test.go); the tables are printed and
+# incremental-forever chain (bench/chain_test.go), and one large disk alone
+# against the chunker on one core (bench/onedisk_test.go,
+# SHADOWVAULT_BENCH_ONEDISK_MIB, default 2048); the tables are printed and
 # saved in bench/results/. Bigger: SHADOWVAULT_BENCH_SCALE=3,
 # SHADOWVAULT_BENCH_REPEAT=3 (see bench/compare_test.go for the knobs).
 bench: deps build
