@@ -53,7 +53,7 @@ bench: deps build
 	$(GO) test -run '^$$' -bench . -timeout 30m ./ingest/ ./repo/... ./index/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/
 	SHADOWVAULT_BENCH_RESTIC=$$(./scripts/ensure-restic.sh) SHADOWVAULT_BENCH_COMPARE=1 \
-		$(GO) test -count=1 -run '^(TestCompare|TestIncrementalChain)$$' -v -timeout 120m ./bench/
+		$(GO) test -count=1 -run '^(TestCompare|TestIncrementalChain|TestOneDisk)$$' -v -timeout 120m ./bench/
 
 clean:
 	rm -rf bin
