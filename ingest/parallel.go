@@ -26,8 +26,11 @@ import (
 // same whatever the number of workers or the timing, and the same as
 // before segments existed.
 
-// DefaultSegmentSize is the length of the segments a run is chunked in.
-const DefaultSegmentSize = 4 << 20
+// DefaultSegmentSize is the length of the segments a run is chunked in:
+// the stitcher chunks again about a chunk or two of each (some 10% of 2 MiB
+// at the default 128 KiB average), and a stream holds at most
+// GOMAXPROCS+4 segments, each with the copies of its chunks.
+const DefaultSegmentSize = 2 << 20
 
 // segment is a part of a run, with its speculative cuts once a worker has
 // chunked it.
@@ -70,8 +73,9 @@ func newParallelChunker(ctx context.Context, cancel context.CancelCauseFunc, p c
 		ctx: ctx, params: p, size: size, pool: pool, jobs: jobs,
 		// Buffers: two the walker holds (the segment it keeps until it
 		// knows whether it is the run's last, and the next), one per
-		// worker, up to three the stitcher holds, and slack.
-		bufs:  make(chan []byte, workers+6),
+		// worker, and up to two more the stitcher holds (the segment it
+		// chunks from, and the next it waits for is a worker's).
+		bufs:  make(chan []byte, workers+4),
 		work:  make(chan *segment, workers),
 		order: make(chan *segment, workers+4),
 		errc:  make(chan error, 1),
