@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -58,6 +59,9 @@ type Location struct {
 // Index is an open bbolt index.
 type Index struct {
 	db *bolt.DB
+	// reads counts the chunk entries maintenance read since the mapping
+	// was last released (resident.go).
+	reads atomic.Int64
 }
 
 // Open opens or creates the index file at path.
@@ -215,7 +219,8 @@ func (x *Index) HasPack(id chunk.ID) (bool, error) {
 // Counts returns the number of indexed chunks and packs, and the packs' bytes.
 func (x *Index) Counts() (chunks, packs int, packBytes int64, err error) {
 	err = x.db.View(func(tx *bolt.Tx) error {
-		chunks = tx.Bucket(bucketChunks).Stats().KeyN
+		chunks = tx.Bucket(bucketChunks).Stats().KeyN // reads every page
+		releaseMapped(tx)
 		return tx.Bucket(bucketPacks).ForEach(func(k, v []byte) error {
 			packs++
 			if len(v) >= 8 {
