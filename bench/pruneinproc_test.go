@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,7 +33,8 @@ func benchPruneInProcess(b *testing.B, src string, built pruneRepoBuilt) {
 		if err := clonePruneRepo(src, dir); err != nil {
 			b.Fatal(err)
 		}
-		r, idx, err := openPruneRepo(ctx, dir)
+		var logs strings.Builder
+		r, idx, err := openPruneRepo(ctx, dir, &logs)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -67,13 +69,18 @@ func benchPruneInProcess(b *testing.B, src string, built pruneRepoBuilt) {
 		b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MiB")
 		b.ReportMetric(float64(peak.hwm)/1024, "peak-RSS-MiB")
 		b.Logf("forgot %d snapshots; prune %.1fs: %+v", len(fr.Remove), took.Seconds(), res)
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, "prune done") {
+				b.Log(line)
+			}
+		}
 		b.Logf("heap in use before the prune %d MiB, peak %d MiB; test process RSS peak %d MiB (anon %d, file %d sampled); load %s",
 			baseHeap>>20, peakHeap>>20, peak.hwm>>10, sampled.anon>>10, sampled.file>>10, load)
 	}
 }
 
-// openPruneRepo opens a cloned prune repository in process.
-func openPruneRepo(ctx context.Context, dir string) (*repo.Repository, *index.Index, error) {
+// openPruneRepo opens a cloned prune repository in process, logging to log.
+func openPruneRepo(ctx context.Context, dir string, log io.Writer) (*repo.Repository, *index.Index, error) {
 	be, err := local.Open(filepath.Join(dir, "repo"))
 	if err != nil {
 		return nil, nil, err
@@ -86,7 +93,7 @@ func openPruneRepo(ctx context.Context, dir string) (*repo.Repository, *index.In
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := repo.Open(ctx, be, idx, repo.Options{ReceiptKey: ed25519.NewKeyFromSeed(seed), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	r, err := repo.Open(ctx, be, idx, repo.Options{ReceiptKey: ed25519.NewKeyFromSeed(seed), Logger: slog.New(slog.NewTextHandler(log, nil))})
 	if err != nil {
 		idx.Close()
 		return nil, nil, err

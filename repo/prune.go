@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/shadowvault/shadowvault/diskmap"
+	"log/slog"
 	"time"
+
+	"github.com/shadowvault/shadowvault/diskmap"
 
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/index"
@@ -64,6 +66,7 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	start := time.Now()
 	now := r.now()
 	var res PruneResult
+	ph := phases{last: start}
 
 	// Track before reading the sessions, and read the sessions before the
 	// snapshots: a backup is then seen in flight, as a snapshot, or by its
@@ -75,6 +78,7 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	if err != nil {
 		return res, fmt.Errorf("prune: %w", err)
 	}
+	ph.done("live")
 	isLive := func(id chunk.ID) bool {
 		p := prefix(id)
 		if _, ok := live[p]; ok {
@@ -87,6 +91,7 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	if err != nil {
 		return res, fmt.Errorf("prune: %w", err)
 	}
+	ph.done("uses")
 	res.LiveChunks = len(live)
 	var remove, rewrite []chunk.ID
 	for id, u := range uses {
@@ -105,10 +110,12 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 		return res, fmt.Errorf("prune: repack: %w", err)
 	}
 	res.PacksWritten = len(written)
+	ph.done("repack")
 	removed, dropped, err := r.commitPrune(append(remove, rewrite...), written)
 	if err != nil {
 		return res, fmt.Errorf("prune: %w", err)
 	}
+	ph.done("commit")
 	res.ChunksRemoved = removed
 	// Only packs the committed index no longer knows are deleted, and not
 	// one a backup is storing again under the same name.
@@ -130,16 +137,31 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	for _, np := range written {
 		res.BytesFreed -= np.Info.Size
 	}
+	ph.done("delete")
 	oc, err := r.collectOrphans(ctx, now, o.Grace, maps)
 	if err != nil {
 		return res, fmt.Errorf("prune: orphans: %w", err)
 	}
 	res.OrphansDeleted, res.DiskMapsDeleted, res.BytesFreed = oc.packs, oc.maps, res.BytesFreed+oc.freed
+	ph.done("orphans")
 	res.Seconds = time.Since(start).Seconds()
 	r.log.Info("prune done", "packs_deleted", res.PacksDeleted, "packs_rewritten", res.PacksRewritten,
 		"orphans_deleted", res.OrphansDeleted, "bytes_freed", res.BytesFreed, "live_chunks", res.LiveChunks,
-		"took", time.Since(start).Round(time.Millisecond))
+		"took", time.Since(start).Round(time.Millisecond), slog.Group("phases", ph.took...))
 	return res, nil
+}
+
+// phases times the steps of a prune, for its log line.
+type phases struct {
+	last time.Time
+	took []any // name, duration, ...
+}
+
+// done ends the step called name.
+func (p *phases) done(name string) {
+	now := time.Now()
+	p.took = append(p.took, name, now.Sub(p.last).Round(time.Millisecond))
+	p.last = now
 }
 
 // inflightRefs returns the ID prefixes of every chunk that sessions in
