@@ -13,9 +13,10 @@ import (
 // index would leave its whole 150 MB mapped into the server. After
 // MADV_DONTNEED the pages are still in the page cache, and a later read
 // maps them again (a minor fault): nothing is lost, and nothing changes
-// for a reader in the middle of a transaction. tx must be a read
-// transaction: bbolt does not remap the file while one is open, so the
-// range is the mapping's.
+// for a reader in the middle of a transaction, whose pages bbolt never
+// overwrites (it writes changed pages elsewhere). tx must be open: bbolt
+// remaps the file only while a write transaction commits, and waits for
+// every read transaction to end first, so the range is the mapping's.
 func releaseMapped(tx *bolt.Tx) {
 	size := tx.Size()
 	if size <= 0 {

@@ -93,8 +93,13 @@ func (x *Index) ApplyRewrite(r Rewrite) (removedChunks int, err error) {
 			} else {
 				k, v = c.Seek(from)
 			}
-			changed := 0
+			changed, read := 0, 0
+			defer func() { x.readMany(tx, read) }()
 			for ; k != nil; k, v = c.Next() {
+				if read++; read == 1024 {
+					x.readMany(tx, read)
+					read = 0
+				}
 				if len(v) < 32 || !gone[chunk.ID(v[:32])] {
 					continue
 				}
@@ -124,6 +129,8 @@ func (x *Index) ApplyRewrite(r Rewrite) (removedChunks int, err error) {
 		if err != nil {
 			return removedChunks, err
 		}
+		// The commit read every page the transaction changed again (to
+		// write their copies): those are mapped now.
 		x.release()
 	}
 	err = update(func(tx *bolt.Tx) error {
