@@ -28,8 +28,9 @@ type Rewrite struct {
 // its elements, until the commit: a prune of a million chunks changes
 // entries on almost every page of the chunks bucket, and one transaction
 // would hold the whole bucket again in memory (250 MB for a million
-// chunks). With this bound a transaction holds a few MB.
-var rewriteBatch = 16384
+// chunks). With this bound a transaction holds a few MB, and its commit,
+// which reads every page it changed again, maps little of the index.
+var rewriteBatch = 4096
 
 // testHookRewriteTx, when set, runs before each transaction of
 // ApplyRewrite (numbered from 0); an error stops the rewrite there.
