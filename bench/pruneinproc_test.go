@@ -65,7 +65,7 @@ func benchPruneInProcess(b *testing.B, src string, built pruneRepoBuilt) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		reportPrune(b, apiv1.PruneResult(res), took)
+		reportPrune(b, built, apiv1.PruneResult(res), took)
 		b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MiB")
 		b.ReportMetric(float64(peak.hwm)/1024, "peak-RSS-MiB")
 		b.Logf("forgot %d snapshots; prune %.1fs: %+v", len(fr.Remove), took.Seconds(), res)

@@ -45,8 +45,6 @@ func BenchmarkPruneLarge(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("repository: %d chunks, %d packs (%.0f MiB), %d snapshots of %d VMs, disks of %d MiB",
-		built.Chunks, built.Packs, float64(built.PackBytes)/(1<<20), built.Snapshots, spec.VMs, built.DiskBytes>>20)
 	b.Run("server", func(b *testing.B) { benchPruneServer(b, src, built) })
 	b.Run("inproc", func(b *testing.B) { benchPruneInProcess(b, src, built) })
 }
@@ -111,7 +109,7 @@ func benchPruneServer(b *testing.B, src string, built pruneRepoBuilt) {
 		if !chk.OK {
 			b.Fatalf("check after the prune: %v", chk.Problems)
 		}
-		reportPrune(b, res, took)
+		reportPrune(b, built, res, took)
 		b.ReportMetric(float64(peak.hwm)/1024, "peak-RSS-MiB")
 		b.ReportMetric(float64(sampled.anon)/1024, "peak-anon-MiB")
 		b.Logf("forgot %d of %d snapshots; prune %.1fs: %+v", len(fr.Remove), built.Snapshots, took.Seconds(), res)
@@ -121,8 +119,10 @@ func benchPruneServer(b *testing.B, src string, built pruneRepoBuilt) {
 	}
 }
 
-// reportPrune reports what a prune did.
-func reportPrune(b *testing.B, res apiv1.PruneResult, took time.Duration) {
+// reportPrune reports what a prune did, and the repository.
+func reportPrune(b *testing.B, built pruneRepoBuilt, res apiv1.PruneResult, took time.Duration) {
+	b.Logf("repository: %d chunks, %d packs (%.0f MiB), %d snapshots of %d VMs, disks of %d MiB (built in %.0fs)",
+		built.Chunks, built.Packs, float64(built.PackBytes)/(1<<20), built.Snapshots, built.Spec.VMs, built.DiskBytes>>20, built.Seconds)
 	b.ReportMetric(took.Seconds(), "prune-s")
 	b.ReportMetric(float64(res.PacksDeleted), "packs-deleted")
 	b.ReportMetric(float64(res.PacksRewritten), "packs-rewritten")
