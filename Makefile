@@ -47,6 +47,10 @@ lint:
 # SHADOWVAULT_BENCH_ONEDISK_MIB, default 2048); the tables are printed and
 # saved in bench/results/. Bigger: SHADOWVAULT_BENCH_SCALE=3,
 # SHADOWVAULT_BENCH_REPEAT=3 (see bench/compare_test.go for the knobs).
+# BenchmarkPruneLarge prunes a repository of 100k small chunks (built once
+# into $(SHADOWVAULT_CACHE)/prune-repo); SHADOWVAULT_BENCH_PRUNE_CHUNKS=1000000
+# is the million-chunk case (about 4 minutes to build the first time):
+#   SHADOWVAULT_BENCH_PRUNE_CHUNKS=1000000 go test -run '^$$' -bench PruneLarge -benchtime 1x ./bench/
 bench: deps build
 	./scripts/ensure-deps.sh bench
 	./scripts/ensure-restic.sh >/dev/null

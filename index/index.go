@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -58,6 +59,9 @@ type Location struct {
 // Index is an open bbolt index.
 type Index struct {
 	db *bolt.DB
+	// reads counts the chunk entries maintenance read since the mapping
+	// was last released (resident.go).
+	reads atomic.Int64
 }
 
 // Open opens or creates the index file at path.
@@ -215,7 +219,17 @@ func (x *Index) HasPack(id chunk.ID) (bool, error) {
 // Counts returns the number of indexed chunks and packs, and the packs' bytes.
 func (x *Index) Counts() (chunks, packs int, packBytes int64, err error) {
 	err = x.db.View(func(tx *bolt.Tx) error {
-		chunks = tx.Bucket(bucketChunks).Stats().KeyN
+		// A walk of the keys, not Stats: it reads every page too, but
+		// releases the mapping on the way (resident.go).
+		c, read := tx.Bucket(bucketChunks).Cursor(), 0
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			chunks++
+			if read++; read == 1024 {
+				x.readMany(tx, read)
+				read = 0
+			}
+		}
+		x.readMany(tx, read)
 		return tx.Bucket(bucketPacks).ForEach(func(k, v []byte) error {
 			packs++
 			if len(v) >= 8 {

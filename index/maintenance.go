@@ -9,10 +9,16 @@ import (
 	"github.com/shadowvault/shadowvault/chunk"
 )
 
-// ForEachChunk calls fn for every indexed chunk, in one read transaction.
+// ForEachChunk calls fn for every indexed chunk, in one read transaction,
+// in ascending order of chunk ID.
 func (x *Index) ForEachChunk(fn func(id chunk.ID, loc Location) error) error {
 	return x.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketChunks).ForEach(func(k, v []byte) error {
+		n := 0
+		err := tx.Bucket(bucketChunks).ForEach(func(k, v []byte) error {
+			if n++; n == 1024 {
+				x.readMany(tx, n)
+				n = 0
+			}
 			id := chunk.ID(k)
 			loc, err := decodeLocation(id, v)
 			if err != nil {
@@ -20,74 +26,32 @@ func (x *Index) ForEachChunk(fn func(id chunk.ID, loc Location) error) error {
 			}
 			return fn(id, loc)
 		})
+		x.readMany(tx, n)
+		return err
 	})
 }
 
-// NewPack is a pack a prune wrote, with the chunks it holds.
-type NewPack struct {
-	Info    PackInfo
-	Entries []Entry
-}
-
-// Rewrite is the index side of a prune, applied in one transaction: the
-// chunks of Remove packs are dropped from the index unless a pack of Add
-// holds them, which becomes their new location.
-type Rewrite struct {
-	Remove []chunk.ID
-	Add    []NewPack
-}
-
-// ApplyRewrite applies r atomically. A pack both in Remove and in Add (a
-// rewrite that reproduced it byte for byte) stays.
-func (x *Index) ApplyRewrite(r Rewrite) (removedChunks int, err error) {
-	gone := make(map[chunk.ID]bool, len(r.Remove))
-	for _, p := range r.Remove {
-		gone[p] = true
-	}
-	moved := map[chunk.ID][]byte{}
-	for _, np := range r.Add {
-		delete(gone, np.Info.ID)
-	}
-	for _, np := range r.Add {
-		for _, e := range np.Entries {
-			moved[e.ID] = encodeLocation(np.Info.ID, e)
-		}
-	}
-	err = x.db.Update(func(tx *bolt.Tx) error {
-		chunks := tx.Bucket(bucketChunks)
-		c := chunks.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(v) < 32 || !gone[chunk.ID(v[:32])] {
-				continue
-			}
-			if loc, ok := moved[chunk.ID(k)]; ok {
-				if err := chunks.Put(k, loc); err != nil {
+// Locate looks up every chunk of ids in one read transaction, calling fn
+// with each one's index (in ids), location, and whether it is indexed.
+func (x *Index) Locate(ids []chunk.ID, fn func(i int, loc Location, ok bool) error) error {
+	return x.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketChunks)
+		defer func() { x.readMany(tx, len(ids)) }()
+		for i, id := range ids {
+			var loc Location
+			v := b.Get(id[:])
+			if v != nil {
+				var err error
+				if loc, err = decodeLocation(id, v); err != nil {
 					return err
 				}
-				continue
 			}
-			if err := c.Delete(); err != nil {
-				return err
-			}
-			removedChunks++
-		}
-		for _, np := range r.Add {
-			if err := putPackRecord(tx, np.Info); err != nil {
-				return err
-			}
-		}
-		packs := tx.Bucket(bucketPacks)
-		for _, p := range r.Remove {
-			if !gone[p] {
-				continue
-			}
-			if err := packs.Delete(p[:]); err != nil {
+			if err := fn(i, loc, v != nil); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return removedChunks, err
 }
 
 // PutPolicy stores a retention policy (JSON) under name.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/diskmap"
@@ -40,4 +41,25 @@ func (r *Repository) LoadDiskMap(ctx context.Context, id chunk.ID) (*diskmap.Map
 		return nil, fmt.Errorf("load disk map %s: %w: name does not match content", id.Short(), diskmap.ErrCorrupt)
 	}
 	return diskmap.Decode(data)
+}
+
+// scanDiskMap calls fn for every chunk disk map id references, reading
+// the object in pieces rather than whole (diskmap.ScanRefs), and checks it
+// against its name. After an error wrapping diskmap.ErrCorrupt, fn may
+// have seen IDs that are not the map's.
+func (r *Repository) scanDiskMap(ctx context.Context, id chunk.ID, fn func(chunk.ID)) error {
+	h := backend.Handle{Type: backend.TypeDiskMap, Name: id.String()}
+	fi, err := r.be.Stat(ctx, h)
+	if err != nil {
+		return fmt.Errorf("load disk map %s: %w", id.Short(), err)
+	}
+	o := &objectReader{ctx: ctx, be: r.be, h: h, size: fi.Size}
+	name, err := diskmap.ScanRefs(io.NewSectionReader(o, 0, fi.Size), fn)
+	if err != nil {
+		return fmt.Errorf("load disk map %s: %w", id.Short(), err)
+	}
+	if name != id {
+		return fmt.Errorf("load disk map %s: %w: name does not match content", id.Short(), diskmap.ErrCorrupt)
+	}
+	return nil
 }

@@ -2,14 +2,12 @@ package repo
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"github.com/shadowvault/shadowvault/diskmap"
+	"log/slog"
 	"time"
 
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/index"
-	"github.com/shadowvault/shadowvault/repo/backend"
 )
 
 // PruneOptions tune a prune.
@@ -49,9 +47,9 @@ type packUse struct {
 // Prune deletes packs no kept snapshot or running backup references,
 // rewrites packs that are mostly garbage, and deletes orphan packs. It runs
 // while backups run: chunks referenced by sessions in flight, and chunks a
-// saver finds stored while the prune runs, are kept. The index changes in
-// one transaction, before any pack is deleted, so a crash at any point
-// leaves at worst packs the next prune removes.
+// saver finds stored while the prune runs, are kept. The index changes
+// (in transactions that each leave it sound) before any pack is deleted,
+// so a crash at any point leaves at worst packs the next prune removes.
 func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, error) {
 	if o.RepackBelow <= 0 {
 		o.RepackBelow = 0.7
@@ -64,6 +62,7 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	start := time.Now()
 	now := r.now()
 	var res PruneResult
+	ph := phases{last: start}
 
 	// Track before reading the sessions, and read the sessions before the
 	// snapshots: a backup is then seen in flight, as a snapshot, or by its
@@ -75,19 +74,14 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	if err != nil {
 		return res, fmt.Errorf("prune: %w", err)
 	}
-	isLive := func(id chunk.ID) bool {
-		p := prefix(id)
-		if _, ok := live[p]; ok {
-			return true
-		}
-		_, ok := inflight[p]
-		return ok
-	}
-	uses, err := r.packUses(isLive)
+	res.LiveChunks = live.len()
+	live = live.with(inflight)
+	ph.done("live")
+	uses, err := r.packUses(live)
 	if err != nil {
 		return res, fmt.Errorf("prune: %w", err)
 	}
-	res.LiveChunks = len(live)
+	ph.done("uses")
 	var remove, rewrite []chunk.ID
 	for id, u := range uses {
 		if !u.info.Created.IsZero() && now.Sub(u.info.Created) < o.Grace {
@@ -100,15 +94,17 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 			rewrite = append(rewrite, id)
 		}
 	}
-	written, err := r.repack(ctx, rewrite, isLive, now)
+	written, err := r.repack(ctx, rewrite, live, now)
 	if err != nil {
 		return res, fmt.Errorf("prune: repack: %w", err)
 	}
 	res.PacksWritten = len(written)
+	ph.done("repack")
 	removed, dropped, err := r.commitPrune(append(remove, rewrite...), written)
 	if err != nil {
 		return res, fmt.Errorf("prune: %w", err)
 	}
+	ph.done("commit")
 	res.ChunksRemoved = removed
 	// Only packs the committed index no longer knows are deleted, and not
 	// one a backup is storing again under the same name.
@@ -130,94 +126,36 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	for _, np := range written {
 		res.BytesFreed -= np.Info.Size
 	}
+	ph.done("delete")
 	oc, err := r.collectOrphans(ctx, now, o.Grace, maps)
 	if err != nil {
 		return res, fmt.Errorf("prune: orphans: %w", err)
 	}
 	res.OrphansDeleted, res.DiskMapsDeleted, res.BytesFreed = oc.packs, oc.maps, res.BytesFreed+oc.freed
+	ph.done("orphans")
 	res.Seconds = time.Since(start).Seconds()
 	r.log.Info("prune done", "packs_deleted", res.PacksDeleted, "packs_rewritten", res.PacksRewritten,
 		"orphans_deleted", res.OrphansDeleted, "bytes_freed", res.BytesFreed, "live_chunks", res.LiveChunks,
-		"took", time.Since(start).Round(time.Millisecond))
+		"took", time.Since(start).Round(time.Millisecond), slog.Group("phases", ph.took...))
 	return res, nil
 }
 
-// inflightRefs returns the ID prefixes of every chunk that sessions in
-// flight reference: finished disks and uploads in progress.
-func (r *Repository) inflightRefs() map[uint64]struct{} {
-	out := map[uint64]struct{}{}
-	r.mu.Lock()
-	sessions := make([]*Session, 0, len(r.sessions))
-	for _, s := range r.sessions {
-		sessions = append(sessions, s)
-	}
-	r.mu.Unlock()
-	for _, s := range sessions {
-		s.mu.Lock()
-		for _, d := range s.disks {
-			d.Map.Chunks(func(id chunk.ID) { out[prefix(id)] = struct{}{} })
-		}
-		for _, u := range s.uploading {
-			u.mu.Lock()
-			for _, p := range u.refs {
-				out[p] = struct{}{}
-			}
-			u.mu.Unlock()
-		}
-		s.mu.Unlock()
-	}
-	return out
+// phases times the steps of a prune, for its log line.
+type phases struct {
+	last time.Time
+	took []any // name, duration, ...
 }
 
-// liveChunks returns the ID prefixes of every chunk referenced by a snapshot
-// in the index, or by a manifest in the backend that the index does not
-// list (a rebuilt index would list it: its data stays). Prefixes keep the
-// set small (8 bytes a chunk); a collision only keeps a dead chunk one
-// prune longer.
-func (r *Repository) liveChunks(ctx context.Context) (map[uint64]struct{}, map[chunk.ID]bool, error) {
-	snaps, err := r.Snapshots(Filter{})
-	if err != nil {
-		return nil, nil, err
-	}
-	unlisted, err := r.unlistedManifests(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	damagedOK := map[string]bool{}
-	for _, id := range unlisted {
-		m, err := r.storedManifest(ctx, id)
-		if err != nil {
-			return nil, nil, fmt.Errorf("unlisted manifest %s: %w", id, err)
-		}
-		if m != nil {
-			r.log.Warn("prune keeps the data of a manifest the index does not list", "snapshot", id)
-			snaps = append(snaps, m)
-			damagedOK[id] = true
-		}
-	}
-	live := map[uint64]struct{}{}
-	seen := map[chunk.ID]bool{}
-	for _, m := range snaps {
-		for _, d := range m.Disks {
-			if seen[d.DiskMap] {
-				continue
-			}
-			seen[d.DiskMap] = true
-			dm, err := r.LoadDiskMap(ctx, d.DiskMap)
-			if damagedOK[m.ID] && (errors.Is(err, backend.ErrNotFound) || errors.Is(err, diskmap.ErrCorrupt)) {
-				continue // an unlisted, damaged manifest: check reports it
-			}
-			if err != nil {
-				return nil, nil, fmt.Errorf("snapshot %s disk %s: %w", m.ID, d.Name, err)
-			}
-			dm.Chunks(func(id chunk.ID) { live[prefix(id)] = struct{}{} })
-		}
-	}
-	return live, seen, nil
+// done ends the step called name.
+func (p *phases) done(name string) {
+	now := time.Now()
+	p.took = append(p.took, name, now.Sub(p.last).Round(time.Millisecond))
+	p.last = now
 }
 
-// packUses counts live chunks and bytes per indexed pack.
-func (r *Repository) packUses(isLive func(chunk.ID) bool) (map[chunk.ID]*packUse, error) {
+// packUses counts live chunks and bytes per indexed pack, in one pass
+// over the index in key order, walking the live set alongside.
+func (r *Repository) packUses(live *liveSet) (map[chunk.ID]*packUse, error) {
 	uses := map[chunk.ID]*packUse{}
 	err := r.idx.Packs(func(p index.PackInfo) error {
 		uses[p.ID] = &packUse{info: p}
@@ -226,6 +164,7 @@ func (r *Repository) packUses(isLive func(chunk.ID) bool) (map[chunk.ID]*packUse
 	if err != nil {
 		return nil, err
 	}
+	c := live.cursor()
 	err = r.idx.ForEachChunk(func(id chunk.ID, loc index.Location) error {
 		u := uses[loc.Pack]
 		if u == nil {
@@ -233,7 +172,7 @@ func (r *Repository) packUses(isLive func(chunk.ID) bool) (map[chunk.ID]*packUse
 			uses[loc.Pack] = u
 		}
 		u.total += int64(loc.Entry.Length)
-		if isLive(id) {
+		if c.has(id) {
 			u.live++
 			u.liveBytes += int64(loc.Entry.Length)
 		}

@@ -14,8 +14,9 @@ import (
 
 // repack copies the live chunks of the given packs into new packs, checking
 // each chunk against its ID on the way, and stores the new packs durably.
-// Nothing points at them until commitPrune.
-func (r *Repository) repack(ctx context.Context, packs []chunk.ID, isLive func(chunk.ID) bool, now time.Time) ([]index.NewPack, error) {
+// Nothing points at them until commitPrune. A pack's live chunks are found
+// in one pass over the index, and let go once the pack is copied.
+func (r *Repository) repack(ctx context.Context, packs []chunk.ID, live *liveSet, now time.Time) ([]index.NewPack, error) {
 	if len(packs) == 0 {
 		return nil, nil
 	}
@@ -23,8 +24,9 @@ func (r *Repository) repack(ctx context.Context, packs []chunk.ID, isLive func(c
 	for _, p := range packs {
 		want[p] = nil
 	}
+	c := live.cursor()
 	err := r.idx.ForEachChunk(func(id chunk.ID, loc index.Location) error {
-		if _, ok := want[loc.Pack]; ok && isLive(id) {
+		if _, ok := want[loc.Pack]; ok && c.has(id) {
 			want[loc.Pack] = append(want[loc.Pack], pack.Entry(loc.Entry))
 		}
 		return nil
@@ -38,7 +40,7 @@ func (r *Repository) repack(ctx context.Context, packs []chunk.ID, isLive func(c
 		if w.Count() == 0 {
 			return nil
 		}
-		entries := append([]pack.Entry(nil), w.Entries()...)
+		entries := indexEntries(w.Entries())
 		data, name, err := w.Finish()
 		if err != nil {
 			return err
@@ -47,7 +49,7 @@ func (r *Repository) repack(ctx context.Context, packs []chunk.ID, isLive func(c
 		if err := r.be.Put(ctx, h, bytes.NewReader(data), int64(len(data))); err != nil {
 			return err
 		}
-		out = append(out, index.NewPack{Info: index.PackInfo{ID: name, Size: int64(len(data)), Count: len(entries), Created: now}, Entries: indexEntries(entries)})
+		out = append(out, index.NewPack{Info: index.PackInfo{ID: name, Size: int64(len(data)), Count: len(entries), Created: now}, Entries: entries})
 		w = pack.NewWriter(r.cfg.PackSize)
 		return nil
 	}
@@ -72,6 +74,7 @@ func (r *Repository) repack(ctx context.Context, packs []chunk.ID, isLive func(c
 				}
 			}
 		}
+		delete(want, p)
 	}
 	return out, flush()
 }
@@ -86,25 +89,30 @@ func (r *Repository) commitPrune(drop []chunk.ID, written []index.NewPack) (int,
 	p := r.packer
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	copied := map[chunk.ID]bool{}
 	kept := map[chunk.ID]bool{}
+	copied := map[chunk.ID]bool{} // the tracked chunks a new pack holds
 	for _, np := range written {
 		kept[np.Info.ID] = true
 		for _, e := range np.Entries {
-			copied[e.ID] = true
+			if _, ok := p.tracked[e.ID]; ok {
+				copied[e.ID] = true
+			}
 		}
 	}
+	var look []chunk.ID
 	for id := range p.tracked {
-		if copied[id] {
-			continue
+		if !copied[id] {
+			look = append(look, id)
 		}
-		loc, ok, err := r.idx.Lookup(id)
-		if err != nil {
-			return 0, nil, err
-		}
+	}
+	err := r.idx.Locate(look, func(_ int, loc index.Location, ok bool) error {
 		if ok {
 			kept[loc.Pack] = true
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
 	}
 	var remove []chunk.ID
 	for _, id := range drop {
