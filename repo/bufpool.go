@@ -6,40 +6,53 @@ import (
 	"sync/atomic"
 )
 
-// Buffer classes of the restore path: powers of two from minBufShift to
-// maxBufShift bytes. A restore reuses its read and decode buffers through
-// them instead of allocating (and zeroing) new ones for every read.
+// Buffer classes of the restore path: powers of two from 64 KiB to 1 MiB,
+// then every whole MiB up to 16 MiB, so that a buffer wastes less than
+// half of itself up to 1 MiB and less than 1 MiB above. A restore reuses
+// its read and decode buffers through them instead of allocating (and
+// zeroing) new ones for every read.
 const (
-	minBufShift = 16 // 64 KiB
-	maxBufShift = 24 // 16 MiB
+	minBufShift  = 16 // 64 KiB
+	stepShift    = 20 // 1 MiB: powers of two below, steps of it above
+	maxBuf       = 16 << 20
+	smallClasses = stepShift - minBufShift // 64 KiB .. 512 KiB
+	numClasses   = smallClasses + maxBuf>>stepShift
 )
 
 var (
 	// bufPools holds free buffers by class.
-	bufPools [maxBufShift - minBufShift + 1]sync.Pool
+	bufPools [numClasses]sync.Pool
 	// bufInUse is the capacity of the buffers getBuf gave out and putBuf
 	// has not had back: what the restores running hold.
 	bufInUse atomic.Int64
 )
 
-// bufClass is the class of a buffer of n bytes: the smallest power of two
-// that holds n, and -1 beyond the largest class.
+// bufClass is the class of a buffer of n bytes, -1 beyond the largest.
 func bufClass(n int) int {
-	if n <= 1<<minBufShift {
+	switch {
+	case n <= 1<<minBufShift:
 		return 0
+	case n <= 1<<stepShift:
+		return bits.Len(uint(n-1)) - minBufShift
+	case n <= maxBuf:
+		return smallClasses + (n-1)>>stepShift
 	}
-	c := bits.Len(uint(n-1)) - minBufShift
-	if c >= len(bufPools) {
-		return -1
+	return -1
+}
+
+// classCap is the capacity of the buffers of class c.
+func classCap(c int) int {
+	if c < smallClasses {
+		return 1 << (c + minBufShift)
 	}
-	return c
+	return (c - smallClasses + 1) << stepShift
 }
 
 // bufCap is the capacity getBuf gives a buffer of n bytes: what a restore
 // counts against its memory budget.
 func bufCap(n int) int {
 	if c := bufClass(n); c >= 0 {
-		return 1 << (c + minBufShift)
+		return classCap(c)
 	}
 	return n
 }
@@ -55,7 +68,7 @@ func getBuf(n int) []byte {
 	if p, ok := bufPools[c].Get().(*[]byte); ok {
 		return (*p)[:n]
 	}
-	return make([]byte, n, 1<<(c+minBufShift))
+	return make([]byte, n, classCap(c))
 }
 
 // putBuf gives b back to its pool; b must come from getBuf and not be used
@@ -66,7 +79,7 @@ func putBuf(b []byte) {
 	}
 	bufInUse.Add(-int64(cap(b)))
 	c := bufClass(cap(b))
-	if c < 0 || cap(b) != 1<<(c+minBufShift) {
+	if c < 0 || cap(b) != classCap(c) {
 		return
 	}
 	b = b[:0]

@@ -17,8 +17,8 @@ import (
 const (
 	// windowData bounds the decoded bytes of the distinct chunks of one
 	// window, and windowSegs its segments.
-	windowData = 8 << 20
-	windowSegs = 1024
+	windowData = 16 << 20
+	windowSegs = 2048
 	// maxReadSpan bounds one ranged read of a pack.
 	maxReadSpan = 4 << 20
 	// maxReadGap is the most bytes between two wanted chunks of a pack
