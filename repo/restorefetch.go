@@ -11,27 +11,22 @@ import (
 
 // fetch runs one read: the ranged read of the pack, then the decoding and
 // BLAKE3 check of every wanted chunk in it. A chunk stored raw is checked
-// in place and its bytes stay in the read's buffer; compressed ones are
-// decoded one after the other into one buffer.
+// in place and its bytes stay in the read's buffer; a compressed one is
+// decoded into a buffer of its own (of a few sizes only, so that they are
+// reused well).
 func (r *Repository) fetch(ctx context.Context, rd *read) error {
 	rd.buf = getBuf(int(rd.end - rd.off))
 	h := backend.Handle{Type: backend.TypePack, Name: rd.pack.String()}
 	if _, err := r.be.ReadAt(ctx, h, rd.buf, int64(rd.off)); err != nil {
 		return err
 	}
-	if n := rd.decodedLen(); n > 0 {
-		rd.dec = getBuf(n)
-	}
-	pos := 0
 	for _, wt := range rd.wants {
 		e := wt.loc.Entry
 		stored := rd.buf[e.Offset-rd.off : e.Offset-rd.off+uint64(e.Length)]
-		var dst []byte
 		if e.Compression != chunk.Raw {
-			dst = rd.dec[pos:pos]
-			pos += int(e.RawLength)
+			wt.buf = getBuf(int(e.RawLength))
 		}
-		data, err := pack.DecodeView(dst, stored, pack.Entry(e))
+		data, err := pack.DecodeView(wt.buf, stored, pack.Entry(e))
 		if err != nil {
 			return fmt.Errorf("pack %s: %w", rd.pack.Short(), err)
 		}
@@ -45,10 +40,10 @@ func (r *Repository) fetch(ctx context.Context, rd *read) error {
 func (rd *read) release() {
 	<-rd.done
 	putBuf(rd.buf)
-	putBuf(rd.dec)
-	rd.buf, rd.dec = nil, nil
+	rd.buf = nil
 	for _, wt := range rd.wants {
-		wt.data = nil
+		putBuf(wt.buf)
+		wt.buf, wt.data = nil, nil
 	}
 }
 

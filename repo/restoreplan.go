@@ -34,6 +34,7 @@ const (
 type want struct {
 	loc  index.Location
 	rd   *read  // the read that brings it
+	buf  []byte // compressed: what it is decoded into
 	data []byte // its checked bytes, once rd is done
 }
 
@@ -43,7 +44,7 @@ type read struct {
 	pack     chunk.ID
 	off, end uint64
 	wants    []*want
-	buf, dec []byte        // the bytes read, and the decoded compressed chunks
+	buf      []byte        // the bytes read
 	done     chan struct{} // closed once data or err is set
 	err      error
 	listed   bool // planReads put it in the window's reads
@@ -145,23 +146,14 @@ func planReads(order []*want) []*read {
 	return reads
 }
 
-// decodedLen is the room the read's compressed chunks take decoded.
-func (rd *read) decodedLen() int {
-	n := 0
-	for _, wt := range rd.wants {
-		if wt.loc.Entry.Compression != chunk.Raw {
-			n += int(wt.loc.Entry.RawLength)
-		}
-	}
-	return n
-}
-
-// cost is the buffer bytes the read takes: what it reads and what it
-// decodes into, as the buffer pool rounds them.
+// cost is the buffer bytes the read takes: what it reads and what its
+// compressed chunks are decoded into, as the buffer pool rounds them.
 func (rd *read) cost() int64 {
 	c := int64(bufCap(int(rd.end - rd.off)))
-	if n := rd.decodedLen(); n > 0 {
-		c += int64(bufCap(n))
+	for _, wt := range rd.wants {
+		if wt.loc.Entry.Compression != chunk.Raw {
+			c += int64(bufCap(int(wt.loc.Entry.RawLength)))
+		}
 	}
 	return c
 }
