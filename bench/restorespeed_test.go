@@ -32,14 +32,19 @@ import (
 //     the work directory and into /dev/shm (tmpfs: no device under the
 //     fsync): MB/s of virtual content, and the bytes the file allocates
 //     (its zero regions must be holes);
-//  3. the same disk over HTTP to a Go client that discards it: how fast
-//     the server serves a client that reads as fast as it can.
+//  3. the same disk over HTTP to a Go client that discards it (in reads of
+//     1 MiB): how fast the server serves a client that reads as fast as it
+//     can;
+//  4. (part s3) parts 2 and 3 from a repository in MinIO on 127.0.0.1
+//     (internal/miniotest), interleaved with the local ones, and the
+//     ratio of the speeds.
 //
 // It runs with SHADOWVAULT_BENCH_RESTORE=1. Knobs: SHADOWVAULT_BENCH_REPEAT
 // (default 5), SHADOWVAULT_BENCH_SV (a shadowvault binary to measure
 // instead of building this tree, e.g. an older build),
 // SHADOWVAULT_BENCH_RAW_KIND (mixed, the default: random and text regions;
-// random), SHADOWVAULT_BENCH_PARTS (original,raw,http: which to run),
+// random), SHADOWVAULT_BENCH_PARTS (original,raw,http,s3: which to run;
+// default all),
 // SHADOWVAULT_BENCH_WORKDIR.
 func TestRestoreSpeed(t *testing.T) {
 	if os.Getenv("SHADOWVAULT_BENCH_RESTORE") == "" {
@@ -60,13 +65,13 @@ func TestRestoreSpeed(t *testing.T) {
 		bin = buildBinary(t, work)
 	}
 	reps := envInt("SHADOWVAULT_BENCH_REPEAT", 5)
-	parts := strings.Split(envStr("SHADOWVAULT_BENCH_PARTS", "original,raw,http"), ",")
+	parts := strings.Split(envStr("SHADOWVAULT_BENCH_PARTS", "original,raw,http,s3"), ",")
 	var report strings.Builder
 	fmt.Fprintf(&report, "restore speed: %s, %d runs each, load %s\n", bin, reps, loadAvg())
 	if slices.Contains(parts, "original") {
 		originalVsRestic(t, &report, bin, work, reps)
 	}
-	if slices.Contains(parts, "raw") || slices.Contains(parts, "http") {
+	if slices.Contains(parts, "raw") || slices.Contains(parts, "http") || slices.Contains(parts, "s3") {
 		rawRestores(t, &report, bin, work, reps, parts)
 	}
 	fmt.Fprintf(&report, "load after: %s\n", loadAvg())
@@ -173,85 +178,105 @@ func originalVsRestic(t *testing.T, report io.Writer, bin, work string, reps int
 	fmt.Fprintf(report, "shadowvault / restic (median wall): %.2fx\n", rs.wall.Seconds()/sv.wall.Seconds())
 }
 
-// rawRestores are parts 2 and 3.
+// rawRestores are parts 2 and 3, from a local repository and, with the
+// part s3, from MinIO on 127.0.0.1 too.
 func rawRestores(t *testing.T, report io.Writer, bin, work string, reps int, parts []string) {
 	kind := envStr("SHADOWVAULT_BENCH_RAW_KIND", "mixed")
 	size := int64(envInt("SHADOWVAULT_BENCH_RAW_GIB", 2)) << 30
-	dir := filepath.Join(work, "raw")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(dir, "disk.raw")
+	src := filepath.Join(work, "disk.raw")
 	d, err := writeMostlyData(src, size, kind, 1)
 	if err != nil {
-		t.Fatal(err)
-	}
-	srv := svServer{bin: bin, dir: dir}
-	if err := srv.start(); err != nil {
-		t.Fatal(err)
-	}
-	_, out, err := runTool(exec.Command(bin, srv.args("backup", "--host", "HV01", "--vm", "RAW", src)...))
-	srv.stop()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rc svReceipt
-	if err := json.Unmarshal(out, &rc); err != nil {
 		t.Fatal(err)
 	}
 	want, _, err := sha256File(src)
 	if err != nil {
 		t.Fatal(err)
 	}
+	repos := []string{"local"}
+	if slices.Contains(parts, "s3") {
+		repos = append(repos, "s3")
+	}
+	servers := map[string]*restoreServer{}
+	snaps := map[string]string{}
+	for _, r := range repos {
+		srv := newRestoreServer(bin, filepath.Join(work, r), nil)
+		if r == "s3" {
+			srv = newRestoreServer(bin, filepath.Join(work, r), startMinIO(t))
+		}
+		if err := srv.begin(); err != nil {
+			t.Fatal(err)
+		}
+		_, out, err := runTool(exec.Command(bin, srv.args("backup", "--host", "HV01", "--vm", "RAW", src)...))
+		srv.stop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rc svReceipt
+		if err := json.Unmarshal(out, &rc); err != nil {
+			t.Fatal(err)
+		}
+		servers[r], snaps[r] = srv, rc.Snapshot
+	}
 	os.Remove(src)
-	fmt.Fprintf(report, "\n2. raw restore of a %d MiB disk, %s data in %.0f%% of it (%d zero regions), from a local repository:\n",
+	fmt.Fprintf(report, "\n2. raw restore of a %d MiB disk, %s data in %.0f%% of it (%d zero regions):\n",
 		size>>20, kind, 100*float64(d.Data)/float64(size), d.Zeros)
-	targets := map[string]string{"cli raw -o (work dir, fsync)": filepath.Join(dir, "out.raw"), "cli raw -o (/dev/shm)": filepath.Join("/dev/shm", fmt.Sprintf("sv-restorespeed-%d.raw", os.Getpid()))}
-	names := []string{"cli raw -o (work dir, fsync)", "cli raw -o (/dev/shm)"}
-	if !slices.Contains(parts, "raw") {
-		names = nil
+	outputs := map[string]string{"cli raw -o (work dir, fsync)": filepath.Join(work, "out.raw"), "cli raw -o (/dev/shm)": filepath.Join("/dev/shm", fmt.Sprintf("sv-restorespeed-%d.raw", os.Getpid()))}
+	var names []string
+	if slices.Contains(parts, "raw") {
+		names = append(names, "cli raw -o (work dir, fsync)", "cli raw -o (/dev/shm)")
 	}
 	if slices.Contains(parts, "http") {
-		names = append(names, "http GET to io.Discard")
+		names = append(names, "http GET to a discarding reader")
 	}
 	runs := map[string]samples{}
 	alloc := map[string]int64{}
 	for rep := range reps {
-		for _, name := range names {
-			syscall.Sync()
-			if err := srv.start(); err != nil {
-				t.Fatal(err)
-			}
-			load := loadAvg()
-			var u usage
-			if target, ok := targets[name]; ok {
-				os.Remove(target)
-				u, _, err = runTool(exec.Command(bin, srv.args("restore", "--format", "raw", "-o", target, rc.Snapshot, "disk.raw")...))
-				if err == nil && rep == 0 {
-					err = checkRaw(target, want, size)
+		for _, r := range repos {
+			srv := servers[r]
+			for _, name := range names {
+				key := r + ": " + name
+				syscall.Sync()
+				if err := srv.begin(); err != nil {
+					t.Fatal(err)
 				}
-				if err == nil {
-					var st syscall.Stat_t
-					err = syscall.Stat(target, &st)
-					alloc[name] = st.Blocks * 512
+				load := loadAvg()
+				var u usage
+				if target, ok := outputs[name]; ok {
+					os.Remove(target)
+					u, _, err = runTool(exec.Command(bin, srv.args("restore", "--format", "raw", "-o", target, snaps[r], "disk.raw")...))
+					if err == nil && rep == 0 {
+						err = checkRaw(target, want, size)
+					}
+					if err == nil {
+						var st syscall.Stat_t
+						err = syscall.Stat(target, &st)
+						alloc[key] = st.Blocks * 512
+					}
+					os.Remove(target)
+				} else {
+					u, err = discardGET(srv, snaps[r], "disk.raw", size)
 				}
-				os.Remove(target)
-			} else {
-				u, err = discardGET(srv, rc.Snapshot, "disk.raw", size)
+				cpu, _ := srv.stop()
+				if err != nil {
+					t.Fatalf("%s: %v", key, err)
+				}
+				runs[key] = append(runs[key], sample{u.Wall, u.CPU + cpu, load})
 			}
-			cpu, _ := srv.stop()
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			runs[name] = append(runs[name], sample{u.Wall, u.CPU + cpu, load})
 		}
 	}
 	for _, name := range names {
-		line := runs[name].line(name, size)
-		if a, ok := alloc[name]; ok {
-			line += fmt.Sprintf("  allocated %.0f MiB (data %.0f MiB)", float64(a)/(1<<20), float64(d.Data)/(1<<20))
+		for _, r := range repos {
+			key := r + ": " + name
+			line := runs[key].line(key, size)
+			if a, ok := alloc[key]; ok {
+				line += fmt.Sprintf("  allocated %.0f MiB (data %.0f MiB)", float64(a)/(1<<20), float64(d.Data)/(1<<20))
+			}
+			fmt.Fprintln(report, line)
 		}
-		fmt.Fprintln(report, line)
+		if len(repos) == 2 {
+			s3, local := runs["s3: "+name].median(), runs["local: "+name].median()
+			fmt.Fprintf(report, "%-44s %.2f of local (median wall)\n", "s3 / local", local.wall.Seconds()/s3.wall.Seconds())
+		}
 	}
 }
 
@@ -269,7 +294,7 @@ func checkRaw(path, want string, size int64) error {
 
 // discardGET restores a disk over HTTP into io.Discard and checks the
 // length; CPU is the server's alone, added by the caller.
-func discardGET(srv svServer, snap, disk string, size int64) (usage, error) {
+func discardGET(srv *restoreServer, snap, disk string, size int64) (usage, error) {
 	tok, err := os.ReadFile(srv.tokFile())
 	if err != nil {
 		return usage{}, err
@@ -286,10 +311,16 @@ func discardGET(srv svServer, snap, disk string, size int64) (usage, error) {
 		return usage{}, err
 	}
 	defer resp.Body.Close()
-	n, err := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
+	n, err := io.CopyBuffer(discardWriter{}, resp.Body, make([]byte, 1<<20))
 	wall := time.Since(start)
 	if err == nil && (resp.StatusCode != http.StatusOK || n != size) {
 		err = fmt.Errorf("GET %s: %s, %d bytes", u, resp.Status, n)
 	}
 	return usage{Wall: wall}, err
 }
+
+// discardWriter drops what it is given; it has no ReadFrom, so that
+// io.CopyBuffer reads with the buffer it is given.
+type discardWriter struct{}
+
+func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
