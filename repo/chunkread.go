@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/diskmap"
-	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo/backend"
 	"github.com/shadowvault/shadowvault/repo/pack"
 )
@@ -34,167 +34,134 @@ func (r *Repository) LoadChunk(ctx context.Context, dst []byte, id chunk.ID) ([]
 	return pack.Decode(dst, stored, pack.Entry(loc.Entry))
 }
 
-var zeros = make([]byte, 1<<20)
-
-type fetch struct {
-	segs  []diskmap.Segment
-	locs  []index.Location
-	done  chan struct{}
-	datas [][]byte
-	err   error
-}
-
-// maxBatch bounds one coalesced read of adjacent chunks.
-const maxBatch = 4 << 20
-
-// load reads a run of adjacent chunks of one pack with one request, then
-// decodes and checks each.
-func (r *Repository) load(ctx context.Context, f *fetch) {
-	if len(f.locs) == 0 {
-		return
-	}
-	first, last := f.locs[0].Entry, f.locs[len(f.locs)-1].Entry
-	start, end := first.Offset, last.Offset+uint64(last.Length)
-	buf := make([]byte, end-start)
-	h := backend.Handle{Type: backend.TypePack, Name: f.locs[0].Pack.String()}
-	if _, err := r.be.ReadAt(ctx, h, buf, int64(start)); err != nil {
-		f.err = err
-		return
-	}
-	f.datas = make([][]byte, len(f.locs))
-	for i, l := range f.locs {
-		d, err := pack.Decode(nil, buf[l.Entry.Offset-start:l.Entry.Offset-start+uint64(l.Entry.Length)], pack.Entry(l.Entry))
-		if err != nil {
-			f.err = err
-			return
-		}
-		f.datas[i] = d
-	}
-}
-
-// WriteSegments writes the segments produced by gen to w in order. Chunks stored
-// next to each other in a pack are fetched with one ranged read (up to
-// maxBatch), and restoreParallel reads are in flight at once.
+// WriteSegments writes the segments produced by gen to w in order, and
+// returns the bytes written. gen runs in a goroutine of its own, ahead of
+// the output: its segments are cut into windows (up to windowData bytes
+// of distinct chunks), and the chunks of each window are fetched with
+// ranged reads planned over the window (planReads: neighbours in a pack,
+// in any order, come with one request). Up to restoreParallel reads are
+// in flight, each decoding and checking (BLAKE3) its chunks as soon as its
+// bytes are in, so chunks are decoded in parallel ahead of the output. At
+// most restoreBudget bytes of read and decoded buffers are held at once,
+// whatever the pace of w; the buffers are reused.
 func (r *Repository) WriteSegments(ctx context.Context, w io.Writer, gen func(diskmap.Emit) error) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	queue := make(chan *fetch, r.restoreParallel)
-	slots := make(chan struct{}, r.restoreParallel)
+	f := &fetcher{r: r, budget: semaphore.NewWeighted(restoreBudget), slots: make(chan struct{}, r.restoreParallel)}
+	queue := make(chan *window, 8)
 	var genErr error
-	var wg sync.WaitGroup
-	dispatch := func(f *fetch) error {
-		if len(f.locs) == 0 {
-			close(f.done)
-		} else {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-slots }()
-				r.load(ctx, f)
-				close(f.done)
-			}()
-		}
-		select {
-		case queue <- f:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
 	go func() {
 		defer close(queue)
-		var cur *fetch
-		var end uint64
-		flush := func() error {
-			if cur == nil {
-				return nil
-			}
-			f := cur
-			cur = nil
-			return dispatch(f)
+		p := newPlanner(r.idx)
+		send := func() error {
+			win := p.take()
+			err := f.dispatch(ctx, win)
+			queue <- win // the writer releases it, even after an error
+			return err
 		}
 		genErr = gen(func(s diskmap.Segment) error {
-			if s.ID.IsZero() {
-				if err := flush(); err != nil {
-					return err
-				}
-				return dispatch(&fetch{segs: []diskmap.Segment{s}, done: make(chan struct{})})
-			}
-			loc, ok, err := r.idx.Lookup(s.ID)
-			if err == nil && !ok {
-				err = fmt.Errorf("chunk %s: %w", s.ID.Short(), ErrMissingChunk)
-			}
-			if err != nil {
+			full, err := p.add(s)
+			if err != nil || !full {
 				return err
 			}
-			if cur != nil && loc.Pack == cur.locs[0].Pack && loc.Entry.Offset == end &&
-				end+uint64(loc.Entry.Length)-cur.locs[0].Entry.Offset <= maxBatch {
-				cur.segs, cur.locs = append(cur.segs, s), append(cur.locs, loc)
-				end += uint64(loc.Entry.Length)
-				return nil
-			}
-			if err := flush(); err != nil {
-				return err
-			}
-			cur = &fetch{segs: []diskmap.Segment{s}, locs: []index.Location{loc}, done: make(chan struct{})}
-			end = loc.Entry.Offset + uint64(loc.Entry.Length)
-			return nil
+			return send()
 		})
-		if genErr == nil {
-			genErr = flush()
+		if genErr == nil && !p.empty() {
+			genErr = send()
 		}
 	}()
-	var written int64
+	rw := &runWriter{w: w}
 	var err error
-	for f := range queue {
-		if err != nil {
-			continue
-		}
-		<-f.done
-		if err = f.err; err != nil {
-			cancel()
-			continue
-		}
-		for i, s := range f.segs {
-			var data []byte
-			if f.datas != nil {
-				data = f.datas[i]
-			}
-			if err = writeSegment(w, s, data, &written); err != nil {
+	for win := range queue {
+		if err == nil {
+			if err = writeWindow(ctx, rw, win); err != nil {
 				cancel()
-				break
 			}
 		}
+		f.release(win)
 	}
-	wg.Wait()
+	if err == nil {
+		err = rw.flush()
+	}
 	if err == nil {
 		err = genErr
 	}
-	return written, err
+	return rw.n, err
 }
 
-func writeSegment(w io.Writer, s diskmap.Segment, data []byte, written *int64) error {
-	if s.ID.IsZero() {
-		for left := s.N; left > 0; {
-			k := min(left, int64(len(zeros)))
-			m, err := w.Write(zeros[:k])
-			*written += int64(m)
-			if err != nil {
-				return err
-			}
-			left -= k
-		}
+// fetcher runs the reads of one WriteSegments.
+type fetcher struct {
+	r      *Repository
+	budget *semaphore.Weighted // buffer bytes, restoreBudget in all
+	slots  chan struct{}       // reads in flight
+}
+
+// dispatch takes the window's share of the budget and starts its reads.
+// Whatever happens, every read of the window is done eventually (with an
+// error if it never started).
+func (f *fetcher) dispatch(ctx context.Context, win *window) error {
+	if len(win.reads) == 0 {
 		return nil
 	}
-	if s.Skip+s.N > int64(len(data)) {
-		return fmt.Errorf("chunk %s: %d bytes, extent wants [%d,+%d)", s.ID.Short(), len(data), s.Skip, s.N)
+	held := min(win.cost, restoreBudget)
+	if err := f.budget.Acquire(ctx, held); err != nil {
+		abandon(win.reads, err)
+		return err
 	}
-	m, err := w.Write(data[s.Skip : s.Skip+s.N])
-	*written += int64(m)
-	return err
+	win.held = held
+	for i, rd := range win.reads {
+		select {
+		case f.slots <- struct{}{}:
+		case <-ctx.Done():
+			abandon(win.reads[i:], ctx.Err())
+			return ctx.Err()
+		}
+		go func() {
+			err := f.r.fetch(ctx, rd)
+			<-f.slots
+			rd.finish(err)
+		}()
+	}
+	return nil
+}
+
+// abandon ends reads that will not start.
+func abandon(reads []*read, err error) {
+	for _, rd := range reads {
+		rd.finish(err)
+	}
+}
+
+// release waits for the window's reads, gives their buffers back and
+// returns the window's share of the budget.
+func (f *fetcher) release(win *window) {
+	for _, rd := range win.reads {
+		rd.release()
+	}
+	f.budget.Release(win.held)
+	win.held = 0
+}
+
+// writeWindow writes the segments of win, each once its chunk is read and
+// checked. What it queued in rw is written before it returns, since the
+// window's buffers are given back afterwards.
+func writeWindow(ctx context.Context, rw *runWriter, win *window) error {
+	for i, s := range win.segs {
+		var data []byte
+		if wt := win.wants[i]; wt != nil {
+			select {
+			case <-wt.rd.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if err := wt.rd.err; err != nil {
+				return err
+			}
+			data = wt.data
+		}
+		if err := rw.segment(s, data); err != nil {
+			return err
+		}
+	}
+	return rw.flushData()
 }

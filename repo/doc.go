@@ -10,9 +10,11 @@
 // objects in the backend too.
 //
 // Reading: LoadDiskMap and LoadChunk fetch single objects; WriteSegments
-// writes a sequence of chunk segments in order, reading adjacent chunks of
-// a pack with one ranged request and several ahead. Package restore walks
-// disk maps into those segments.
+// writes a sequence of chunk segments in order: it plans ranged reads over
+// windows of the output (chunks near each other in a pack, in any order,
+// come with one request), runs several ahead, decodes and checks the
+// chunks in parallel as their bytes come in, and holds a bounded amount of
+// buffers, reused. Package restore walks disk maps into those segments.
 //
 // Durability order (DESIGN.md section 4), which this package never reorders:
 //

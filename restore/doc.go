@@ -22,9 +22,9 @@
 //     an io.ReaderAt.
 //  4. Underneath, the disk map is walked into segments (part of a chunk,
 //     or zeros; parent extents read through to the parent's map), and the
-//     Source writes the segments in order, fetching adjacent chunks of a
-//     pack with one ranged read and several reads ahead (repo's
-//     WriteSegments). Original walks the recipe instead (from the piece
+//     Source writes the segments in order, fetching the chunks ahead with
+//     ranged reads planned over windows of the output and decoding them
+//     in parallel (repo's WriteSegments). Original walks the recipe instead (from the piece
 //     holding the range's start): container bytes stored as chunks, zero
 //     runs, and ranges of the virtual content. VHD and VHDX walk the
 //     vhd.Output's parts: its payload goes through the same segment path,

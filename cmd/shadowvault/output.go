@@ -62,6 +62,15 @@ func openOutput(path string, force bool) (*outFile, error) {
 
 func (o *outFile) Write(p []byte) (int, error) { return o.w.Write(p) }
 
+// ReadFrom copies a download into the output (io.Copy calls it): into the
+// file through the sparse file's parallel copy, to stdout in large writes.
+func (o *outFile) ReadFrom(r io.Reader) (int64, error) {
+	if o.holes != nil {
+		return o.holes.ReadFrom(r)
+	}
+	return io.CopyBuffer(writerOnly{o.w}, r, make([]byte, copyBuf))
+}
+
 // commit makes the download the target: fsync, then rename (with force) or
 // link (without: never replaces a file that appeared meanwhile) onto it,
 // then fsync the directory. On any error the temporary file is removed.

@@ -53,3 +53,21 @@ func Decode(dst, stored []byte, e Entry) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// DecodeView is Decode without copying a blob stored raw: its bytes are
+// checked in place and returned as a slice of stored. A compressed blob
+// is decoded into the capacity of dst (more is allocated only if the
+// blob decodes to more than that) and checked there. Either way the
+// result matches the chunk ID, or an error is returned.
+func DecodeView(dst, stored []byte, e Entry) ([]byte, error) {
+	if e.Compression != chunk.Raw {
+		return Decode(dst[:0], stored, e)
+	}
+	if len(stored) != int(e.RawLength) {
+		return nil, fmt.Errorf("%w: chunk %s: %d raw bytes stored, want %d", ErrCorrupt, e.ID.Short(), len(stored), e.RawLength)
+	}
+	if chunk.Sum(stored) != e.ID {
+		return nil, fmt.Errorf("%w: chunk %s: content does not match its ID", ErrCorrupt, e.ID.Short())
+	}
+	return stored, nil
+}
