@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/shadowvault/shadowvault/chunk"
@@ -89,7 +90,7 @@ func newParallelChunker(ctx context.Context, cancel context.CancelCauseFunc, p c
 	}
 	go func() {
 		err := pc.stitch()
-		if err != nil {
+		if err != nil && !errors.Is(err, errInputEnded) {
 			cancel(err) // the walker stops feeding segments
 		}
 		pc.errc <- err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 
@@ -21,7 +22,12 @@ type stitcher struct {
 	synced *segment
 }
 
-var errUnfinishedRun = errors.New("ingest: a run ended without its last segment")
+var (
+	errUnfinishedRun = errors.New("ingest: a run ended without its last segment")
+	// errInputEnded: the walker stopped inside a run (it failed, and
+	// returns why); not a failure of the stitcher.
+	errInputEnded = fmt.Errorf("%w: the input ended", errUnfinishedRun)
+)
 
 // stitch takes the segments in order and emits the chunks of their runs.
 func (pc *parallelChunker) stitch() error {
@@ -44,7 +50,7 @@ func (pc *parallelChunker) stitch() error {
 		}
 	}
 	if len(st.pending) > 0 {
-		return errUnfinishedRun
+		return errInputEnded
 	}
 	return nil
 }
