@@ -56,9 +56,9 @@ type parallelChunker struct {
 	ctx    context.Context
 	params chunk.Params
 	size   int
-	pool   *sync.Pool // chunk buffers, as the walker's
-	jobs   chan<- job // to the savers
-	bufs   chan []byte
+	pool   *sync.Pool    // chunk buffers, as the walker's
+	jobs   chan<- job    // to the savers
+	bufs   chan struct{} // the segment buffers the stream may hold
 
 	work  chan *segment
 	order chan *segment
@@ -76,13 +76,13 @@ func newParallelChunker(ctx context.Context, cancel context.CancelCauseFunc, p c
 		// knows whether it is the run's last, and the next), one per
 		// worker, and up to two more the stitcher holds (the segment it
 		// chunks from, and the next it waits for is a worker's).
-		bufs:  make(chan []byte, workers+4),
+		bufs:  make(chan struct{}, workers+4),
 		work:  make(chan *segment, workers),
 		order: make(chan *segment, workers+4),
 		errc:  make(chan error, 1),
 	}
 	for range cap(pc.bufs) {
-		pc.bufs <- nil // allocated on first use
+		pc.bufs <- struct{}{}
 	}
 	for range workers {
 		pc.wg.Add(1)
@@ -98,20 +98,32 @@ func newParallelChunker(ctx context.Context, cancel context.CancelCauseFunc, p c
 	return pc
 }
 
-// buffer returns an empty segment buffer, waiting for one to be free.
+// segmentPool holds the buffers of default-size segments of every stream:
+// a stream keeps only the ones it uses (a stalled upload holds one or two),
+// not its whole share.
+var segmentPool = sync.Pool{New: func() any { b := make([]byte, DefaultSegmentSize); return &b }}
+
+// buffer returns an empty segment buffer, waiting while the stream holds
+// its share of them.
 func (pc *parallelChunker) buffer() ([]byte, error) {
 	select {
-	case b := <-pc.bufs:
-		if b == nil {
-			b = make([]byte, pc.size)
-		}
-		return b[:pc.size], nil
+	case <-pc.bufs:
 	case <-pc.ctx.Done():
 		return nil, context.Cause(pc.ctx)
 	}
+	if pc.size == DefaultSegmentSize {
+		return (*segmentPool.Get().(*[]byte))[:pc.size], nil
+	}
+	return make([]byte, pc.size), nil
 }
 
-func (pc *parallelChunker) release(b []byte) { pc.bufs <- b[:0] }
+func (pc *parallelChunker) release(b []byte) {
+	if cap(b) == DefaultSegmentSize {
+		b = b[:cap(b)]
+		segmentPool.Put(&b)
+	}
+	pc.bufs <- struct{}{}
+}
 
 // send hands a segment to the workers and the stitcher.
 func (pc *parallelChunker) send(s *segment) error {
