@@ -3,13 +3,10 @@
 package bench
 
 import (
-	"bufio"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/shadowvault/shadowvault/internal/miniotest"
 )
@@ -32,32 +29,10 @@ func (r *restoreServer) begin() error {
 	if r.minio == nil {
 		return r.start()
 	}
-	r.cmd = exec.Command(r.bin, "serve", "--repo", "s3://restorespeed/repo", "--state", filepath.Join(r.dir, "state"),
+	cmd := exec.Command(r.bin, "serve", "--repo", "s3://restorespeed/repo", "--state", filepath.Join(r.dir, "state"),
 		"--s3-endpoint", r.minio.URL(), "--s3-create-bucket", "--listen", "127.0.0.1:0", "--log-level", "info")
-	r.cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+r.minio.AccessKey, "AWS_SECRET_ACCESS_KEY="+r.minio.SecretKey)
-	stderr, err := r.cmd.StderrPipe()
-	if err != nil {
-		return err
-	}
-	if err := r.cmd.Start(); err != nil {
-		return err
-	}
-	u := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
-				u <- m[1]
-			}
-		}
-	}()
-	select {
-	case r.url = <-u:
-		return nil
-	case <-time.After(30 * time.Second):
-		r.stop()
-		return fmt.Errorf("server on %s did not start", r.minio.URL())
-	}
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+r.minio.AccessKey, "AWS_SECRET_ACCESS_KEY="+r.minio.SecretKey)
+	return r.launch(cmd)
 }
 
 // startMinIO starts a MinIO server for the benchmark, stopped when t ends.

@@ -32,8 +32,14 @@ func (v *svServer) tokFile() string { return filepath.Join(v.dir, "state", "admi
 
 // start starts the server and waits until it listens.
 func (v *svServer) start() error {
-	v.cmd = exec.Command(v.bin, "serve", "--repo", filepath.Join(v.dir, "repo"), "--state", filepath.Join(v.dir, "state"),
-		"--listen", "127.0.0.1:0", "--log-level", "info")
+	return v.launch(exec.Command(v.bin, "serve", "--repo", filepath.Join(v.dir, "repo"), "--state", filepath.Join(v.dir, "state"),
+		"--listen", "127.0.0.1:0", "--log-level", "info"))
+}
+
+// launch starts cmd, a serve command, as the server and waits until it
+// listens.
+func (v *svServer) launch(cmd *exec.Cmd) error {
+	v.cmd = cmd
 	stderr, err := v.cmd.StderrPipe()
 	if err != nil {
 		return err
@@ -55,7 +61,7 @@ func (v *svServer) start() error {
 		return nil
 	case <-time.After(30 * time.Second):
 		v.stop()
-		return fmt.Errorf("server did not start")
+		return fmt.Errorf("server %v did not start", cmd.Args[1:3])
 	}
 }
 

@@ -106,16 +106,3 @@ func (failSaver) Save(context.Context, chunk.ID, []byte) (int, error) {
 
 var errSaveFailed = errors.New("save failed")
 
-// TestParallelIngestKeepsTheStreamError: a body that fails inside a run
-// fails the ingest with the body's error (the stitcher, left with half a
-// run, does not replace it with its own), for every segment size.
-func TestParallelIngestKeepsTheStreamError(t *testing.T) {
-	disk := stitchDisk(5, 6<<20)
-	for _, after := range []int{100 << 10, 1<<20 + 4321, 3 << 20} {
-		_, err := Disk(context.Background(), &failingReader{r: bytes.NewReader(disk), after: after}, &memSaver{},
-			Options{Params: smallParams, Workers: 2, SegmentSize: 64 << 10})
-		if err == nil || errors.Is(err, errUnfinishedRun) {
-			t.Fatalf("body failing after %d bytes: %v, want the body's error", after, err)
-		}
-	}
-}
