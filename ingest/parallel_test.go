@@ -105,4 +105,3 @@ func (failSaver) Save(context.Context, chunk.ID, []byte) (int, error) {
 }
 
 var errSaveFailed = errors.New("save failed")
-
