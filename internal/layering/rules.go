@@ -13,6 +13,9 @@ var Project = Rules{
 		{Pkg: "repo/backend"},
 		// The NBD server: the standard library alone.
 		{Pkg: "nbd"},
+		// Encryption at rest: keys, sealed blobs, key slots; no
+		// shadowvault package below it.
+		{Pkg: "crypt"},
 		// Above chunk only.
 		{Pkg: "receipt", Only: []string{"chunk"}},
 		{Pkg: "repo/pack", Only: []string{"chunk"}},
