@@ -49,7 +49,7 @@ func (s *Server) ingestIncremental(w http.ResponseWriter, r *http.Request, up *r
 	if err := up.Reuse(reused); err != nil {
 		return nil, err
 	}
-	return ingest.Incremental(r.Context(), b, s.bodyReader(w, r), boundary, up, ingest.Options{Params: s.repo.Config().Chunker})
+	return ingest.Incremental(r.Context(), b, s.bodyReader(w, r), boundary, up, ingest.Options{Params: s.repo.Config().Chunker, IDs: s.repo.IDs()})
 }
 
 // knownBase is a base disk whose reusable extents were listed once.

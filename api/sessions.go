@@ -129,7 +129,7 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 		res, err = s.ingestIncremental(w, r, up, base, boundary)
 	} else {
 		res, err = ingest.Disk(r.Context(), s.bodyReader(w, r), up, ingest.Options{
-			Params: s.repo.Config().Chunker, Format: format,
+			Params: s.repo.Config().Chunker, IDs: s.repo.IDs(), Format: format,
 			SpillDir: s.opts.SpillDir, SpillLimit: s.opts.SpillLimit, Hints: sess.Hints(name),
 		})
 	}

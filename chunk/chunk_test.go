@@ -121,3 +121,18 @@ func TestCompressProbe(t *testing.T) {
 		t.Fatal("round trip")
 	}
 }
+
+func TestKeyedHasher(t *testing.T) {
+	data := []byte("the same chunk on two hosts")
+	var zero Hasher
+	if zero.Sum(data) != Sum(data) || zero.Keyed() {
+		t.Fatal("the zero Hasher is not plain BLAKE3")
+	}
+	a, b := KeyedHasher([IDSize]byte{1}), KeyedHasher([IDSize]byte{2})
+	if a.Sum(data) == Sum(data) || a.Sum(data) == b.Sum(data) || !a.Keyed() {
+		t.Fatal("keyed IDs equal the plain ID or another key's")
+	}
+	if a.Sum(data) != KeyedHasher([IDSize]byte{1}).Sum(data) {
+		t.Fatal("keyed IDs are not deterministic")
+	}
+}

@@ -73,11 +73,3 @@ func (k *Keys) IDKey() [KeySize]byte { return k.id }
 // their plaintext (a disk map's hash, a policy name's hash).
 func (k *Keys) NameKey() [KeySize]byte { return k.name }
 
-// ChunkID is the keyed BLAKE3-256 of a chunk's plaintext.
-func (k *Keys) ChunkID(data []byte) [KeySize]byte {
-	h, _ := blake3.NewKeyed(k.id[:]) // the key is KeySize bytes: no error
-	_, _ = h.Write(data)
-	var id [KeySize]byte
-	h.Sum(id[:0])
-	return id
-}

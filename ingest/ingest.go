@@ -27,8 +27,9 @@ var ErrTrailingData = errors.New("data after the end of the disk image")
 // Options configure one ingest.
 type Options struct {
 	Params     chunk.Params
-	Workers    int        // hash/save workers; default GOMAXPROCS
-	Format     vhd.Format // 0: detect
+	IDs        chunk.Hasher // chunk IDs: plain BLAKE3, or keyed in an encrypted repository
+	Workers    int          // hash/save workers; default GOMAXPROCS
+	Format     vhd.Format   // 0: detect
 	SpillDir   string
 	SpillLimit int64
 	// Hints, if not nil, force chunk cuts at file boundaries and turn free
@@ -183,7 +184,7 @@ func startSavers(ctx context.Context, cancel context.CancelCauseFunc, s Saver, o
 			defer wg.Done()
 			for j := range jobs {
 				if ctx.Err() == nil {
-					id := chunk.Sum(j.data)
+					id := opts.IDs.Sum(j.data)
 					if _, err := s.Save(ctx, id, j.data); err != nil {
 						cancel(fmt.Errorf("save chunk: %w", err))
 					}

@@ -223,7 +223,7 @@ func (r *Repository) checkPack(ctx context.Context, id chunk.ID, want map[chunk.
 	if err != nil {
 		return "", err
 	}
-	entries, err := readPackTrailer(ctx, r.be, fi)
+	entries, err := readPackTrailer(ctx, r.be, r.codec, fi)
 	if errors.Is(err, pack.ErrCorrupt) || errors.Is(err, backend.ErrNotFound) {
 		return err.Error(), nil
 	}

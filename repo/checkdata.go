@@ -93,7 +93,7 @@ func (r *Repository) readPacks(ctx context.Context, packs []index.PackInfo) (map
 					found[e.ID] = "outside pack " + p.ID.Short()
 					continue
 				}
-				if _, err := pack.Decode(nil, data[e.Offset:e.Offset+uint64(e.Length)], e); err != nil {
+				if _, err := r.codec.Decode(nil, data[e.Offset:e.Offset+uint64(e.Length)], e); err != nil {
 					found[e.ID] = err.Error()
 				}
 			}

@@ -31,7 +31,7 @@ func (r *Repository) LoadChunk(ctx context.Context, dst []byte, id chunk.ID) ([]
 	if _, err := r.be.ReadAt(ctx, h, stored, int64(loc.Entry.Offset)); err != nil {
 		return dst, fmt.Errorf("chunk %s: %w", id.Short(), err)
 	}
-	return pack.Decode(dst, stored, pack.Entry(loc.Entry))
+	return r.codec.Decode(dst, stored, pack.Entry(loc.Entry))
 }
 
 // WriteSegments writes the segments produced by gen to w in order, and

@@ -14,9 +14,15 @@ import (
 )
 
 // ConfigMagic and ConfigVersion identify a repository config object.
+// Version 1 is a plain repository, version 2 an encrypted one
+// (encryption.go); both are read and written.
 const (
 	ConfigMagic   = "shadowvault-repository"
 	ConfigVersion = 1
+	// ConfigVersionEncrypted is the config version of an encrypted
+	// repository: a server that knows only version 1 refuses it instead
+	// of writing plaintext into it.
+	ConfigVersionEncrypted = 2
 )
 
 var configHandle = backend.Handle{Type: backend.TypeConfig, Name: "config"}
@@ -32,6 +38,11 @@ type Config struct {
 	Chunker     chunk.Params `json:"chunker"`
 	PackSize    int          `json:"pack_size"`
 	Compression string       `json:"compression"`
+	// Encryption is set in an encrypted repository (version 2). Its
+	// chunker parameters are sealed in it and the Chunker above is zero in
+	// the stored object: the polynomial would help to guess chunk
+	// boundaries of known files.
+	Encryption *Encryption `json:"encryption,omitempty"`
 }
 
 // MinPackSize is the smallest pack target a repository accepts.
@@ -59,9 +70,16 @@ func (c Config) validate() error {
 		return fmt.Errorf("config: magic %q is not a shadowvault repository", c.Magic)
 	}
 	switch c.Version {
-	case 1:
+	case ConfigVersion:
+		if c.Encryption != nil {
+			return fmt.Errorf("config: version 1 with encryption settings")
+		}
+	case ConfigVersionEncrypted:
+		if err := c.Encryption.validate(); err != nil {
+			return err
+		}
 	default:
-		return fmt.Errorf("config: repository format version %d is not supported (this server knows 1)", c.Version)
+		return fmt.Errorf("config: repository format version %d is not supported (this server knows 1 and 2)", c.Version)
 	}
 	// Tiny packs are allowed (a pack closes once it reaches the target, so
 	// it always holds at least one chunk): tests use them to force many
@@ -71,6 +89,9 @@ func (c Config) validate() error {
 	}
 	if c.Compression != "zstd" {
 		return fmt.Errorf("config: compression %q not supported", c.Compression)
+	}
+	if c.Encryption != nil && c.Chunker == (chunk.Params{}) {
+		return nil // sealed: checked once opened (openConfig)
 	}
 	return c.Chunker.Validate()
 }

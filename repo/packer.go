@@ -51,6 +51,7 @@ func (p *pending) wait(ctx context.Context) error {
 // check-and-reserve dedup, one open pack, and bounded parallel uploads.
 type packer struct {
 	be     backend.Backend
+	codec  pack.Codec
 	idx    *index.Index
 	target int
 	log    *slog.Logger
@@ -79,9 +80,9 @@ type packer struct {
 	scratch sync.Pool
 }
 
-func newPacker(be backend.Backend, idx *index.Index, target, parallel int, log *slog.Logger, now func() time.Time) *packer {
+func newPacker(be backend.Backend, codec pack.Codec, idx *index.Index, target, parallel int, log *slog.Logger, now func() time.Time) *packer {
 	return &packer{
-		be: be, idx: idx, target: target, log: log, now: now,
+		be: be, codec: codec, idx: idx, target: target, log: log, now: now,
 		reserved: make(map[chunk.ID]*pending), storing: make(map[chunk.ID]int),
 		removing: make(map[chunk.ID]chan struct{}),
 		slots:    make(chan struct{}, parallel),
@@ -121,11 +122,26 @@ func (p *packer) save(ctx context.Context, id chunk.ID, data []byte) (int, *pend
 	if bufp == nil {
 		bufp = new([]byte)
 	}
-	stored, c := chunk.Compress((*bufp)[:0], data)
+	tmpp, _ := p.scratch.Get().(*[]byte)
+	if tmpp == nil {
+		tmpp = new([]byte)
+	}
+	stored, tmp, c, err := p.codec.Encode((*bufp)[:0], (*tmpp)[:0], id, data)
+	*tmpp = tmp
+	p.scratch.Put(tmpp)
+	if err != nil {
+		err = fmt.Errorf("store chunk %s: %w", id.Short(), err)
+		p.mu.Lock()
+		delete(p.reserved, id)
+		p.mu.Unlock()
+		pe.err = err
+		close(pe.added)
+		return 0, nil, err
+	}
 
 	p.mu.Lock()
 	if p.cur == nil {
-		p.cur = pack.NewWriter(p.target)
+		p.cur = p.codec.NewWriter(p.target)
 		p.curState = &packState{done: make(chan struct{})}
 	}
 	p.cur.Add(id, stored, len(data), c)

@@ -330,7 +330,7 @@ func (r *Repository) scanObject(ctx context.Context, sc *scan, fi backend.Object
 			sc.skip(h, "not a pack name")
 			return nil
 		}
-		entries, err := readPackTrailer(ctx, r.be, fi)
+		entries, err := readPackTrailer(ctx, r.be, r.codec, fi)
 		if errors.Is(err, backend.ErrNotFound) {
 			return nil // removed since the listing (prune): nothing to index
 		}

@@ -35,7 +35,7 @@ func (r *Repository) repack(ctx context.Context, packs []chunk.ID, live *liveSet
 		return nil, err
 	}
 	var out []index.NewPack
-	w := pack.NewWriter(r.cfg.PackSize)
+	w := r.codec.NewWriter(r.cfg.PackSize)
 	flush := func() error {
 		if w.Count() == 0 {
 			return nil
@@ -50,7 +50,7 @@ func (r *Repository) repack(ctx context.Context, packs []chunk.ID, live *liveSet
 			return err
 		}
 		out = append(out, index.NewPack{Info: index.PackInfo{ID: name, Size: int64(len(data)), Count: len(entries), Created: now}, Entries: entries})
-		w = pack.NewWriter(r.cfg.PackSize)
+		w = r.codec.NewWriter(r.cfg.PackSize)
 		return nil
 	}
 	for _, p := range packs {
@@ -64,7 +64,7 @@ func (r *Repository) repack(ctx context.Context, packs []chunk.ID, live *liveSet
 				return nil, fmt.Errorf("pack %s: chunk %s outside the pack", p.Short(), e.ID.Short())
 			}
 			stored := data[e.Offset : e.Offset+uint64(e.Length)]
-			if _, err := pack.Decode(nil, stored, e); err != nil {
+			if _, err := r.codec.Decode(nil, stored, e); err != nil {
 				return nil, fmt.Errorf("pack %s: %w (run check)", p.Short(), err)
 			}
 			w.Add(e.ID, stored, int(e.RawLength), e.Compression)

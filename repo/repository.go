@@ -9,7 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/crypt"
 	"github.com/shadowvault/shadowvault/index"
+	"github.com/shadowvault/shadowvault/repo/pack"
 	"github.com/shadowvault/shadowvault/repo/backend"
 )
 
@@ -27,11 +30,15 @@ type Options struct {
 	RestoreParallel int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// MasterKey opens an encrypted repository (Unlock); unused for a
+	// plain one.
+	MasterKey *crypt.MasterKey
 }
 
 // Repository is an open repository: a backend, its config and the index.
 type Repository struct {
-	be     backend.Backend
+	be     backend.Backend // sealed.Backend in an encrypted repository
+	codec  pack.Codec      // how chunks and pack trailers are stored
 	idx    *index.Index
 	cfg    Config
 	log    *slog.Logger
@@ -70,6 +77,10 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 	if err != nil {
 		return nil, err
 	}
+	cfg, be, codec, err := encryptedAccess(cfg, be, opts.MasterKey)
+	if err != nil {
+		return nil, err
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -89,9 +100,9 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 		return nil, errors.New("open repository: no receipt key")
 	}
 	r := &Repository{
-		be: be, idx: idx, cfg: cfg, log: opts.Logger, key: opts.ReceiptKey,
+		be: be, codec: codec, idx: idx, cfg: cfg, log: opts.Logger, key: opts.ReceiptKey,
 		lease: opts.SessionLease, now: opts.Now, restoreParallel: opts.RestoreParallel,
-		packer:   newPacker(be, idx, cfg.PackSize, opts.ParallelUploads, opts.Logger, opts.Now),
+		packer:   newPacker(be, codec, idx, cfg.PackSize, opts.ParallelUploads, opts.Logger, opts.Now),
 		sessions: make(map[string]*Session), tombstones: make(map[string]sessionState),
 		stop: make(chan struct{}),
 		jobs: newJobs(),
@@ -107,6 +118,14 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 	go r.janitor()
 	return r, nil
 }
+
+// IDs is how chunk IDs are computed in this repository.
+func (r *Repository) IDs() chunk.Hasher { return r.codec.IDs }
+
+// Backend is the repository's storage as the repository code sees it:
+// objects read and written through it are sealed in an encrypted
+// repository.
+func (r *Repository) Backend() backend.Backend { return r.be }
 
 // Config returns the repository's config.
 func (r *Repository) Config() Config { return r.cfg }

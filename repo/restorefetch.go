@@ -23,10 +23,10 @@ func (r *Repository) fetch(ctx context.Context, rd *read) error {
 	for _, wt := range rd.wants {
 		e := wt.loc.Entry
 		stored := rd.buf[e.Offset-rd.off : e.Offset-rd.off+uint64(e.Length)]
-		if e.Compression != chunk.Raw {
+		if e.Compression != chunk.Raw || r.codec.Sealer != nil {
 			wt.buf = getBuf(int(e.RawLength))
 		}
-		data, err := pack.DecodeView(wt.buf, stored, pack.Entry(e))
+		data, err := r.codec.DecodeView(wt.buf, stored, pack.Entry(e))
 		if err != nil {
 			return fmt.Errorf("pack %s: %w", rd.pack.Short(), err)
 		}

@@ -77,12 +77,12 @@ func (o *objectReader) readFull(p []byte, off int64) error {
 // readPackTrailer reads and checks the trailer of the pack object fi. An
 // error wrapping pack.ErrCorrupt means the pack is damaged; any other error
 // means the storage could not be read.
-func readPackTrailer(ctx context.Context, be backend.Backend, fi backend.ObjectInfo) ([]pack.Entry, error) {
+func readPackTrailer(ctx context.Context, be backend.Backend, codec pack.Codec, fi backend.ObjectInfo) ([]pack.Entry, error) {
 	o, err := openObject(ctx, be, fi.Handle, fi.Size)
 	if err != nil {
 		return nil, err
 	}
-	entries, err := pack.ReadTrailer(o, fi.Size)
+	entries, err := codec.ReadTrailer(o, fi.Size)
 	if err != nil {
 		return nil, fmt.Errorf("pack %s: %w", fi.Handle.Name, err)
 	}

@@ -51,6 +51,7 @@ func repairFlags() (*flag.FlagSet, *repairOpts) {
 	fs.BoolVar(&o.json, "json", false, jsonHelp)
 	o.cf.register(fs)
 	registerS3Flags(fs)
+	registerKeyFlags(fs, false)
 	return fs, o
 }
 
@@ -123,6 +124,10 @@ func repairIndex(ctx context.Context, log *slog.Logger, repoPath, state string) 
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		return res, "", err
 	}
+	master, err := masterKey(ctx, be, state)
+	if err != nil {
+		return res, "", err
+	}
 	idxPath := filepath.Join(state, "index.db")
 	idx, err := index.Open(idxPath)
 	if errors.Is(err, berrors.ErrTimeout) {
@@ -136,7 +141,7 @@ func repairIndex(ctx context.Context, log *slog.Logger, repoPath, state string) 
 	if err != nil {
 		return res, "", err
 	}
-	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: key})
+	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: key, MasterKey: master})
 	if err != nil {
 		return res, "", err
 	}

@@ -63,6 +63,7 @@ func serveFlags() (*flag.FlagSet, *serveOpts) {
 	fs.IntVar(&initPackSize, "init-pack-size", 0, "pack target size in `BYTES` for a new repository (0: 16 MiB); ignored for an existing one")
 	fs.BoolVar(&rotateReceiptKey, "rotate-receipt-key", false, "create a new receipt key although the repository holds snapshots signed by a lost one")
 	registerS3Flags(fs)
+	registerKeyFlags(fs, true)
 	return fs, o
 }
 
@@ -146,18 +147,14 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 		return err
 	}
 	if _, err := repo.LoadConfig(ctx, be); errors.Is(err, repo.ErrNoRepository) {
-		cfg, err := repo.NewConfig()
-		if err != nil {
+		if err := initRepository(ctx, log, be, repoPath, state); err != nil {
 			return err
 		}
-		if initPackSize > 0 {
-			cfg.PackSize = initPackSize
-		}
-		if err := repo.InitConfig(ctx, be, cfg); err != nil {
-			return err
-		}
-		log.Info("created repository", "repo", repoPath, "id", cfg.ID, "chunker_polynomial", cfg.Chunker.Polynomial)
 	} else if err != nil {
+		return err
+	}
+	master, err := masterKey(ctx, be, state)
+	if err != nil {
 		return err
 	}
 	key, err := receiptKey(ctx, be, filepath.Join(state, "receipt.key"))
@@ -169,7 +166,7 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 		return err
 	}
 	defer idx.Close()
-	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: key, SessionLease: lease, ParallelUploads: uploadParallelism(repoPath)})
+	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: key, SessionLease: lease, ParallelUploads: uploadParallelism(repoPath), MasterKey: master})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/shadowvault/shadowvault/api"
 	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/crypt"
 	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/repo/backend"
@@ -37,6 +38,8 @@ type Server struct {
 	Key        ed25519.PublicKey
 	HTTP       *httptest.Server
 	Dir        string
+	// MasterKey is the master key of an encrypted repository, else nil.
+	MasterKey *crypt.MasterKey
 }
 
 // Options adjust the test server.
@@ -52,6 +55,10 @@ type Options struct {
 	// LogTo, when set, receives every log line (level Info and up) instead
 	// of the test log.
 	LogTo io.Writer
+	// Encrypted makes an encrypted repository (a passphrase slot with
+	// Passphrase, or "test passphrase"); Server.MasterKey opens it.
+	Encrypted  bool
+	Passphrase string
 }
 
 // Start starts a server; it stops when the test ends.
@@ -75,7 +82,26 @@ func Start(t testing.TB, o Options) *Server {
 	if o.PackSize > 0 {
 		cfg.PackSize = o.PackSize
 	}
-	if err := repo.InitConfig(ctx, be, cfg); err != nil {
+	var master *crypt.MasterKey
+	if o.Encrypted {
+		m, err := crypt.NewMasterKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Passphrase == "" {
+			o.Passphrase = "test passphrase"
+		}
+		// Cheap KDF parameters: the real ones are tested in crypt and
+		// through the binary.
+		slot, err := crypt.NewPassphraseSlot(m, []byte(o.Passphrase), crypt.KDFParams{Name: "argon2id", Time: 1, MemoryKiB: 64, Threads: 1}, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := repo.InitEncrypted(ctx, be, cfg, m, slot); err != nil {
+			t.Fatal(err)
+		}
+		master = &m
+	} else if err := repo.InitConfig(ctx, be, cfg); err != nil {
 		t.Fatal(err)
 	}
 	idx, err := index.Open(filepath.Join(dir, "index.db"))
@@ -90,7 +116,7 @@ func Start(t testing.TB, o Options) *Server {
 	if o.LogTo != nil {
 		log = slog.New(slog.NewTextHandler(o.LogTo, nil))
 	}
-	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: priv, Now: o.Now, SessionLease: o.Lease})
+	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: priv, Now: o.Now, SessionLease: o.Lease, MasterKey: master})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +127,7 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	hs := httptest.NewServer(api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(dir, "spill"), IdleTimeout: o.IdleTimeout, SpillLimit: o.SpillLimit}).Handler())
 	s := &Server{URL: hs.URL, Repo: r, Index: idx, Backend: be, Tokens: tokens, AdminToken: admin,
-		Key: priv.Public().(ed25519.PublicKey), HTTP: hs, Dir: dir}
+		Key: priv.Public().(ed25519.PublicKey), HTTP: hs, Dir: dir, MasterKey: master}
 	t.Cleanup(func() {
 		hs.Close()
 		_ = r.Close(context.Background())

@@ -90,8 +90,17 @@ type Backend interface {
 	Remove(ctx context.Context, h Handle) error
 }
 
+// WholeReader is a backend that reads whole objects better than Stat and
+// ReadAt do (the sealed wrapper: one read, then the object is checked).
+type WholeReader interface {
+	ReadAll(ctx context.Context, h Handle) ([]byte, error)
+}
+
 // ReadAll reads a whole object.
 func ReadAll(ctx context.Context, b Backend, h Handle) ([]byte, error) {
+	if w, ok := b.(WholeReader); ok {
+		return w.ReadAll(ctx, h)
+	}
 	fi, err := b.Stat(ctx, h)
 	if err != nil {
 		return nil, err

@@ -10,7 +10,9 @@ import (
 
 // Format constants.
 const (
-	Magic      = "SVPK"
+	Magic = "SVPK"
+	// Version is the plain pack format; version 2 is the sealed one of
+	// an encrypted repository (Codec).
 	Version    = 1
 	EntrySize  = chunk.IDSize + 8 + 4 + 4 + 1
 	FooterSize = 4 + 2 + 2 + 4 + 4 + chunk.IDSize
@@ -50,6 +52,7 @@ func parseEntry(p []byte) Entry {
 
 // footer is the decoded fixed footer.
 type footer struct {
+	version    uint16
 	count      uint32
 	trailerLen uint32
 	sum        chunk.ID
@@ -58,27 +61,30 @@ type footer struct {
 func (f footer) bytes() []byte {
 	p := make([]byte, FooterSize)
 	copy(p, Magic)
-	binary.LittleEndian.PutUint16(p[4:], Version)
+	binary.LittleEndian.PutUint16(p[4:], f.version)
 	binary.LittleEndian.PutUint32(p[8:], f.count)
 	binary.LittleEndian.PutUint32(p[12:], f.trailerLen)
 	copy(p[16:], f.sum[:])
 	return p
 }
 
-func parseFooter(p []byte, packSize int64) (footer, error) {
+func (c Codec) parseFooter(p []byte, packSize int64) (footer, error) {
 	var f footer
 	if len(p) != FooterSize || string(p[:4]) != Magic {
 		return f, fmt.Errorf("%w: bad footer magic", ErrCorrupt)
 	}
 	switch v := binary.LittleEndian.Uint16(p[4:]); v {
-	case 1:
+	case c.version():
+	case 1, 2:
+		return f, fmt.Errorf("%w: a version %d pack in a repository of version %d packs", ErrCorrupt, v, c.version())
 	default:
 		return f, fmt.Errorf("%w: unknown pack version %d", ErrCorrupt, v)
 	}
+	f.version = c.version()
 	f.count = binary.LittleEndian.Uint32(p[8:])
 	f.trailerLen = binary.LittleEndian.Uint32(p[12:])
 	copy(f.sum[:], p[16:])
-	if f.count > MaxEntries || uint64(f.trailerLen) != uint64(f.count)*EntrySize ||
+	if f.count > MaxEntries || uint64(f.trailerLen) != c.trailerSize(f.count) ||
 		int64(f.trailerLen)+FooterSize > packSize {
 		return f, fmt.Errorf("%w: %d entries, trailer of %d bytes in a pack of %d", ErrCorrupt, f.count, f.trailerLen, packSize)
 	}

@@ -3,13 +3,25 @@ package pack
 import (
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/shadowvault/shadowvault/chunk"
 )
 
+// ReadTrailer reads the trailer of a plain pack (Codec.ReadTrailer).
+func ReadTrailer(r io.ReaderAt, size int64) ([]Entry, error) { return Codec{}.ReadTrailer(r, size) }
+
+// Decode decodes a blob of a plain pack (Codec.Decode).
+func Decode(dst, stored []byte, e Entry) ([]byte, error) { return Codec{}.Decode(dst, stored, e) }
+
+// DecodeView decodes a blob of a plain pack (Codec.DecodeView).
+func DecodeView(dst, stored []byte, e Entry) ([]byte, error) {
+	return Codec{}.DecodeView(dst, stored, e)
+}
+
 // ReadTrailer reads and checks the footer and trailer of a pack of the given
 // size, and returns its entries.
-func ReadTrailer(r io.ReaderAt, size int64) ([]Entry, error) {
+func (c Codec) ReadTrailer(r io.ReaderAt, size int64) ([]Entry, error) {
 	if size < FooterSize {
 		return nil, fmt.Errorf("%w: %d bytes is shorter than a footer", ErrCorrupt, size)
 	}
@@ -17,7 +29,7 @@ func ReadTrailer(r io.ReaderAt, size int64) ([]Entry, error) {
 	if _, err := r.ReadAt(fb, size-FooterSize); err != nil {
 		return nil, fmt.Errorf("read pack footer: %w", err)
 	}
-	f, err := parseFooter(fb, size)
+	f, err := c.parseFooter(fb, size)
 	if err != nil {
 		return nil, err
 	}
@@ -28,6 +40,11 @@ func ReadTrailer(r io.ReaderAt, size int64) ([]Entry, error) {
 	}
 	if chunk.Sum(trailer) != f.sum {
 		return nil, fmt.Errorf("%w: trailer checksum mismatch", ErrCorrupt)
+	}
+	if c.Sealer != nil {
+		if trailer, err = c.Sealer.Open(nil, trailer, trailerAAD); err != nil {
+			return nil, fmt.Errorf("%w: trailer: %w", ErrCorrupt, err)
+		}
 	}
 	entries := make([]Entry, f.count)
 	for i := range entries {
@@ -41,14 +58,17 @@ func ReadTrailer(r io.ReaderAt, size int64) ([]Entry, error) {
 }
 
 // Decode turns a blob's stored bytes into raw bytes appended to dst, and
-// checks them against the chunk ID.
-func Decode(dst, stored []byte, e Entry) ([]byte, error) {
+// checks them against the chunk ID (and, sealed, the blob's tag).
+func (c Codec) Decode(dst, stored []byte, e Entry) ([]byte, error) {
 	start := len(dst)
+	if c.Sealer != nil {
+		return c.openDecode(dst, stored, e)
+	}
 	out, err := chunk.Decompress(dst, stored, e.Compression, int(e.RawLength))
 	if err != nil {
 		return dst, fmt.Errorf("%w: chunk %s: %w", ErrCorrupt, e.ID.Short(), err)
 	}
-	if chunk.Sum(out[start:]) != e.ID {
+	if c.IDs.Sum(out[start:]) != e.ID {
 		return dst, fmt.Errorf("%w: chunk %s: content does not match its ID", ErrCorrupt, e.ID.Short())
 	}
 	return out, nil
@@ -58,16 +78,51 @@ func Decode(dst, stored []byte, e Entry) ([]byte, error) {
 // checked in place and returned as a slice of stored. A compressed blob
 // is decoded into the capacity of dst (more is allocated only if the
 // blob decodes to more than that) and checked there. Either way the
-// result matches the chunk ID, or an error is returned.
-func DecodeView(dst, stored []byte, e Entry) ([]byte, error) {
-	if e.Compression != chunk.Raw {
-		return Decode(dst[:0], stored, e)
+// result matches the chunk ID, or an error is returned. A sealed blob is
+// always decoded into dst.
+func (c Codec) DecodeView(dst, stored []byte, e Entry) ([]byte, error) {
+	if c.Sealer != nil || e.Compression != chunk.Raw {
+		return c.Decode(dst[:0], stored, e)
 	}
 	if len(stored) != int(e.RawLength) {
 		return nil, fmt.Errorf("%w: chunk %s: %d raw bytes stored, want %d", ErrCorrupt, e.ID.Short(), len(stored), e.RawLength)
 	}
-	if chunk.Sum(stored) != e.ID {
+	if c.IDs.Sum(stored) != e.ID {
 		return nil, fmt.Errorf("%w: chunk %s: content does not match its ID", ErrCorrupt, e.ID.Short())
 	}
 	return stored, nil
 }
+
+// openDecode is Decode of a sealed blob: a raw blob opens straight into
+// dst, a compressed one through a pooled buffer.
+func (c Codec) openDecode(dst, stored []byte, e Entry) ([]byte, error) {
+	start := len(dst)
+	var out []byte
+	if e.Compression == chunk.Raw {
+		var err error
+		if out, err = c.Sealer.Open(dst, stored, chunkAAD(e.ID)); err != nil {
+			return dst, fmt.Errorf("%w: chunk %s: %w", ErrCorrupt, e.ID.Short(), err)
+		}
+		if len(out)-start != int(e.RawLength) {
+			return dst, fmt.Errorf("%w: chunk %s: %d raw bytes stored, want %d", ErrCorrupt, e.ID.Short(), len(out)-start, e.RawLength)
+		}
+	} else {
+		bp := openBufs.Get().(*[]byte)
+		defer openBufs.Put(bp)
+		open, err := c.Sealer.Open((*bp)[:0], stored, chunkAAD(e.ID))
+		if err != nil {
+			return dst, fmt.Errorf("%w: chunk %s: %w", ErrCorrupt, e.ID.Short(), err)
+		}
+		*bp = open
+		if out, err = chunk.Decompress(dst, open, e.Compression, int(e.RawLength)); err != nil {
+			return dst, fmt.Errorf("%w: chunk %s: %w", ErrCorrupt, e.ID.Short(), err)
+		}
+	}
+	if c.IDs.Sum(out[start:]) != e.ID {
+		return dst, fmt.Errorf("%w: chunk %s: content does not match its ID", ErrCorrupt, e.ID.Short())
+	}
+	return out, nil
+}
+
+// openBufs hold opened compressed blobs on their way to the decompressor.
+var openBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256<<10); return &b }}
