@@ -72,4 +72,3 @@ func (k *Keys) IDKey() [KeySize]byte { return k.id }
 // NameKey keys the names of objects that would otherwise be named after
 // their plaintext (a disk map's hash, a policy name's hash).
 func (k *Keys) NameKey() [KeySize]byte { return k.name }
-

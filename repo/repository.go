@@ -12,8 +12,8 @@ import (
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/crypt"
 	"github.com/shadowvault/shadowvault/index"
-	"github.com/shadowvault/shadowvault/repo/pack"
 	"github.com/shadowvault/shadowvault/repo/backend"
+	"github.com/shadowvault/shadowvault/repo/pack"
 )
 
 // Options tune an open repository.
