@@ -35,7 +35,7 @@ type Config struct {
 	Magic       string       `json:"magic"`
 	Version     int          `json:"version"`
 	ID          string       `json:"id"`
-	Chunker     chunk.Params `json:"chunker"`
+	Chunker     chunk.Params `json:"chunker,omitzero"`
 	PackSize    int          `json:"pack_size"`
 	Compression string       `json:"compression"`
 	// Encryption is set in an encrypted repository (version 2). Its

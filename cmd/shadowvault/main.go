@@ -59,6 +59,10 @@ func dispatch(args []string) int {
 		code = cmdStats(args)
 	case "token":
 		code = cmdToken(args)
+	case "init":
+		code = cmdInit(args)
+	case "key":
+		code = cmdKey(args)
 	case "version", "--version":
 		code = cmdVersion(args)
 	case "help", "-h", "-help", "--help":

@@ -44,7 +44,7 @@ var (
 // commandList is every verb, in the order of the usage.
 func commandList() []section {
 	return []section{
-		{"Server", []verb{{&serveCmd, flagsOf(serveFlags)}}},
+		{"Server", []verb{{&serveCmd, flagsOf(serveFlags)}, {&initCmd, flagsOf(initFlags)}}},
 		{"Backup and restore", []verb{
 			{&backupCmd, flagsOf(backupFlags)},
 			{&snapshotsCmd, flagsOf(snapshotsFlags)},
@@ -75,6 +75,11 @@ func commandList() []section {
 			{&tokenCreateCmd, flagsOf(tokenCreateFlags)},
 			{&tokenListCmd, flagsOf(tokenListFlags)},
 			{&tokenRevokeCmd, flagsOf(tokenRevokeFlags)},
+		}},
+		{"Encryption keys", []verb{
+			{&keyListCmd, flagsOf(keyListFlags)},
+			{&keyAddCmd, flagsOf(keyAddFlags)},
+			{&keyRemoveCmd, flagsOf(keyRemoveFlags)},
 		}},
 		{"Other", []verb{
 			{&versionCmd, flagsOf(versionFlags)},
