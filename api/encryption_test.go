@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/crypt"
 	"github.com/shadowvault/shadowvault/index"
@@ -74,6 +75,19 @@ func TestEncryptedRepository(t *testing.T) {
 	if err != nil || !res.OK || res.PacksRead == 0 {
 		t.Fatalf("check --read-data 100: %v %+v", err, res)
 	}
+	// Everything else the server keeps in the repository: a host-scoped
+	// token, a policy, a protection marker, a signed link.
+	if _, _, err := s.Tokens.Create(apiv1.RoleAgent, "hyperv-enc-alpha"); err != nil {
+		t.Fatal(err)
+	}
+	policy := `{"match":{"host":"hyperv-enc-alpha","vm":"SQL-ENC-ONE"},"keep_daily":7}`
+	if st, code := call(t, s, "PUT", "/api/v1/policies/enc-policy", s.AdminToken, strings.NewReader(policy)); st != 200 {
+		t.Fatalf("policy: %d %s", st, code)
+	}
+	if st, code := call(t, s, "PUT", "/api/v1/snapshots/"+rc.Snapshot+"/protected", s.AdminToken, strings.NewReader("true")); st != 200 {
+		t.Fatalf("protect: %d %s", st, code)
+	}
+	createLink(t, s.Client(""), rc.Snapshot, "disk0.raw", apiv1.LinkRequest{Format: "raw", ExpiresIn: 3600})
 
 	objects := allObjects(t, s.Backend)
 	var needles []string
