@@ -44,8 +44,14 @@ func TestEncryptionCLI(t *testing.T) {
 	}
 	code, out := runOut(t, nil, "key", "list", "--repo", repoDir, "--json")
 	var slots []struct{ ID, Kind, Label string }
-	if err := json.Unmarshal([]byte(out), &slots); code != 0 || err != nil || len(slots) != 2 || slots[1].Kind != "keyfile" || slots[1].Label != "vault" {
+	if err := json.Unmarshal([]byte(out), &slots); code != 0 || err != nil || len(slots) != 2 {
 		t.Fatalf("key list: %d %v\n%s", code, err, out)
+	}
+	if slots[0].Kind == "keyfile" { // listed by creation time, to the second
+		slots[0], slots[1] = slots[1], slots[0]
+	}
+	if slots[0].Kind != "passphrase" || slots[1].Kind != "keyfile" || slots[1].Label != "vault" {
+		t.Fatalf("key list:\n%s", out)
 	}
 
 	s.kill()
