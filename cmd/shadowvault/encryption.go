@@ -226,3 +226,17 @@ func cacheMasterKey(state string, m crypt.MasterKey) error {
 	}
 	return err
 }
+
+// insideDir reports whether path is dir or lies below it (both local).
+func insideDir(path, dir string) bool {
+	if strings.Contains(dir, "://") {
+		return false
+	}
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}

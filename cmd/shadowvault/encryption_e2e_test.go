@@ -112,3 +112,17 @@ func TestEncryptionCLI(t *testing.T) {
 		t.Fatalf("key list of an unencrypted repository: %d\n%s", code, out)
 	}
 }
+
+func TestInsideDir(t *testing.T) {
+	for _, c := range []struct {
+		path, dir string
+		want      bool
+	}{
+		{"/srv/sv", "/srv/sv", true}, {"/srv/sv/state", "/srv/sv", true}, {"/srv/sv-state", "/srv/sv", false},
+		{"/srv", "/srv/sv", false}, {"./shadowvault-state", "s3://bucket/sv", false}, {"/srv/sv/../x", "/srv/sv", false},
+	} {
+		if got := insideDir(c.path, c.dir); got != c.want {
+			t.Errorf("insideDir(%q, %q) = %v", c.path, c.dir, got)
+		}
+	}
+}

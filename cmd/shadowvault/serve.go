@@ -157,6 +157,10 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 	if err != nil {
 		return err
 	}
+	if master != nil && insideDir(state, repoPath) {
+		log.Warn("the state directory, which holds the master key and the index, is inside the repository directory: "+
+			"a copy of the directory is readable without any passphrase; give --state a place of its own (docs/ENCRYPTION.md)", "state", state)
+	}
 	key, err := receiptKey(ctx, be, filepath.Join(state, "receipt.key"))
 	if err != nil {
 		return err
