@@ -6,7 +6,7 @@ import { svg, bytes } from './dom.js';
 // they stored new. Forgotten snapshots are gone from the catalogue, so
 // the series shows what the retained snapshots took when they were made.
 export function growth(list) {
-  const asc = [...list].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  const asc = [...list].reverse(); // the list is newest first
   let logical = 0, stored = 0;
   return asc.map((s) => {
     logical += s.logical_bytes || 0;
@@ -17,8 +17,8 @@ export function growth(list) {
 
 // chart draws the series: two lines (logical, stored new) over time.
 export function chart(points, width, height) {
-  const W = width || 760, H = height || 220, L = 70, R = 16, T = 14, B = 30;
-  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: 'chart', role: 'img', 'aria-label': 'Datastore growth over time' });
+  const W = width || 1140, H = height || 230, L = 70, R = 16, T = 14, B = 30;
+  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'xMinYMin meet', class: 'chart', role: 'img', 'aria-label': 'Datastore growth over time' });
   if (points.length === 0) return root;
   const t0 = points[0].t, t1 = Math.max(points[points.length - 1].t, t0 + 1);
   const ymax = Math.max(1, ...points.map((p) => p.logical));
@@ -39,7 +39,7 @@ export function chart(points, width, height) {
     let d = 'M' + pts[0][0].toFixed(1) + ',' + pts[0][1].toFixed(1);
     for (let i = 1; i < pts.length; i++) d += ` H${pts[i][0].toFixed(1)} V${pts[i][1].toFixed(1)}`;
     root.append(svg('path', { d, class: 'series ' + cls }));
-    for (const [px, py] of pts.slice(points.length === 1 ? 0 : 0, points.length)) root.append(svg('circle', { cx: px.toFixed(1), cy: py.toFixed(1), r: 2.5, class: 'dot ' + cls }));
+    for (const [px, py] of pts) root.append(svg('circle', { cx: px.toFixed(1), cy: py.toFixed(1), r: 2.5, class: 'dot ' + cls }));
   };
   line('logical', 'logical');
   line('stored', 'stored');

@@ -5,7 +5,8 @@ import { get, optional } from './api.js';
 export async function snapshots(query) {
   const r = await get('/api/v1/snapshots' + (query || ''));
   const list = (r && r.snapshots) || [];
-  list.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
+  // Times are in seconds; IDs begin with the time in nanoseconds.
+  list.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : a.id < b.id ? 1 : -1));
   return list;
 }
 
