@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,13 +237,120 @@ func TestDashboard(t *testing.T) {
 		noSecret(t, "files")
 	})
 
-	t.Run("jobs and schedules", func(t *testing.T) {
+	// Job history and schedules are other pieces of the server: where the
+	// routes exist their pages are checked against them, else the pages
+	// must say they are not available.
+	t.Run("running backup", func(t *testing.T) {
+		tb.setPhase("running")
+		c := s.Client("")
+		ctx := context.Background()
+		sid, err := c.OpenSession(ctx, apiv1.SessionRequest{Host: "HV03", VM: "WEB01", BackupType: apiv1.BackupFull, Disks: []string{"disk0.vhdx"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(img)
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest("PUT", s.URL+"/api/v1/sessions/"+sid+"/disks/disk0.vhdx", pr)
+		req.ContentLength = int64(len(data))
+		req.Header.Set("Authorization", "Bearer "+s.AdminToken)
+		done := make(chan error, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			done <- err
+		}()
+		if _, err := pw.Write(data[:1<<20]); err != nil {
+			t.Fatal(err)
+		}
+		row := `#running tr[data-session="` + sid + `"]`
+		tb.show(t, "#/jobs", row+` td.uploading .badge`)
+		tb.screenshot(t, "jobs-running")
+		tb.show(t, "#/overview", "tr.status-running")
+		var txt string
+		tb.do(t, "overview running", readText("tr.status-running", &txt))
+		if !strings.Contains(txt, "WEB01") || !strings.Contains(txt, "uploading disk0.vhdx") {
+			t.Errorf("the overview's running row: %q", txt)
+		}
+		// The upload ends: the jobs page, polling, sees it stored.
+		tb.show(t, "#/jobs", row)
+		if _, err := pw.Write(data[1<<20:]); err != nil {
+			t.Fatal(err)
+		}
+		pw.Close()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		tb.do(t, "stored", until(`document.querySelector('`+row+` td.uploading').textContent === '–'`))
+		if err := c.Do(ctx, "POST", "/api/v1/sessions/"+sid+"/abort", nil, 0, nil); err != nil {
+			t.Fatal(err)
+		}
+		tb.do(t, "gone", until(`!document.querySelector('`+row+`')`))
+	})
+
+	t.Run("jobs", func(t *testing.T) {
 		tb.setPhase("jobs")
-		tb.show(t, "#/jobs", "main h2")
+		st, body := apiCall(t, s, "GET", "/api/v1/jobs", "")
+		if st != 200 {
+			t.Fatalf("GET /api/v1/jobs: %d %s", st, body)
+		}
+		if !strings.Contains(body, `"maintenance"`) {
+			tb.show(t, "#/jobs", "#no-history")
+			tb.screenshot(t, "jobs")
+			return
+		}
+		tb.show(t, "#/jobs", "#job-history")
+		var rows []string
+		tb.do(t, "history", eval(`[...document.querySelectorAll('#job-history tbody tr')].map(r => r.innerText)`, &rows))
+		backups := 0
+		for _, r := range rows {
+			if strings.Contains(r, "backup") && strings.Contains(r, "success") {
+				backups++
+			}
+		}
+		if backups < 3 {
+			t.Errorf("the job history shows %d successful backups, want 3: %q", backups, rows)
+		}
 		tb.screenshot(t, "jobs")
-		tb.setPhase("schedules") // GET /api/v1/schedules is 404 until that piece is merged
-		tb.show(t, "#/schedules", "main .page > p, main .panel")
+		tb.do(t, "open job", chromedp.Click(css(`#job-history tbody tr a`)), chromedp.WaitVisible(css("#job-log")))
+		tb.screenshot(t, "job")
+	})
+
+	t.Run("schedules", func(t *testing.T) {
+		tb.setPhase("schedules") // GET /api/v1/schedules is 404 where that piece is missing
+		st, body := apiCall(t, s, "PUT", "/api/v1/schedules/nightly",
+			`{"hosts":"HV01","vms":"SQL*","window":{"start":"22:00","end":"04:00","time_zone":"UTC"},"backup_type":"full","incremental":false,"enabled":true}`)
+		if st == 404 {
+			tb.show(t, "#/schedules", "#no-schedules")
+			tb.screenshot(t, "schedules")
+			return
+		}
+		if st != 200 && st != 201 {
+			t.Fatalf("PUT a schedule: %d %s", st, body)
+		}
+		var txt string
+		tb.show(t, "#/schedules", "main table")
+		tb.do(t, "schedules", readText("main", &txt))
+		if !strings.Contains(txt, "nightly") || !strings.Contains(txt, "22:00") || !strings.Contains(txt, "SQL02") {
+			t.Errorf("the schedules page lacks the schedule or its VM: %q", txt)
+		}
 		tb.screenshot(t, "schedules")
+		tb.show(t, "#/vm/HV01/SQL02", "#snapshots")
+		tb.do(t, "vm schedule", readText("main .cards", &txt))
+		if !strings.Contains(txt, "nightly") {
+			t.Errorf("SQL02's page does not name its schedule: %q", txt)
+		}
+	})
+
+	t.Run("missing snapshot", func(t *testing.T) {
+		tb.setPhase("missing")
+		var txt string
+		tb.show(t, "#/snapshot/"+strings.Repeat("0", 32), "main .error")
+		tb.do(t, "error", readText("main .error", &txt))
+		if !strings.Contains(txt, "Could not load this page") {
+			t.Errorf("a missing snapshot's page says %q", txt)
+		}
 	})
 
 	t.Run("forget dry run", func(t *testing.T) {
@@ -378,7 +487,7 @@ func TestDashboard(t *testing.T) {
 	defer tb.mu.Unlock()
 	for _, p := range tb.problems {
 		expected := p.source == "network" && (p.phase == "login refused" || p.phase == "forged" || p.phase == "forged-restore" ||
-			p.phase == "logout" || strings.Contains(p.url, "/api/v1/schedules") ||
+			p.phase == "logout" || p.phase == "missing" || strings.Contains(p.url, "/api/v1/schedules") ||
 			p.phase == "restore" && strings.HasSuffix(p.url, "/api/v1/jobs") && strings.Contains(p.text, "403"))
 		if !expected {
 			t.Errorf("in %s: %s: %s %s", p.phase, p.source, p.text, p.url)
@@ -428,4 +537,22 @@ func (w *syncBuffer) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
+}
+
+// apiCall sends one admin request and returns the status and body.
+func apiCall(t *testing.T, s *testserver.Server, method, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.AdminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

@@ -1,19 +1,20 @@
 // jobs.js: the job history (backups, prunes, checks, repairs, forgets),
 // live progress of running backups, and one job's log.
-import { h, bytes, when, table, badge, short } from './dom.js';
-import { get, enc, ApiError } from './api.js';
+import { h, bytes, when, ago, table, badge, short } from './dom.js';
+import { get, optional, enc, ApiError } from './api.js';
 import { jobHistory } from './data.js';
 import { every } from './timers.js';
 
 const resultKind = { success: 'ok', failed: 'failed', aborted: 'failed', running: 'running' };
 
-export async function jobs(view) {
+export async function jobs(view, _args, session) {
   view.append(h('h1', {}, 'Jobs'));
   const box = h('div', {});
   view.append(box);
   const draw = async () => {
-    const { records, maintenance } = await jobHistory();
+    const [{ records, maintenance }, open] = await Promise.all([jobHistory(), session.readOnly ? null : optional('/api/v1/sessions')]);
     const parts = [];
+    if (open) parts.push(running(open.sessions || []));
     if (records === null) {
       parts.push(h('p', { class: 'empty', id: 'no-history' }, 'Job history is not available on this server: it lists maintenance jobs only.'));
     } else {
@@ -40,6 +41,20 @@ export async function jobs(view) {
   };
   await draw();
   every(2000, () => draw().catch(() => {}));
+}
+
+// running lists the backup sessions in flight: what each has stored,
+// what it is uploading now, and what failed.
+function running(list) {
+  return h('section', { class: 'panel' }, h('h2', {}, 'Running backups'),
+    table(['Host / VM', 'Type', 'Opened', 'Last activity', 'Disks stored', 'Uploading', 'Failed'], list.map((s) => h('tr', { 'data-session': s.id },
+      h('td', {}, s.info.host + ' / ' + s.info.vm), h('td', {}, (s.info.backup_type || 'full') + ', ' + (s.info.consistency || 'crash')),
+      h('td', {}, when(s.created)), h('td', {}, when(s.last_active), h('span', { class: 'muted' }, ' ' + ago(s.last_active))),
+      h('td', {}, s.info.disks ? (s.disks || []).length + ' of ' + s.info.disks.length : String((s.disks || []).length),
+        (s.disks || []).length ? h('span', { class: 'muted' }, ' (' + s.disks.join(', ') + ')') : ''),
+      h('td', { class: 'uploading' }, (s.uploading || []).length ? [badge('uploading', 'running'), ' ', s.uploading.join(', ')] : '–'),
+      h('td', { class: 'error' }, (s.failed || []).join(', ')))),
+    'No backup is running.', { id: 'running' }));
 }
 
 function progress(j) {

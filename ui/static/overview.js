@@ -6,8 +6,9 @@ import { snapshots, byVM, jobHistory, scheduleStatus } from './data.js';
 import { growth, chart } from './chart.js';
 
 export async function overview(view, _args, session) {
-  const [stats, list, hist, sched] = await Promise.all([
-    session.readOnly ? null : optional('/api/v1/stats'), snapshots(), jobHistory(), scheduleStatus()]);
+  const [stats, list, hist, sched, open] = await Promise.all([
+    session.readOnly ? null : optional('/api/v1/stats'), snapshots(), jobHistory(), scheduleStatus(),
+    session.readOnly ? null : optional('/api/v1/sessions')]);
   view.append(h('h1', {}, 'Overview'));
 
   if (stats) {
@@ -29,7 +30,7 @@ export async function overview(view, _args, session) {
         h('span', { class: 'key stored' }), 'bytes they stored new (cumulative, by snapshot time)')]
       : h('p', { class: 'empty' }, 'No snapshots yet: the chart starts with the first backup.')));
 
-  const rows = lastBackups(list, hist.records, sched);
+  const rows = lastBackups(list, hist.records, sched, open ? open.sessions || [] : []);
   view.append(h('section', { class: 'panel' },
     h('h2', {}, 'Last backup of every VM'),
     sched === null ? h('p', { class: 'muted' }, 'Schedules are not available on this server: missed windows cannot be shown.') : null,
@@ -53,7 +54,7 @@ const rank = { failed: 0, missed: 1, running: 2, ok: 3 };
 
 // lastBackups joins the newest snapshot of each VM with the schedule
 // status and the job history, when the server has them.
-function lastBackups(list, records, sched) {
+function lastBackups(list, records, sched, open) {
   const m = new Map();
   const key = (host, vm) => host + '\u0000' + vm;
   for (const g of byVM(list)) m.set(key(g.host, g.vm), { host: g.host, vm: g.vm, snap: g.snapshots[0], status: 'ok', note: '' });
@@ -88,6 +89,11 @@ function lastBackups(list, records, sched) {
       r.status = 'failed';
       r.note = 'last backup ' + j.result + ' ' + when(j.end || j.start) + (j.error ? ': ' + j.error : '');
     }
+  }
+  for (const o of open) { // sessions in flight
+    const r = row(o.info.host, o.info.vm);
+    if (r.status !== 'failed') r.status = 'running';
+    r.note = 'backup running since ' + when(o.created) + ((o.uploading || []).length ? ', uploading ' + o.uploading.join(', ') : '');
   }
   if (!records && !sched) for (const r of m.values()) if (!r.note) r.note = 'no schedule or job history on this server';
   return [...m.values()].sort((a, b) => rank[a.status] - rank[b.status] || (a.host + a.vm).localeCompare(b.host + b.vm));
