@@ -179,13 +179,26 @@ func TestDashboard(t *testing.T) {
 			}
 		}
 		tb.screenshot(t, "vms")
+		if st, body := apiCall(t, s, "PUT", "/api/v1/policies/sql", `{"match":{"host":"HV01","vm":"SQL*"},"keep_last":3,"keep_daily":7}`); st != 200 {
+			t.Fatalf("PUT a policy: %d %s", st, body)
+		}
 		var n int
 		tb.show(t, "#/vm/HV01/SQL02", "#snapshots")
+		var pol string
+		tb.do(t, "policy", readText("#vm-policy", &pol))
+		if !strings.Contains(pol, "sql") || !strings.Contains(pol, "last 3") || !strings.Contains(pol, "daily 7") {
+			t.Errorf("SQL02's policy shows %q, want the policy sql (last 3, daily 7)", pol)
+		}
 		tb.do(t, "rows", eval(`document.querySelectorAll('#snapshots tbody tr').length`, &n), readText("#snapshots", &txt))
 		if n != 2 || !strings.Contains(txt, "copy") || !strings.Contains(txt, "application") {
 			t.Errorf("SQL02 shows %d snapshots, want 2 (a full and a copy): %q", n, txt)
 		}
 		tb.screenshot(t, "vm")
+		tb.show(t, "#/vm/HV02/FS01", "#snapshots")
+		tb.do(t, "no policy", readText("#vm-policy", &pol))
+		if !strings.Contains(pol, "none") {
+			t.Errorf("FS01, which no policy matches, shows the policy %q", pol)
+		}
 		noSecret(t, "vm")
 	})
 

@@ -11,19 +11,17 @@ export async function vms(view) {
     view.append(h('p', { class: 'empty' }, 'No snapshots yet: hosts and VMs appear here after their first backup.'));
     return;
   }
-  for (const host of hosts) {
-    const mine = groups.filter((g) => g.host === host);
-    view.append(h('section', { class: 'panel' },
-      h('h2', {}, 'Host ', h('span', { class: 'host' }, host)),
-      table(['VM', 'Snapshots', 'Last backup', 'Type', 'Size', 'Stored new (all)'], mine.map((g) =>
-        h('tr', {},
-          h('td', {}, h('a', { href: '#/vm/' + enc(g.host) + '/' + enc(g.vm), class: 'vm-link' }, g.vm)),
-          h('td', { class: 'num' }, String(g.snapshots.length)),
-          h('td', {}, when(g.snapshots[0].time), h('span', { class: 'muted' }, ' ' + ago(g.snapshots[0].time))),
-          h('td', {}, g.snapshots[0].backup_type),
-          h('td', { class: 'num' }, bytes(g.snapshots[0].logical_bytes)),
-          h('td', { class: 'num' }, bytes(g.snapshots.reduce((n, s) => n + newBytes(s), 0))))), '')));
-  }
+  view.append(h('section', { class: 'panel' },
+    h('h2', {}, hosts.length + (hosts.length === 1 ? ' host, ' : ' hosts, ') + groups.length + (groups.length === 1 ? ' VM' : ' VMs')),
+    table(['Host', 'VM', 'Snapshots', 'Last backup', 'Type', 'Size', 'Stored new (all)'], groups.map((g, i) =>
+      h('tr', { class: i > 0 && groups[i - 1].host === g.host ? 'same-host' : 'new-host' },
+        h('td', { class: 'host' }, i > 0 && groups[i - 1].host === g.host ? '' : g.host),
+        h('td', {}, h('a', { href: '#/vm/' + enc(g.host) + '/' + enc(g.vm), class: 'vm-link' }, g.vm)),
+        h('td', { class: 'num' }, String(g.snapshots.length)),
+        h('td', {}, when(g.snapshots[0].time), h('span', { class: 'muted' }, ' ' + ago(g.snapshots[0].time))),
+        h('td', {}, g.snapshots[0].backup_type),
+        h('td', { class: 'num' }, bytes(g.snapshots[0].logical_bytes)),
+        h('td', { class: 'num' }, bytes(g.snapshots.reduce((n, s) => n + newBytes(s), 0))))), '', { id: 'vm-list' })));
 }
 
 export async function vm(view, [host, name], session) {
