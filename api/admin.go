@@ -78,5 +78,8 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	// Its dashboard sessions end with it (a session also checks its token
+	// at every request).
+	s.ui.EndToken(chi.URLParam(r, "id"))
 	writeJSON(w, http.StatusOK, apiv1.TokenRevoked{ID: chi.URLParam(r, "id"), Revoked: true})
 }

@@ -318,6 +318,8 @@ func init() {
 	wire[apiv1.Document]()
 	wire[apiv1.Error]()
 	wire[apiv1.ErrorBody]()
+	wire[apiv1.UILogin]()
+	wire[apiv1.UISession]()
 	wire[apiv1.ForgetRequest]()
 	wire[apiv1.ForgetResult]()
 	wire[apiv1.GuestHints]()

@@ -16,6 +16,7 @@ import (
 	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/restore"
+	"github.com/shadowvault/shadowvault/ui"
 )
 
 // Options configure the API server.
@@ -38,6 +39,10 @@ type Options struct {
 	// in the background right after its backup (else on first request),
 	// so that the next incremental backup in block-digest mode finds them.
 	PrecomputeDigests bool
+	// UIIdle and UIMax are the lifetimes of a dashboard session: idle
+	// and absolute (default ui.IdleTimeout, 12 h, and ui.MaxLifetime,
+	// 24 h). Sessions are kept in memory: a restart ends them all.
+	UIIdle, UIMax time.Duration
 }
 
 // DefaultMaxUploads is Options.MaxUploads when it is 0.
@@ -56,6 +61,8 @@ type Server struct {
 	dig     digester
 	// maps keeps decoded disk maps across restore requests.
 	maps *restore.MapCache
+	// ui holds the dashboard's sessions.
+	ui *ui.Sessions
 }
 
 // mapCacheBytes bounds the decoded disk maps kept across requests (a map
@@ -79,7 +86,8 @@ func New(r *repo.Repository, tokens *Tokens, opts Options) *Server {
 	if opts.MaxUploads == 0 {
 		opts.MaxUploads = DefaultMaxUploads
 	}
-	s := &Server{repo: r, tokens: tokens, log: opts.Logger, opts: opts, maps: restore.NewMapCache(r, mapCacheBytes)}
+	s := &Server{repo: r, tokens: tokens, log: opts.Logger, opts: opts, maps: restore.NewMapCache(r, mapCacheBytes),
+		ui: ui.NewSessions(opts.UIIdle, opts.UIMax, nil)}
 	s.m = newMetrics(r, s.uploads.Load)
 	return s
 }
@@ -116,6 +124,13 @@ func (s *Server) Handler() http.Handler {
 	// The API's description needs no token: a static route, which chi
 	// matches before the authenticated subrouter below.
 	r.Get("/api/v1/openapi.json", openAPIDocument)
+	// The dashboard: its static files need no session (the page asks
+	// GET /ui/session and shows the login form without one).
+	r.Get("/ui", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusMovedPermanently) })
+	r.Get("/ui/*", ui.Handler("/ui/").ServeHTTP)
+	r.Post("/ui/login", s.uiLogin)
+	r.Post("/ui/logout", s.uiLogout)
+	r.Get("/ui/session", s.uiSession)
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
 		r.Get("/receipt-key", s.receiptKey)
@@ -231,10 +246,15 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 	})
 }
 
-// authenticate requires a valid bearer token.
+// authenticate requires a valid bearer token, a signed link, or the
+// dashboard's session cookie (authenticateCookie).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
+		if c, err := r.Cookie(ui.CookieName); h == "" && err == nil && c.Value != "" {
+			s.authenticateCookie(w, r, next)
+			return
+		}
 		if sig := r.URL.Query().Get(apiv1.SignatureParam); h == "" && sig != "" {
 			s.authenticateLink(w, r, next, sig)
 			return

@@ -161,3 +161,23 @@ func (t *Tokens) Revoke(id string) error {
 	// records is tidiness.
 	return t.revokeLinksOf(id)
 }
+
+// ByID returns the token record of an ID (no secret needed: a dashboard
+// session knows its token by ID); errBadToken when it is unknown, revoked
+// or a link.
+func (t *Tokens) ByID(id string) (Token, error) {
+	var tok Token
+	found := false
+	err := t.store.Tokens(func(tid string, rec []byte) error {
+		if tid == id {
+			found = true
+			return json.Unmarshal(rec, &tok)
+		}
+		return nil
+	})
+	if err != nil || !found || tok.Role == roleLink {
+		return Token{}, errBadToken
+	}
+	tok.Hash = ""
+	return tok, nil
+}

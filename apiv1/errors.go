@@ -11,6 +11,7 @@ func (c Code) String() string { return string(c) }
 const (
 	CodeUnauthorized     Code = "UNAUTHORIZED"
 	CodeForbidden        Code = "FORBIDDEN"
+	CodeCSRFFailed       Code = "CSRF_FAILED"  // a dashboard session's unsafe request without its CSRF token, or from another origin
 	CodeLinkExpired      Code = "LINK_EXPIRED" // a signed link past its expiry
 	CodeNotFound         Code = "NOT_FOUND"
 	CodeBadRequest       Code = "BAD_REQUEST"
@@ -61,6 +62,7 @@ func Codes() []Code { return slices.Clone(codes) }
 var codes = []Code{
 	CodeUnauthorized,
 	CodeForbidden,
+	CodeCSRFFailed,
 	CodeLinkExpired,
 	CodeNotFound,
 	CodeBadRequest,

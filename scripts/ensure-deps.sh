@@ -2,6 +2,7 @@
 # ensure-deps.sh installs the Debian packages shadowvault's tests use, only
 # when a command they provide is missing:
 #   qemu-img (qemu-utils), mkntfs/ntfscp (ntfs-3g), sfdisk (fdisk),
+#   chromium (the dashboard's browser tests, driven by chromedp),
 #   and with "bench": restic and borg (restic, borgbackup).
 set -euo pipefail
 
@@ -11,6 +12,7 @@ want qemu-img qemu-utils
 want mkntfs ntfs-3g
 want ntfscp ntfs-3g
 want sfdisk fdisk
+want chromium chromium
 if [ "${1:-}" = bench ]; then
 	want restic restic
 	want borg borgbackup

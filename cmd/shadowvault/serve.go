@@ -194,7 +194,8 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 	if tlsFiles[0] != "" {
 		scheme = "https"
 	}
-	log.Info("serving", "listen", scheme+"://"+ln.Addr().String(), "repo", repoPath, "state", state)
+	log.Info("serving", "listen", scheme+"://"+ln.Addr().String(), "repo", repoPath, "state", state,
+		"dashboard", scheme+"://"+ln.Addr().String()+"/ui/")
 	errc := make(chan error, 1)
 	go func() {
 		if tlsFiles[0] != "" {

@@ -317,6 +317,7 @@ var tags = []Tag{
 	{Name: "maintenance", Description: "Prune, check, index repair, jobs and figures."},
 	{Name: "tokens", Description: "API tokens and their roles."},
 	{Name: "server", Description: "Health, metrics, the receipt key and this document."},
+	{Name: "dashboard", Description: "The web dashboard at /ui/: its pages, and the login that opens a session for a browser."},
 }
 
 const infoDescription = `shadowvault stores the VHD, VHDX and raw disks of Hyper-V VMs, chunked, deduplicated and compressed, and returns a signed completion receipt once a backup is durable: the receipt is what lets a host's backup agent tell VSS "backup complete", so that the guests truncate their logs.
@@ -327,4 +328,6 @@ Every error answer is {"error":{"code":"...","message":"..."}}: the code (one of
 
 Every answer carries an X-Request-Id header, the id under which the server logged the request.
 
-Roles: admin may do everything; restore may list and restore snapshots (of one host if the token has one); agent may back up its host and list that host's snapshots. A token limited to a host sees no other host's snapshots: one of another host answers as a missing one does, and a list asked for another host 403 FORBIDDEN. Each operation's x-shadowvault-roles lists the roles it allows.`
+Roles: admin may do everything; restore may list and restore snapshots (of one host if the token has one); agent may back up its host and list that host's snapshots. A token limited to a host sees no other host's snapshots: one of another host answers as a missing one does, and a list asked for another host 403 FORBIDDEN. Each operation's x-shadowvault-roles lists the roles it allows.
+
+The web dashboard (/ui/) logs in with a token (POST /ui/login, admin or restore) and then authenticates /api/v1 requests with its session cookie instead of a bearer token, with the role of the token behind it. A request with the cookie and an unsafe method (POST, PUT, PATCH, DELETE) must carry the session's CSRF token in the X-CSRF-Token header and come from this origin (Origin, Sec-Fetch-Site), else 403 CSRF_FAILED; a restore token's session may not use an unsafe method at all (403 FORBIDDEN). Bearer-authenticated requests are unaffected.`

@@ -502,6 +502,55 @@ func operations() []op {
 				fail(404, "No such link.", apiv1.CodeNotFound),
 			},
 		},
+
+		// The dashboard.
+		{
+			method: "GET", path: "/ui", id: "dashboardRedirect", tag: "dashboard",
+			summary: "Redirect to the dashboard",
+			answers: []answer{{status: 301, desc: "To /ui/."}},
+		},
+		{
+			method: "GET", path: "/ui/*", id: "dashboard", tag: "dashboard",
+			summary: "The dashboard's pages",
+			desc: "The static files of the web dashboard (/ui/ is its page; its scripts and style sheet beside it), embedded in the server. " +
+				"They need no session: the page asks GET /ui/session and shows its login form without one. Every answer carries a " +
+				"Content-Security-Policy without inline script, X-Frame-Options DENY, Referrer-Policy no-referrer and X-Content-Type-Options nosniff.",
+			answers: []answer{
+				{status: 200, desc: "The file.", content: []content{{mediaType: "text/html", schema: &Schema{Type: "string"}}}},
+				{status: 404, desc: "No such file.", content: []content{{mediaType: "text/plain", schema: &Schema{Type: "string"}}}},
+			},
+		},
+		{
+			method: "POST", path: "/ui/login", id: "dashboardLogin", tag: "dashboard",
+			summary: "Log in to the dashboard",
+			desc: "Checks the token like the API does and opens a session: a random 256-bit ID in a cookie (shadowvault_session; HttpOnly, " +
+				"SameSite=Strict, Path=/, Secure over TLS), kept in the server's memory. It ends after 12 h without a request, 24 h after login, " +
+				"at logout, when its token is revoked, and when the server restarts. The token is only in this body: never in a URL, a page or a log line. " +
+				"A form body (application/x-www-form-urlencoded, field token) is answered 303 to /ui/. A login from another origin is refused.",
+			body: &reqBody{required: true, content: []content{jsonBody[apiv1.UILogin](`{"token":"svt_3f2a9c0d41be_0c1d2e3f405162738495a6b7c8d9eaf00112233445566778"}`)}},
+			answers: []answer{
+				ok[apiv1.UISession](200, "The session is open; the cookie is set.", uiSessionExample),
+				{status: 303, desc: "A form login: the session is open, go to /ui/."},
+				fail(401, "A wrong, revoked or missing token.", apiv1.CodeUnauthorized),
+				fail(403, "An agent token (only admin and restore tokens log in), or a login from another origin.", apiv1.CodeForbidden, apiv1.CodeCSRFFailed),
+				errJSONBody, errTooLarge,
+			},
+		},
+		{
+			method: "POST", path: "/ui/logout", id: "dashboardLogout", tag: "dashboard",
+			summary: "Log out of the dashboard",
+			desc:    "Ends the cookie's session (which needs its X-CSRF-Token) and clears the cookie. Without a session it only clears the cookie.",
+			answers: []answer{
+				{status: 204, desc: "Logged out."},
+				fail(403, "The session's CSRF token is missing or wrong, or the request comes from another origin.", apiv1.CodeCSRFFailed),
+			},
+		},
+		{
+			method: "GET", path: "/ui/session", id: "dashboardSession", tag: "dashboard",
+			summary: "The dashboard session of this browser",
+			desc:    "Who the cookie's session is and its CSRF token (the page cannot read the HttpOnly cookie), or logged_in false without a live session.",
+			answers: []answer{ok[apiv1.UISession](200, "The session, or logged_in false.", uiSessionExample)},
+		},
 	}
 }
 
@@ -562,3 +611,7 @@ var (
 	acceptRanges       = &Header{Description: "`bytes`: every format serves ranges.", Schema: &Schema{Type: "string"}}
 	etagHeader         = &Header{Description: "A strong ETag of this snapshot disk in this format.", Schema: &Schema{Type: "string"}}
 )
+
+const uiSessionExample = `{"logged_in":true,"role":"admin","token_id":"3f2a9c0d41be","read_only":false,` +
+	`"csrf_token":"9b1c0e6f3a2d4b5c8e7f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5","created":"2026-03-04T05:06:07Z",` +
+	`"expires":"2026-03-04T17:06:07Z","idle_seconds":43200,"max_seconds":86400}`
