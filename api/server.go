@@ -38,6 +38,8 @@ type Options struct {
 	// in the background right after its backup (else on first request),
 	// so that the next incremental backup in block-digest mode finds them.
 	PrecomputeDigests bool
+	// Now is the clock schedules are planned with (default time.Now).
+	Now func() time.Time
 }
 
 // DefaultMaxUploads is Options.MaxUploads when it is 0.
@@ -80,9 +82,15 @@ func New(r *repo.Repository, tokens *Tokens, opts Options) *Server {
 		opts.MaxUploads = DefaultMaxUploads
 	}
 	s := &Server{repo: r, tokens: tokens, log: opts.Logger, opts: opts, maps: restore.NewMapCache(r, mapCacheBytes)}
+	if opts.Now == nil {
+		s.opts.Now = time.Now
+	}
 	s.m = newMetrics(r, s.uploads.Load)
+	s.m.reg.MustRegister(&scheduleCollector{s: s})
 	return s
 }
+
+func (s *Server) now() time.Time { return s.opts.Now() }
 
 // uploadRetryAfter is the Retry-After (seconds) of a refused upload.
 const uploadRetryAfter = "30"
@@ -148,6 +156,14 @@ func (s *Server) Handler() http.Handler {
 		r.With(allow(apiv1.RoleAdmin)).Put("/policies/{name}", s.putPolicy)
 		r.With(allow(apiv1.RoleAdmin)).Get("/policies/{name}", s.getPolicy)
 		r.With(allow(apiv1.RoleAdmin)).Delete("/policies/{name}", s.deletePolicy)
+		r.With(allow(apiv1.RoleAdmin)).Get("/schedules", s.listSchedules)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/schedules/status", s.scheduleStatus)
+		r.With(allow(apiv1.RoleAdmin)).Put("/schedules/{name}", s.putSchedule)
+		r.With(allow(apiv1.RoleAdmin)).Get("/schedules/{name}", s.getSchedule)
+		r.With(allow(apiv1.RoleAdmin)).Delete("/schedules/{name}", s.deleteSchedule)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleAgent)).Get("/plan", s.plan)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleAgent)).Put("/hosts/{host}/inventory", s.putInventory)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/inventory", s.listInventory)
 		r.With(allow(apiv1.RoleAdmin)).Post("/forget", s.forget)
 		r.With(allow(apiv1.RoleAdmin)).Post("/prune", s.prune)
 		r.With(allow(apiv1.RoleAdmin)).Get("/jobs", s.jobs)
