@@ -56,7 +56,6 @@ const serviceName = "shadowvault-agent"
 type agentOpts struct {
 	cf                               clientFlags
 	tokenFile, key, host, inv, state string
-	json                             bool
 }
 
 func agentFlags(cmd *command) func() (*flag.FlagSet, *agentOpts) {
@@ -193,37 +192,4 @@ func runAgent(ctx context.Context, o *agentOpts, log *slog.Logger) error {
 	return agent.RunService(ctx, c, agent.ServiceOptions{
 		Host: o.host, Inventory: inventory, Run: backupRunner(c, o, log), Log: log,
 	})
-}
-
-// systemdUnit is the unit `agent install` prints on systems without the
-// Windows service manager.
-func systemdUnit(exe string, args []string) string {
-	quoted := make([]string, len(args))
-	for i, a := range args {
-		quoted[i] = systemdQuote(a)
-	}
-	return `[Unit]
-Description=shadowvault backup agent
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-ExecStart=` + systemdQuote(exe) + " " + strings.Join(quoted, " ") + `
-Restart=on-failure
-RestartSec=30
-KillSignal=SIGTERM
-TimeoutStopSec=120
-
-[Install]
-WantedBy=multi-user.target
-`
-}
-
-// systemdQuote quotes a word of ExecStart= when it needs it.
-func systemdQuote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\"'\\;$%") {
-		return s
-	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", "$$", "%", "%%")
-	return `"` + r.Replace(s) + `"`
 }
