@@ -49,8 +49,8 @@ func (s *Server) scheduleView(host string) (*scheduleView, error) {
 	return v, nil
 }
 
-// plan answers GET /api/v1/plan?host=H: the host's inventory VMs that an
-// enabled schedule makes due now (the first by schedule name, one item a
+// plan answers GET /api/v1/plan?host=H: the host's inventory VMs (with a
+// disk) that an enabled schedule makes due now (the first by schedule name, one item a
 // VM), with the disks the inventory names.
 func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
 	host := r.URL.Query().Get("host")
@@ -78,6 +78,9 @@ func (v *scheduleView) plan(host string) apiv1.Plan {
 			continue
 		}
 		for _, vm := range inv.VMs {
+			if len(vm.Disks) == 0 {
+				continue // nothing to back up
+			}
 			last := v.last[vmKey{host, vm.Name}]
 			for _, sc := range v.schedules {
 				if !sc.Enabled || !sc.when.Matches(host, vm.Name) {

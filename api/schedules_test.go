@@ -181,7 +181,7 @@ func TestPlanStatusMetrics(t *testing.T) {
 	_, hv01, _ := s.Tokens.Create("agent", "HV01")
 	dir := t.TempDir()
 	disk := writeDisk(t, dir, "disk0.raw", random(200000))
-	inv := fmt.Sprintf(`{"vms":[{"name":"SQL01","id":"1","state":"running","disks":[{"path":%q}]},{"name":"SQL02","id":"2","state":"off","disks":[{"path":"D:\\VMs\\SQL02.vhdx"}]},{"name":"WEB","disks":[]}]}`, disk)
+	inv := fmt.Sprintf(`{"vms":[{"name":"SQL01","id":"1","state":"running","disks":[{"path":%q}]},{"name":"SQL02","id":"2","state":"off","disks":[{"path":"D:\\VMs\\SQL02.vhdx"}]},{"name":"WEB","disks":[]},{"name":"SQL03","disks":[]}]}`, disk)
 	if err := doJSON(t, s, hv01, "PUT", "/api/v1/hosts/HV01/inventory", inv, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -224,10 +224,12 @@ func TestPlanStatusMetrics(t *testing.T) {
 	if err := doJSON(t, s, "", "GET", "/api/v1/schedules/status", "", &st); err != nil {
 		t.Fatal(err)
 	}
-	if len(st.VMs) != 2 || st.VMs[0].VM != "SQL02" || !st.VMs[0].Missed || st.VMs[1].VM != "SQL01" || st.VMs[1].Missed {
+	// SQL03 has no disk to back up, so it is never in a plan, and missed.
+	if len(st.VMs) != 3 || st.VMs[0].VM != "SQL02" || !st.VMs[0].Missed || st.VMs[1].VM != "SQL03" || !st.VMs[1].Missed ||
+		st.VMs[2].VM != "SQL01" || st.VMs[2].Missed {
 		t.Fatalf("status %+v", st.VMs)
 	}
-	if r := st.VMs[1]; r.LastSuccess == nil || !r.LastSuccess.Equal(time.Date(2026, 6, 10, 22, 30, 0, 0, time.UTC)) ||
+	if r := st.VMs[2]; r.LastSuccess == nil || !r.LastSuccess.Equal(time.Date(2026, 6, 10, 22, 30, 0, 0, time.UTC)) ||
 		!r.WindowStart.Equal(time.Date(2026, 6, 10, 22, 0, 0, 0, time.UTC)) || !r.NextDue.Equal(time.Date(2026, 6, 11, 22, 0, 0, 0, time.UTC)) {
 		t.Errorf("SQL01's row %+v", r)
 	}
