@@ -59,6 +59,9 @@ type BackupOptions struct {
 	Incremental   bool
 	Base          string
 	ChangedRanges string
+	// Schedule names the server's schedule this backup runs for (the
+	// session's "schedule"); empty for a backup started by hand.
+	Schedule string
 }
 
 // Progress counts bytes for a progress display.
@@ -119,7 +122,11 @@ func Backup(ctx context.Context, c *Client, o BackupOptions) (*apiv1.Receipt, er
 	}
 	// Declaring the disks makes the server refuse a receipt without one.
 	id, err := c.OpenSession(ctx, apiv1.SessionRequest{Host: o.Host, VM: o.VM, BackupType: o.Type,
-		Consistency: o.Consistency, Writers: o.Writers, Disks: names})
+		Consistency: o.Consistency, Writers: o.Writers, Disks: names, Schedule: o.Schedule})
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusConflict {
+		return nil, fmt.Errorf("open session: %w: %w", ErrBusy, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open session: %w", err)
 	}

@@ -22,6 +22,9 @@ var (
 	ErrNetwork = errors.New("network error")
 	ErrServer  = errors.New("server error")
 	ErrVerify  = errors.New("verification failed")
+	// ErrBusy is a session the server refused (409) because a backup of
+	// the same host and VM is in flight: try again later.
+	ErrBusy = errors.New("a backup of this VM is already running")
 	// ErrInput is a local file the agent cannot use (a disk that is
 	// missing, unreadable or not a regular file; a bad --changed-ranges
 	// file), found before anything is sent.

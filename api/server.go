@@ -43,6 +43,8 @@ type Options struct {
 	// and absolute (default ui.IdleTimeout, 12 h, and ui.MaxLifetime,
 	// 24 h). Sessions are kept in memory: a restart ends them all.
 	UIIdle, UIMax time.Duration
+	// Now is the clock schedules are planned with (default time.Now).
+	Now func() time.Time
 }
 
 // DefaultMaxUploads is Options.MaxUploads when it is 0.
@@ -88,9 +90,15 @@ func New(r *repo.Repository, tokens *Tokens, opts Options) *Server {
 	}
 	s := &Server{repo: r, tokens: tokens, log: opts.Logger, opts: opts, maps: restore.NewMapCache(r, mapCacheBytes),
 		ui: ui.NewSessions(opts.UIIdle, opts.UIMax, nil)}
+	if opts.Now == nil {
+		s.opts.Now = time.Now
+	}
 	s.m = newMetrics(r, s.uploads.Load)
+	s.m.reg.MustRegister(&scheduleCollector{s: s})
 	return s
 }
+
+func (s *Server) now() time.Time { return s.opts.Now() }
 
 // uploadRetryAfter is the Retry-After (seconds) of a refused upload.
 const uploadRetryAfter = "30"
@@ -163,6 +171,14 @@ func (s *Server) Handler() http.Handler {
 		r.With(allow(apiv1.RoleAdmin)).Put("/policies/{name}", s.putPolicy)
 		r.With(allow(apiv1.RoleAdmin)).Get("/policies/{name}", s.getPolicy)
 		r.With(allow(apiv1.RoleAdmin)).Delete("/policies/{name}", s.deletePolicy)
+		r.With(allow(apiv1.RoleAdmin)).Get("/schedules", s.listSchedules)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/schedules/status", s.scheduleStatus)
+		r.With(allow(apiv1.RoleAdmin)).Put("/schedules/{name}", s.putSchedule)
+		r.With(allow(apiv1.RoleAdmin)).Get("/schedules/{name}", s.getSchedule)
+		r.With(allow(apiv1.RoleAdmin)).Delete("/schedules/{name}", s.deleteSchedule)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleAgent)).Get("/plan", s.plan)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleAgent)).Put("/hosts/{host}/inventory", s.putInventory)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/inventory", s.listInventory)
 		r.With(allow(apiv1.RoleAdmin)).Post("/forget", s.forget)
 		r.With(allow(apiv1.RoleAdmin)).Post("/prune", s.prune)
 		r.With(allow(apiv1.RoleAdmin)).Get("/jobs", s.jobs)

@@ -49,7 +49,10 @@ const (
 	CodeUnsupportedFS    Code = "UNSUPPORTED_FILESYSTEM"
 	CodeCorruptFS        Code = "CORRUPT_FILESYSTEM"
 	CodeLastAdmin        Code = "LAST_ADMIN_TOKEN" // revoking the only admin token
-	CodeBusy             Code = "REPOSITORY_BUSY"  // maintenance while backups are in flight
+	CodeBadSchedule      Code = "BAD_SCHEDULE"     // a schedule's globs, window, zone or interval do not parse
+	CodeUnknownPolicy    Code = "UNKNOWN_POLICY"   // a schedule names a retention policy that is not stored
+	CodeInventoryLimit   Code = "INVENTORY_TOO_LARGE"
+	CodeBusy             Code = "REPOSITORY_BUSY" // maintenance while backups are in flight
 	CodeStorage          Code = "STORAGE_ERROR"
 	CodeCorruptData      Code = "CORRUPT_DATA"
 	CodeInternal         Code = "INTERNAL"
@@ -100,6 +103,9 @@ var codes = []Code{
 	CodeUnsupportedFS,
 	CodeCorruptFS,
 	CodeLastAdmin,
+	CodeBadSchedule,
+	CodeUnknownPolicy,
+	CodeInventoryLimit,
 	CodeBusy,
 	CodeStorage,
 	CodeCorruptData,

@@ -19,6 +19,8 @@ type SessionRequest struct {
 	// Disks, if given, are every disk the session will hold: the server
 	// then refuses to complete without each of them, and refuses others.
 	Disks []string `json:"disks,omitempty"`
+	// Schedule names the schedule that started this backup, if one did.
+	Schedule string `json:"schedule,omitempty"`
 }
 
 // Writer names a VSS writer in SessionRequest.Writers.

@@ -28,8 +28,13 @@ var (
 	// still be in the backend. Added in schema 1 without a migration: an
 	// index without the bucket has no forget in progress.
 	bucketForgets = []byte("forgets")
-	allBuckets    = [][]byte{bucketMeta, bucketChunks, bucketPacks, bucketSnapshots, bucketSessions, bucketTokens,
-		bucketPolicies, bucketProtected, bucketOrphans, bucketForgets}
+	// bucketSchedules (backup schedules, by name) and bucketInventory
+	// (each host's last inventory report, by host) were added in schema 1
+	// without a migration: Open creates them, empty, in an older index.
+	bucketSchedules = []byte("schedules")
+	bucketInventory = []byte("inventory")
+	allBuckets      = [][]byte{bucketMeta, bucketChunks, bucketPacks, bucketSnapshots, bucketSessions, bucketTokens,
+		bucketPolicies, bucketProtected, bucketOrphans, bucketForgets, bucketSchedules, bucketInventory}
 )
 
 // SchemaVersion is the layout of the buckets; it is checked at Open.

@@ -135,6 +135,12 @@ func (r *Repository) RebuildIndex(ctx context.Context) (RebuildStats, error) {
 	if err == nil {
 		st.Tokens, st.Policies, err = r.syncSettings(ctx, true)
 	}
+	if err == nil {
+		var n int
+		if n, err = r.syncSchedules(ctx, true); n > 0 {
+			r.log.Info("schedules restored from the backend", "schedules", n)
+		}
+	}
 	st.Took = time.Since(start)
 	st.Seconds = st.Took.Seconds()
 	if err != nil {

@@ -81,6 +81,9 @@ func (r *Repository) Reconcile(ctx context.Context) (ReconcileStats, error) {
 	if _, _, err := r.syncSettings(ctx, false); err != nil {
 		return st, err
 	}
+	if _, err := r.syncSchedules(ctx, false); err != nil {
+		return st, err
+	}
 	for id, rec := range listed {
 		if _, ok := stored[id]; ok {
 			continue

@@ -31,6 +31,7 @@ type backupOpts struct {
 	cf                                      clientFlags
 	key, host, vm, typ, consistency, format string
 	writers, writerDoc, base, changed       string
+	schedule                                string
 	parallel, retries                       int
 	hints, excludeFree, vss, incremental    bool
 }
@@ -55,6 +56,7 @@ func backupFlags() (*flag.FlagSet, *backupOpts) {
 	fs.BoolVar(&o.incremental, "incremental", false, "send only what changed since a base snapshot of this host and VM (a synthetic full is stored); a disk without a base goes up whole")
 	fs.StringVar(&o.base, "base", "", "with --incremental: the base `SNAPSHOT` (default: the newest holding each disk)")
 	fs.StringVar(&o.changed, "changed-ranges", "", "with --incremental: a JSON `FILE` [{\"offset\":N,\"length\":N}] of the ranges that changed (default: compare block digests)")
+	fs.StringVar(&o.schedule, "schedule", "", "the server's `SCHEDULE` this backup runs for (set by `agent run`)")
 	return fs, o
 }
 
@@ -96,6 +98,7 @@ func cmdBackup(args []string) int {
 		ReceiptKey: key, Parallel: o.parallel, Retries: o.retries, Progress: p, Log: log,
 		Writers: writersJSON(o.writers), WriterMetadata: o.writerDoc,
 		GuestHints: o.hints, ExcludeFree: o.excludeFree, Incremental: o.incremental, Base: o.base, ChangedRanges: o.changed,
+		Schedule: o.schedule,
 	})
 	done()
 	if err != nil {
@@ -119,7 +122,7 @@ func backupVSS(o *backupOpts, typ apiv1.BackupType, key string, disks []string) 
 	return runVSS(o.vm, typ, disks, vssUploadArgs(vssUpload{
 		server: server, caCert: o.cf.caCertFile(), key: key, host: o.host, vm: o.vm, typ: typ, format: o.format,
 		parallel: o.parallel, retries: o.retries, hints: o.hints, excludeFree: o.excludeFree,
-		incremental: o.incremental, base: o.base, changed: o.changed,
+		incremental: o.incremental, base: o.base, changed: o.changed, schedule: o.schedule,
 	}))
 }
 

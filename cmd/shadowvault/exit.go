@@ -19,6 +19,7 @@ const (
 	exitNetwork     = 4   // the server is not reachable, or the connection failed
 	exitServer      = 5   // the server failed (5xx, a stream it aborted, an answer that does not decode)
 	exitMismatch    = 6   // the receipt or a stream hash does not verify
+	exitBusy        = 7   // a backup of the host and VM is already running (409 on opening the session)
 	exitInterrupted = 130 // SIGINT or SIGTERM, as a shell reports a Ctrl-C
 )
 
@@ -37,6 +38,8 @@ const exitCodesHelp = `Exit codes:
   5    server error: a 5xx answer, a stream the server aborted (e.g. a
        damaged pack), an answer that does not decode
   6    verification failed: the receipt's signature or a disk's hash
+  7    busy: the server refused the session because a backup of the same
+       host and VM is running
   130  interrupted (SIGINT, SIGTERM); a backup aborts its session
 backup --vss exits with diskshadow's code when diskshadow fails (1 if it
 has none).
@@ -55,6 +58,8 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, agent.ErrVerify):
 		return exitMismatch
+	case errors.Is(err, agent.ErrBusy):
+		return exitBusy
 	case errors.Is(err, agent.ErrRefused), errors.Is(err, agent.ErrInput),
 		errors.Is(err, errNoSnapshot), errors.Is(err, errOutputExists), errors.Is(err, errNoVolume):
 		return exitRefused

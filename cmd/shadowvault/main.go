@@ -47,6 +47,10 @@ func dispatch(args []string) int {
 		code = cmdProtect(args)
 	case "policy":
 		code = cmdPolicy(args)
+	case "schedule":
+		code = cmdSchedule(args)
+	case "agent":
+		code = cmdAgent(args)
 	case "prune":
 		code = cmdPrune(args)
 	case "check":

@@ -49,3 +49,34 @@ func TestRepairBringsBackTokensAndPolicies(t *testing.T) {
 		t.Fatalf("the agent token after repair: %s %v", list, err)
 	}
 }
+
+// Schedules are mirrored in the backend like policies: with the index
+// lost, `repair index` brings them back as they were.
+func TestRepairBringsBackSchedules(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	ctx := context.Background()
+	sched := `{"hosts":"HV*","vms":"SQL*","window":{"days":["mon"],"start":"22:00","end":"04:00","time_zone":"Europe/Berlin"},"incremental":true}`
+	if err := s.client().Do(ctx, http.MethodPut, "/api/v1/schedules/nightly", strings.NewReader(sched), int64(len(sched)), nil); err != nil {
+		t.Fatal(err)
+	}
+	var before json.RawMessage
+	if err := s.client().Do(ctx, http.MethodGet, "/api/v1/schedules", nil, 0, &before); err != nil {
+		t.Fatal(err)
+	}
+	s.kill()
+	if err := os.Remove(filepath.Join(dir, "data", "index.db")); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := runOut(t, nil, "repair", "index", "--repo", filepath.Join(dir, "data")); code != 0 {
+		t.Fatalf("repair index: exit %d\n%s", code, out)
+	}
+	s = startServer(t, dir)
+	var after json.RawMessage
+	if err := s.client().Do(ctx, http.MethodGet, "/api/v1/schedules", nil, 0, &after); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) || !bytes.Contains(after, []byte(`"nightly"`)) {
+		t.Fatalf("schedules after repair:\n%s\nbefore:\n%s", after, before)
+	}
+}

@@ -54,6 +54,16 @@ func commandList() []section {
 			{&urlListCmd, flagsOf(urlListFlags)},
 			{&urlRevokeCmd, flagsOf(urlRevokeFlags)},
 		}},
+		{"Schedules and the agent service", []verb{
+			{&scheduleSetCmd, flagsOf(scheduleSetFlags)},
+			{&scheduleListCmd, flagsOf(scheduleListFlags)},
+			{&scheduleShowCmd, flagsOf(scheduleShowFlags)},
+			{&scheduleRmCmd, flagsOf(scheduleRmFlags)},
+			{&scheduleStatusCmd, flagsOf(scheduleStatusFlags)},
+			{&agentRunCmd, flagsOf(agentRunFlags)},
+			{&agentInstallCmd, flagsOf(agentInstallFlags)},
+			{&agentUninstallCmd, flagsOf(agentUninstallFlags)},
+		}},
 		{"Files inside a backup (NTFS)", []verb{
 			{&lsCmd, flagsOf(lsFlags)},
 			{&findCmd, flagsOf(findFlags)},

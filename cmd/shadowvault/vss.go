@@ -92,6 +92,7 @@ type vssUpload struct {
 	hints, excludeFree                    bool
 	incremental                           bool
 	base, changed                         string
+	schedule                              string
 }
 
 // vssUploadArgs are the upload step's flags: everything but the disks and
@@ -118,6 +119,9 @@ func vssUploadArgs(u vssUpload) []string {
 		if u.changed != "" {
 			up = append(up, "--changed-ranges", u.changed)
 		}
+	}
+	if u.schedule != "" {
+		up = append(up, "--schedule", u.schedule)
 	}
 	writers, _ := json.Marshal([]apiv1.Writer{{Name: "Microsoft Hyper-V VSS Writer", ID: agent.HyperVWriter}})
 	return append(up, "--writers", string(writers))

@@ -16,6 +16,9 @@ var Project = Rules{
 		// Encryption at rest: keys, sealed blobs, key slots; no
 		// shadowvault package below it.
 		{Pkg: "crypt"},
+		// The schedule model: pure functions of times, the standard
+		// library alone.
+		{Pkg: "schedule"},
 		// Above chunk only.
 		{Pkg: "receipt", Only: []string{"chunk"}},
 		{Pkg: "repo/pack", Only: []string{"chunk"}},

@@ -125,7 +125,7 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(dir, "spill"), IdleTimeout: o.IdleTimeout, SpillLimit: o.SpillLimit}).Handler())
+	hs := httptest.NewServer(api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(dir, "spill"), IdleTimeout: o.IdleTimeout, SpillLimit: o.SpillLimit, Now: o.Now}).Handler())
 	s := &Server{URL: hs.URL, Repo: r, Index: idx, Backend: be, Tokens: tokens, AdminToken: admin,
 		Key: priv.Public().(ed25519.PublicKey), HTTP: hs, Dir: dir, MasterKey: master}
 	t.Cleanup(func() {

@@ -17,15 +17,16 @@ const (
 	TypeDiskMap  Type = "diskmaps"
 	TypeSnapshot Type = "snapshots"
 	TypeKeys     Type = "keys"
-	TypeProtect  Type = "protect"  // an empty marker per protected snapshot
-	TypeToken    Type = "tokens"   // API token records (hashed secrets), by token id
-	TypePolicy   Type = "policies" // retention policies, by BLAKE3 of the name
-	TypeMetadata Type = "metadata" // a snapshot's VSS writer metadata document, by snapshot id
-	TypeDigests  Type = "digests"  // block digests of a disk's virtual content, by disk map id
+	TypeProtect  Type = "protect"   // an empty marker per protected snapshot
+	TypeToken    Type = "tokens"    // API token records (hashed secrets), by token id
+	TypePolicy   Type = "policies"  // retention policies, by BLAKE3 of the name
+	TypeMetadata Type = "metadata"  // a snapshot's VSS writer metadata document, by snapshot id
+	TypeDigests  Type = "digests"   // block digests of a disk's virtual content, by disk map id
+	TypeSchedule Type = "schedules" // backup schedules, by BLAKE3 of the name
 )
 
 // Types lists every object type, in the order a rebuild reads them.
-var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect, TypeToken, TypePolicy, TypeMetadata, TypeDigests}
+var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect, TypeToken, TypePolicy, TypeMetadata, TypeDigests, TypeSchedule}
 
 // Handle names one object.
 type Handle struct {

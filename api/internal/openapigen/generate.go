@@ -313,6 +313,7 @@ var tags = []Tag{
 	{Name: "snapshots", Description: "The catalogue: snapshots and their manifests, protection, forgetting one."},
 	{Name: "restore", Description: "A snapshot disk's content: restores in every format, and the block digests incremental agents compare."},
 	{Name: "files", Description: "Browsing the NTFS volumes inside a snapshot disk, and downloading single files."},
+	{Name: "schedules", Description: "Backup schedules held by the server, the plans agents pull, where scheduled VMs stand, and the hosts' inventories."},
 	{Name: "retention", Description: "Retention policies and forget."},
 	{Name: "maintenance", Description: "Prune, check, index repair, jobs and figures."},
 	{Name: "tokens", Description: "API tokens and their roles."},

@@ -23,13 +23,15 @@ var (
 	sessionID = pathParam("id", "The session's id (32 hex digits), as opening the session answered it.")
 	diskName  = pathParam("name", "The disk's name: 1 to 128 bytes of UTF-8 without control characters, "+
 		"`/`, `\\` or `:`, not `.` or `..`, not starting with a dot or a space nor ending with a space (e.g. `disk0.vhdx`).")
-	snapshotID  = pathParam("id", "The snapshot's id (32 hex digits).")
-	partition   = &Parameter{Name: "index", In: "path", Required: true, Description: "The partition's index, as the partition list gives it (MBR primary slots 1-4, logical partitions from 5, GPT entries from 1).", Schema: &Schema{Type: "integer", Minimum: ptr[int64](0)}}
-	policyName  = pathParam("name", "The policy's name (the rules of a disk name apply).")
-	tokenID     = pathParam("id", "The token's id (12 hex digits: the part of the secret after `svt_`).")
-	linkID      = pathParam("id", "The link's id (`l` and 12 hex digits).")
-	errJSONBody = fail(400, "The body is not the JSON expected (also an unknown property).", apiv1.CodeBadRequest)
-	errTooLarge = fail(413, "The JSON body is over 1 MiB.", apiv1.CodeBodyTooLarge)
+	snapshotID   = pathParam("id", "The snapshot's id (32 hex digits).")
+	partition    = &Parameter{Name: "index", In: "path", Required: true, Description: "The partition's index, as the partition list gives it (MBR primary slots 1-4, logical partitions from 5, GPT entries from 1).", Schema: &Schema{Type: "integer", Minimum: ptr[int64](0)}}
+	policyName   = pathParam("name", "The policy's name (the rules of a disk name apply).")
+	scheduleName = pathParam("name", "The schedule's name (the rules of a disk name apply).")
+	hostName     = pathParam("host", "The host's name (the rules of a disk name apply).")
+	tokenID      = pathParam("id", "The token's id (12 hex digits: the part of the secret after `svt_`).")
+	linkID       = pathParam("id", "The link's id (`l` and 12 hex digits).")
+	errJSONBody  = fail(400, "The body is not the JSON expected (also an unknown property).", apiv1.CodeBadRequest)
+	errTooLarge  = fail(413, "The JSON body is over 1 MiB.", apiv1.CodeBodyTooLarge)
 )
 
 // guestPath is the path of a file or directory inside a guest volume.
@@ -336,6 +338,83 @@ func operations() []op {
 				fail(404, "No such partition, or no such file.", apiv1.CodeNotFound),
 				fail(422, "The partition holds no filesystem that can be browsed (only NTFS can), or a damaged one.", apiv1.CodeUnsupportedFS, apiv1.CodeCorruptFS),
 			}, diskErrors()...),
+		},
+
+		// Schedules, plans and inventories.
+		{
+			method: "GET", path: "/api/v1/schedules", id: "listSchedules", tag: "schedules", roles: []apiv1.Role{admin},
+			summary: "The stored backup schedules",
+			answers: []answer{ok[apiv1.ScheduleList](200, "The schedules, sorted by name.", `{"schedules":[{"name":"nightly","hosts":"HV*","vms":"SQL*","window":{"days":["mon","tue"],"start":"22:00","end":"04:00","time_zone":"Europe/Berlin"},"backup_type":"full","incremental":true,"policy":"sql","enabled":true}]}`)},
+		},
+		{
+			method: "GET", path: "/api/v1/schedules/status", id: "scheduleStatus", tag: "schedules", roles: []apiv1.Role{admin, restore},
+			summary: "Where each scheduled VM stands",
+			desc: "One row per enabled schedule and VM it selects (VMs known from the inventories and the catalogue), missed first. `missed` is true when the last window that should hold a backup ended with no successful backup of the VM in it or since. " +
+				"A restore token of one host sees that host's rows.",
+			answers: []answer{ok[apiv1.ScheduleStatusList](200, "The rows.", `{"vms":[{"schedule":"nightly","host":"HV01","vm":"SQL02","last_success":"2026-06-08T21:10:00Z","window_start":"2026-06-09T20:00:00Z","next_due":"2026-06-10T20:00:00Z","missed":true}]}`)},
+		},
+		{
+			method: "PUT", path: "/api/v1/schedules/{name}", id: "putSchedule", tag: "schedules", roles: []apiv1.Role{admin},
+			summary: "Store a backup schedule",
+			desc: "Stores (or replaces) a schedule: hosts and VMs by glob, and exactly one of a daily or weekly `window` in an IANA time zone or an `interval`. " +
+				"A window whose end is not after its start ends on the next day. Absent, `backup_type` is full and `enabled` true.",
+			params: []*Parameter{scheduleName},
+			body:   &reqBody{required: true, content: []content{jsonBody[apiv1.ScheduleSpec](`{"hosts":"HV*","vms":"SQL*","window":{"days":["mon","tue"],"start":"22:00","end":"04:00","time_zone":"Europe/Berlin"},"backup_type":"full","incremental":true,"enabled":true}`)}},
+			answers: []answer{
+				ok[apiv1.Schedule](200, "The schedule as stored.", `{"name":"six-hourly","hosts":"*","vms":"*","interval":"6h","backup_type":"copy","incremental":false,"enabled":true}`),
+				fail(400, "An invalid name; a glob, time, day, time zone, interval or backup type that does not parse, both or neither of window and interval; a policy that is not stored.", apiv1.CodeBadName, apiv1.CodeBadSchedule, apiv1.CodeUnknownPolicy, apiv1.CodeBadRequest),
+				errTooLarge,
+			},
+		},
+		{
+			method: "GET", path: "/api/v1/schedules/{name}", id: "getSchedule", tag: "schedules", roles: []apiv1.Role{admin},
+			summary: "A backup schedule",
+			params:  []*Parameter{scheduleName},
+			answers: []answer{
+				ok[apiv1.Schedule](200, "The schedule.", `{"name":"six-hourly","hosts":"*","vms":"*","interval":"6h","backup_type":"copy","incremental":false,"enabled":true}`),
+				fail(404, "No such schedule.", apiv1.CodeNotFound),
+			},
+		},
+		{
+			method: "DELETE", path: "/api/v1/schedules/{name}", id: "deleteSchedule", tag: "schedules", roles: []apiv1.Role{admin},
+			summary: "Delete a backup schedule",
+			params:  []*Parameter{scheduleName},
+			answers: []answer{
+				ok[apiv1.ScheduleDeleted](200, "The schedule is deleted.", `{"deleted":true,"name":"nightly"}`),
+				fail(404, "No such schedule.", apiv1.CodeNotFound),
+			},
+		},
+		{
+			method: "GET", path: "/api/v1/plan", id: "getPlan", tag: "schedules", roles: []apiv1.Role{admin, agent},
+			summary: "The backups due on a host now",
+			desc: "What the host's agent should back up now: each VM of the host's inventory that an enabled schedule makes due (one item a VM, the first schedule by name), with the disks of the inventory, and when to ask again. " +
+				"An agent token may ask for its own host only.",
+			params: []*Parameter{{Name: "host", In: "query", Required: true, Description: "The host.", Schema: &Schema{Type: "string"}}},
+			answers: []answer{
+				ok[apiv1.Plan](200, "The plan.", `{"host":"HV01","now":"2026-06-10T20:05:00Z","due":[{"schedule":"nightly","vm":"SQL02","disks":["D:\\VMs\\SQL02\\disk0.vhdx"],"backup_type":"full","incremental":true,"not_after":"2026-06-11T02:00:00Z"}],"next_poll_seconds":300}`),
+				fail(400, "No host, or an invalid host name.", apiv1.CodeBadName),
+				fail(403, "An agent token asked for another host.", apiv1.CodeForbidden),
+			},
+		},
+		{
+			method: "PUT", path: "/api/v1/hosts/{host}/inventory", id: "putInventory", tag: "schedules", roles: []apiv1.Role{admin, agent},
+			summary: "Report a host's VMs",
+			desc: "Replaces the host's inventory: its VMs and their virtual disk files, as its agent found them. At most 1024 VMs, 64 disks a VM and 512 bytes a path. " +
+				"An agent token may report its own host only.",
+			params: []*Parameter{hostName},
+			body:   &reqBody{required: true, content: []content{jsonBody[apiv1.InventoryReport](`{"vms":[{"name":"SQL02","id":"5c3e0d7a-2a7b-4c39-9d0e-6f1f0a6f3b21","state":"running","disks":[{"path":"D:\\VMs\\SQL02\\disk0.vhdx"}]}]}`)}},
+			answers: []answer{
+				ok[apiv1.HostInventory](200, "The inventory as stored.", `{"host":"HV01","reported_at":"2026-06-10T20:05:00Z","vms":[{"name":"SQL02","id":"5c3e0d7a-2a7b-4c39-9d0e-6f1f0a6f3b21","state":"running","disks":[{"path":"D:\\VMs\\SQL02\\disk0.vhdx"}]}]}`),
+				fail(400, "An invalid host or VM name, a VM listed twice, a disk without a path, or more VMs, disks or bytes than the limits.", apiv1.CodeBadName, apiv1.CodeBadRequest, apiv1.CodeInventoryLimit),
+				fail(403, "An agent token reported another host.", apiv1.CodeForbidden),
+				errTooLarge,
+			},
+		},
+		{
+			method: "GET", path: "/api/v1/inventory", id: "listInventory", tag: "schedules", roles: []apiv1.Role{admin, restore},
+			summary: "Every host's inventory",
+			desc:    "The last inventory each host reported, sorted by host. A restore token of one host sees that host's only.",
+			answers: []answer{ok[apiv1.InventoryList](200, "The inventories.", `{"hosts":[{"host":"HV01","reported_at":"2026-06-10T20:05:00Z","vms":[{"name":"SQL02","id":"","state":"running","disks":[{"path":"D:\\VMs\\SQL02\\disk0.vhdx"}]}]}]}`)},
 		},
 
 		// Retention.
