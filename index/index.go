@@ -28,8 +28,12 @@ var (
 	// still be in the backend. Added in schema 1 without a migration: an
 	// index without the bucket has no forget in progress.
 	bucketForgets = []byte("forgets")
+	// bucketJobs and bucketJobLogs are the job history (jobs.go), added
+	// in schema 1 the same way.
+	bucketJobs    = []byte("jobs")
+	bucketJobLogs = []byte("joblogs")
 	allBuckets    = [][]byte{bucketMeta, bucketChunks, bucketPacks, bucketSnapshots, bucketSessions, bucketTokens,
-		bucketPolicies, bucketProtected, bucketOrphans, bucketForgets}
+		bucketPolicies, bucketProtected, bucketOrphans, bucketForgets, bucketJobs, bucketJobLogs}
 )
 
 // SchemaVersion is the layout of the buckets; it is checked at Open.

@@ -22,10 +22,11 @@ const (
 	TypePolicy   Type = "policies" // retention policies, by BLAKE3 of the name
 	TypeMetadata Type = "metadata" // a snapshot's VSS writer metadata document, by snapshot id
 	TypeDigests  Type = "digests"  // block digests of a disk's virtual content, by disk map id
+	TypeJob      Type = "jobs"     // finished jobs of the job history (record and log), by job id
 )
 
 // Types lists every object type, in the order a rebuild reads them.
-var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect, TypeToken, TypePolicy, TypeMetadata, TypeDigests}
+var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect, TypeToken, TypePolicy, TypeMetadata, TypeDigests, TypeJob}
 
 // Handle names one object.
 type Handle struct {

@@ -314,7 +314,8 @@ var tags = []Tag{
 	{Name: "restore", Description: "A snapshot disk's content: restores in every format, and the block digests incremental agents compare."},
 	{Name: "files", Description: "Browsing the NTFS volumes inside a snapshot disk, and downloading single files."},
 	{Name: "retention", Description: "Retention policies and forget."},
-	{Name: "maintenance", Description: "Prune, check, index repair, jobs and figures."},
+	{Name: "maintenance", Description: "Prune, check, index repair and figures."},
+	{Name: "jobs", Description: "The job history: every backup, prune, check, repair and forget, with its log."},
 	{Name: "tokens", Description: "API tokens and their roles."},
 	{Name: "server", Description: "Health, metrics, the receipt key and this document."},
 }
