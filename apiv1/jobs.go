@@ -49,7 +49,9 @@ const (
 )
 
 // Valid reports whether t is a trigger.
-func (t JobTrigger) Valid() bool { return t == TriggerManual || t == TriggerSchedule || t == TriggerAPI }
+func (t JobTrigger) Valid() bool {
+	return t == TriggerManual || t == TriggerSchedule || t == TriggerAPI
+}
 
 // JobRecord is one job of the history: a backup (one session, from its
 // opening to its end), a prune, check, repair (index) or forget.

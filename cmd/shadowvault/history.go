@@ -99,22 +99,32 @@ func cmdJobs(args []string) int {
 	return exitOK
 }
 
-// parseSince reads an RFC 3339 time, or an age before now (a Go duration,
-// or N days as Nd).
+// parseSince reads an RFC 3339 time, or an age before now (parseAge).
 func parseSince(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
-			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
+	d, err := parseAge(s)
+	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor an age such as 24h or 7d", s)
 	}
 	return now.Add(-d), nil
+}
+
+// parseAge reads a Go duration or a number of days (7d), not negative.
+func parseAge(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, fmt.Errorf("age %q: want N days (such as 30d) or a duration (such as 720h)", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("age %q: want N days (such as 30d) or a duration (such as 720h)", s)
+	}
+	return d, nil
 }
 
 func printJobs(jobs []apiv1.JobRecord) {
