@@ -24,6 +24,31 @@ func (x *Index) PutJob(id string, record, log []byte) error {
 	})
 }
 
+// JobPut is one job record (and log, when not nil) for PutJobs.
+type JobPut struct {
+	ID          string
+	Record, Log []byte
+}
+
+// PutJobs stores several job records in one transaction (one fsync for a
+// batch of changes).
+func (x *Index) PutJobs(jobs []JobPut) error {
+	return x.db.Update(func(tx *bolt.Tx) error {
+		for _, j := range jobs {
+			if err := tx.Bucket(bucketJobs).Put([]byte(j.ID), j.Record); err != nil {
+				return err
+			}
+			if j.Log == nil {
+				continue
+			}
+			if err := tx.Bucket(bucketJobLogs).Put([]byte(j.ID), j.Log); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // Job returns a job's record and log (nil when none was stored), or
 // ErrNotFound.
 func (x *Index) Job(id string) (record, log []byte, err error) {

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo/backend"
 )
 
@@ -30,6 +31,9 @@ type storedJob struct {
 	Record  JobRecord `json:"record"`
 	Log     []LogLine `json:"log"`
 }
+
+// mirrorTimeout bounds one backend write of a finished job.
+const mirrorTimeout = 20 * time.Second
 
 func jobHandle(id string) backend.Handle { return backend.Handle{Type: backend.TypeJob, Name: id} }
 
@@ -87,37 +91,48 @@ func (h *History) close() {
 	<-h.stopped
 }
 
-// Flush stores every change not yet stored: the record in the index and
-// then, for a finished job, its copy in the backend. A failure is logged
-// and the change kept for the next pass.
+// Flush stores every change not yet stored: the records in the index,
+// in one transaction, and then each finished job's copy in the backend.
+// A failure is logged: a change the index did not take is kept for the
+// next pass; a copy the backend did not take is stored at the next start
+// (or repair), from the index.
 func (h *History) Flush() {
 	h.writing.Lock()
 	defer h.writing.Unlock()
 	h.mu.Lock()
 	batch := maps.Clone(h.unsaved)
 	h.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	puts := make([]index.JobPut, 0, len(batch))
 	for id, sj := range batch {
-		if err := h.store(sj); err != nil {
-			h.base.Error("job history: store job", "job_id", id, "err", err)
-			continue
+		recb, _ := json.Marshal(sj.rec)
+		p := index.JobPut{ID: id, Record: recb}
+		if sj.rec.Result != JobRunning {
+			p.Log = encodeJobLog(sj.lines)
 		}
-		h.mu.Lock()
+		puts = append(puts, p)
+	}
+	if err := h.idx.PutJobs(puts); err != nil {
+		h.base.Error("job history: store jobs", "jobs", len(puts), "err", err)
+		return
+	}
+	h.mu.Lock()
+	for id, sj := range batch {
 		if cur, ok := h.unsaved[id]; ok && cur.rec.Result == sj.rec.Result {
 			delete(h.unsaved, id)
 		}
-		h.mu.Unlock()
 	}
-}
-
-func (h *History) store(sj savedJob) error {
-	recb, _ := json.Marshal(sj.rec)
-	if sj.rec.Result == JobRunning {
-		return h.idx.PutJob(sj.rec.ID, recb, nil)
+	h.mu.Unlock()
+	for id, sj := range batch {
+		if sj.rec.Result == JobRunning {
+			continue
+		}
+		if err := h.mirror(sj.rec, sj.lines); err != nil {
+			h.base.Error("job history: store a finished job in the backend (again at the next start)", "job_id", id, "err", err)
+		}
 	}
-	if err := h.idx.PutJob(sj.rec.ID, recb, encodeJobLog(sj.lines)); err != nil {
-		return err
-	}
-	return h.mirror(sj.rec, sj.lines)
 }
 
 func (h *History) mirror(rec JobRecord, lines []LogLine) error {
@@ -125,7 +140,7 @@ func (h *History) mirror(rec JobRecord, lines []LogLine) error {
 		lines = []LogLine{}
 	}
 	obj, _ := json.Marshal(storedJob{Version: jobRecordVersion, Record: rec, Log: lines})
-	ctx, cancel := context.WithTimeout(context.Background(), settingsTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), mirrorTimeout)
 	defer cancel()
 	if err := h.be.Put(ctx, jobHandle(rec.ID), bytes.NewReader(obj), int64(len(obj))); err != nil {
 		return fmt.Errorf("mirror job %s: %w", rec.ID, err)

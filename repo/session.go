@@ -148,9 +148,9 @@ func (r *Repository) OpenSession(info SessionInfo) (*Session, error) {
 				state: stateOpen, lastActive: now,
 				uploading: make(map[string]*Upload), disks: make(map[string]*Disk), failed: make(map[string]error),
 			}
+			s.job = r.history.beginBackup(s) // before anyone else can see the session
 			r.sessions[s.ID] = s
 			r.mu.Unlock()
-			s.job = r.history.beginBackup(s)
 			r.log.Info("session opened", "session", s.ID, "host", info.Host, "vm", info.VM, "type", info.BackupType,
 				"declared_disks", len(info.Disks))
 			return s, nil
