@@ -117,11 +117,29 @@ func (t *teeHandler) Handle(ctx context.Context, r slog.Record) error {
 
 func (t *teeHandler) tee(r slog.Record) {
 	job, session := t.job, t.session
+	if !t.grouped {
+		r.Attrs(func(a slog.Attr) bool {
+			switch {
+			case a.Key == jobAttr:
+				job = a.Value.String()
+			case a.Key == "session" && session == "":
+				session = a.Value.String()
+			}
+			return true
+		})
+	}
+	if job == "" && session == "" {
+		return // most records: nothing to format
+	}
+	j := t.h.runOf(job, session)
+	if j == nil {
+		return
+	}
 	var b strings.Builder
 	b.WriteString(r.Message)
-	write := func(a slog.Attr) {
-		if b.Len() > maxLineLen {
-			return
+	write := func(a slog.Attr) bool {
+		if b.Len() > maxLineLen || !t.grouped && a.Key == jobAttr {
+			return true
 		}
 		b.WriteByte(' ')
 		b.WriteString(a.Key)
@@ -131,31 +149,12 @@ func (t *teeHandler) tee(r slog.Record) {
 			v = `"` + strings.ReplaceAll(v, `"`, `\"`) + `"`
 		}
 		b.WriteString(v)
+		return true
 	}
 	for _, a := range t.attrs {
 		write(a)
 	}
-	r.Attrs(func(a slog.Attr) bool {
-		switch {
-		case t.grouped:
-			write(a)
-		case a.Key == jobAttr:
-			job = a.Value.String()
-		case a.Key == "session" && session == "":
-			session = a.Value.String()
-			write(a)
-		default:
-			write(a)
-		}
-		return true
-	})
-	if job == "" && session == "" {
-		return
-	}
-	j := t.h.runOf(job, session)
-	if j == nil {
-		return
-	}
+	r.Attrs(write)
 	line := LogLine{Time: r.Time.UTC(), Level: r.Level.String(), Msg: truncate(b.String(), maxLineLen)}
 	j.mu.Lock()
 	if !j.ended {
