@@ -10,12 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/internal/testserver"
 	"github.com/shadowvault/shadowvault/repo/backend"
+	"github.com/shadowvault/shadowvault/repo/backend/mem"
 )
 
 // TestJobLogsAreTheirOwn: two backups of different VMs at once each log
@@ -316,5 +318,40 @@ func TestVMMetrics(t *testing.T) {
 	}
 	if _, found := got[failure]; found {
 		t.Fatalf("a failure the history no longer holds is still exported")
+	}
+}
+
+// jobFailBackend fails every Put of a job object while fail is set.
+type jobFailBackend struct {
+	backend.Backend
+	fail atomic.Bool
+}
+
+func (b *jobFailBackend) Put(ctx context.Context, h backend.Handle, r io.ReadSeeker, size int64) error {
+	if h.Type == backend.TypeJob && b.fail.Load() {
+		return fmt.Errorf("put %s: %w", h, backend.ErrTransient)
+	}
+	return b.Backend.Put(ctx, h, r, size)
+}
+
+// TestJobHistoryFailureIsNotFatal: a backend that refuses the job
+// history's copies fails no backup; the history still answers from the
+// index, and the next start stores the copies.
+func TestJobHistoryFailureIsNotFatal(t *testing.T) {
+	be := &jobFailBackend{Backend: mem.New()}
+	be.fail.Store(true)
+	s := testserver.Start(t, testserver.Options{Backend: be})
+	rc := backup(t, s, "HV01", "VM1", writeDisk(t, t.TempDir(), "a.raw", random(200<<10)))
+	s.Repo.History().Flush()
+	if j := jobOfSession(t, s, rc.Session); j.Result != apiv1.JobSuccess {
+		t.Fatalf("job %+v", j)
+	}
+	if n := countJobObjects(t, s); n != 0 {
+		t.Fatalf("%d job objects stored by a backend that refuses them", n)
+	}
+	be.fail.Store(false)
+	s.Restart(t, false)
+	if n := countJobObjects(t, s); n != 1 {
+		t.Fatalf("%d job objects after a restart with the backend back, want 1", n)
 	}
 }
