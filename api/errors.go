@@ -45,6 +45,8 @@ func classify(err error) *apiError {
 		{repo.ErrSessionClosed, http.StatusConflict, apiv1.CodeSessionCompleted},
 		{repo.ErrSessionAborted, http.StatusConflict, apiv1.CodeSessionAborted},
 		{repo.ErrSessionExpired, http.StatusGone, apiv1.CodeSessionExpired},
+		{repo.ErrSessionConflict, http.StatusConflict, apiv1.CodeSessionConflict},
+		{repo.ErrUnknownJob, http.StatusNotFound, apiv1.CodeJobNotFound},
 		{repo.ErrDiskBusy, http.StatusConflict, apiv1.CodeDiskBusy},
 		{repo.ErrNoDisks, http.StatusBadRequest, apiv1.CodeNoDisks},
 		{repo.ErrDiskFailed, http.StatusConflict, apiv1.CodeDiskFailed},
@@ -99,7 +101,11 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if l := logger(r); l != nil {
 		l.Warn("request failed", "code", ae.code, "err", err)
 	}
-	writeJSON(w, ae.status, apiv1.ErrorBody{Error: apiv1.Error{Code: ae.code, Message: ae.msg}})
+	body := apiv1.ErrorBody{Error: apiv1.Error{Code: ae.code, Message: ae.msg}}
+	if ce := (*repo.ConflictError)(nil); errors.As(err, &ce) {
+		body.Error.Session = ce.Session
+	}
+	writeJSON(w, ae.status, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -210,7 +210,11 @@ func TestIncrementalBaseOfAnotherHost(t *testing.T) {
 		t.Fatalf("another host's snapshot answers %q, a missing one %q", answers[other.Snapshot], answers[strings.Repeat("0", 32)])
 	}
 	// The agent's own search never finds another host's base: it sends
-	// the whole disk.
+	// the whole disk (once the session above is aborted: a VM has one
+	// session in flight at most).
+	if err := c.Abort(context.Background(), sess.ID); err != nil {
+		t.Fatal(err)
+	}
 	p := writeDisk(t, dir, "d0.raw", mixed(4, 4<<20))
 	rc, err := agent.Backup(context.Background(), c, agent.BackupOptions{Host: "HV02", VM: "SQL01", Type: "copy", Disks: []string{p},
 		ReceiptKey: hex.EncodeToString(s.Key), Log: quiet, Incremental: true})

@@ -139,7 +139,3 @@ func (s *Server) prune(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, apiv1.PruneResult(res))
 }
-
-func (s *Server) jobs(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, apiv1.JobList{Jobs: jobsToWire(s.repo.Jobs().Status())})
-}

@@ -81,7 +81,7 @@ func TestForgetPruneOverAPI(t *testing.T) {
 	if pr["bytes_freed"].(float64) <= 0 {
 		t.Fatalf("prune freed nothing: %v", pr)
 	}
-	var jobs struct{ Jobs []map[string]any }
+	var jobs struct{ Maintenance []map[string]any }
 	if err := c.Do(ctx, "GET", "/api/v1/jobs", nil, 0, &jobs); err != nil {
 		t.Fatal(err)
 	}

@@ -327,7 +327,14 @@ func init() {
 	wire[apiv1.HintsRequest]()
 	wire[apiv1.HintsResult]()
 	wire[apiv1.Job]()
+	wire[apiv1.JobDetail]()
+	wire[apiv1.JobKind]()
 	wire[apiv1.JobList]()
+	wire[apiv1.JobLogLine]()
+	wire[apiv1.JobProgress]()
+	wire[apiv1.JobRecord]()
+	wire[apiv1.JobResult]()
+	wire[apiv1.JobTrigger]()
 	wire[apiv1.Match]()
 	wire[apiv1.NamedPolicy]()
 	wire[apiv1.Partition]()
@@ -469,6 +476,12 @@ func validEnum(t reflect.Type, v string) bool {
 		return apiv1.Consistency(v).Valid()
 	case reflect.TypeFor[apiv1.Code]():
 		return slices.Contains(apiv1.Codes(), apiv1.Code(v))
+	case reflect.TypeFor[apiv1.JobKind]():
+		return apiv1.JobKind(v).Valid()
+	case reflect.TypeFor[apiv1.JobResult]():
+		return apiv1.JobResult(v).Valid()
+	case reflect.TypeFor[apiv1.JobTrigger]():
+		return apiv1.JobTrigger(v).Valid()
 	case reflect.TypeFor[apiv1.DiskFormat]():
 		_, err := diskmap.ParseFormat(v)
 		return err == nil

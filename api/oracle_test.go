@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/shadowvault/shadowvault/agent"
@@ -27,10 +29,16 @@ func agentFor(t *testing.T, s *testserver.Server, host string) *agent.Client {
 
 // put opens a session of c's host, uploads the disks in order and, when
 // complete is set, completes it.
+// oracleVMs numbers the VMs put backs up.
+var oracleVMs atomic.Int64
+
 func put(t *testing.T, c *agent.Client, host string, complete bool, disks ...[]byte) ([]apiv1.DiskSummary, *receipt.Receipt) {
 	t.Helper()
 	ctx := context.Background()
-	id, err := c.OpenSession(ctx, apiv1.SessionRequest{Host: host, VM: "VM1", BackupType: "full", Consistency: "crash"})
+	// Each session backs up a VM of its own: sessions left open run
+	// alongside later ones, and a VM has one session in flight at most.
+	vm := fmt.Sprintf("VM%d", oracleVMs.Add(1))
+	id, err := c.OpenSession(ctx, apiv1.SessionRequest{Host: host, VM: vm, BackupType: "full", Consistency: "crash"})
 	if err != nil {
 		t.Fatal(err)
 	}

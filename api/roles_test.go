@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/shadowvault/shadowvault/apiv1"
@@ -33,12 +34,17 @@ func fixture(t *testing.T, s *testserver.Server) string {
 	return rc.Snapshot
 }
 
-// sessionAs opens a session for HV01 with token tok (falling back to the
-// admin token for roles that may not open sessions).
+// sessionVMs numbers the VMs of the sessions the matrix opens: a host
+// and VM have one session in flight at most.
+var sessionVMs atomic.Int64
+
+// sessionAs opens a session for HV01 and a VM of its own with token tok
+// (falling back to the admin token for roles that may not open sessions).
 func sessionAs(t *testing.T, s *testserver.Server, tok string) string {
-	id, err := s.Client(tok).OpenSession(context.Background(), apiv1.SessionRequest{Host: "HV01", VM: "VM1", BackupType: "full", Consistency: "application"})
+	vm := fmt.Sprintf("RM%d", sessionVMs.Add(1))
+	id, err := s.Client(tok).OpenSession(context.Background(), apiv1.SessionRequest{Host: "HV01", VM: vm, BackupType: "full", Consistency: "application"})
 	if err != nil {
-		id = openSession(t, s, "HV01", "VM1")
+		id = openSession(t, s, "HV01", vm)
 	}
 	return id
 }
@@ -50,7 +56,8 @@ func routes() []route {
 			return st
 		}},
 		{"POST sessions", roles("admin", "agent"), func(t *testing.T, s *testserver.Server, tok string) int {
-			st, _ := call(t, s, "POST", "/api/v1/sessions", tok, strings.NewReader(`{"host":"HV01","vm":"VM1"}`))
+			body := fmt.Sprintf(`{"host":"HV01","vm":"RM%d"}`, sessionVMs.Add(1))
+			st, _ := call(t, s, "POST", "/api/v1/sessions", tok, strings.NewReader(body))
 			return st
 		}},
 		{"GET sessions", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
@@ -159,8 +166,16 @@ func routes() []route {
 			st, _ := call(t, s, "POST", "/api/v1/check", tok, strings.NewReader(`{"read_data_percent":10}`))
 			return st
 		}},
-		{"GET jobs", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {
+		{"GET jobs", roles("admin", "restore"), func(t *testing.T, s *testserver.Server, tok string) int {
 			st, _ := call(t, s, "GET", "/api/v1/jobs", tok, nil)
+			return st
+		}},
+		{"GET job", roles("admin", "restore"), func(t *testing.T, s *testserver.Server, tok string) int {
+			list, err := s.Repo.History().List(repo.JobFilter{Kind: repo.JobBackup, Host: "HV01", Limit: 1})
+			if err != nil || len(list) == 0 {
+				t.Fatalf("no backup job of HV01: %v", err)
+			}
+			st, _ := call(t, s, "GET", "/api/v1/jobs/"+list[0].ID, tok, nil)
 			return st
 		}},
 		{"POST repair index", roles("admin"), func(t *testing.T, s *testserver.Server, tok string) int {

@@ -88,7 +88,9 @@ func New(r *repo.Repository, tokens *Tokens, opts Options) *Server {
 	if opts.MaxUploads == 0 {
 		opts.MaxUploads = DefaultMaxUploads
 	}
-	s := &Server{repo: r, tokens: tokens, log: opts.Logger, opts: opts, maps: restore.NewMapCache(r, mapCacheBytes),
+	// Records naming a running job (or its session) go to the job's log.
+	log := slog.New(r.History().Handler(opts.Logger.Handler()))
+	s := &Server{repo: r, tokens: tokens, log: log, opts: opts, maps: restore.NewMapCache(r, mapCacheBytes),
 		ui: ui.NewSessions(opts.UIIdle, opts.UIMax, nil)}
 	if opts.Now == nil {
 		s.opts.Now = time.Now
@@ -140,7 +142,7 @@ func (s *Server) Handler() http.Handler {
 	r.Post("/ui/logout", s.uiLogout)
 	r.Get("/ui/session", s.uiSession)
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(s.authenticate)
+		r.Use(s.authenticate, apiTrigger)
 		r.Get("/receipt-key", s.receiptKey)
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleAgent)).Post("/sessions", s.createSession)
 		r.With(allow(apiv1.RoleAdmin)).Get("/sessions", s.listSessions)
@@ -181,7 +183,8 @@ func (s *Server) Handler() http.Handler {
 		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/inventory", s.listInventory)
 		r.With(allow(apiv1.RoleAdmin)).Post("/forget", s.forget)
 		r.With(allow(apiv1.RoleAdmin)).Post("/prune", s.prune)
-		r.With(allow(apiv1.RoleAdmin)).Get("/jobs", s.jobs)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/jobs", s.jobs)
+		r.With(allow(apiv1.RoleAdmin, apiv1.RoleRestore)).Get("/jobs/{id}", s.getJob)
 		r.With(allow(apiv1.RoleAdmin)).Get("/stats", s.stats)
 		r.With(allow(apiv1.RoleAdmin)).Post("/tokens", s.createToken)
 		r.With(allow(apiv1.RoleAdmin)).Get("/tokens", s.listTokens)
@@ -306,4 +309,12 @@ func allow(roles ...apiv1.Role) func(http.Handler) http.Handler {
 			writeError(w, r, errf(http.StatusForbidden, apiv1.CodeForbidden, "role "+string(role)+" may not "+r.Method+" "+r.URL.Path))
 		})
 	}
+}
+
+// apiTrigger marks the maintenance a request runs as asked for over the
+// API, in the job history.
+func apiTrigger(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(repo.WithJobTrigger(r.Context(), repo.TriggerAPI)))
+	})
 }

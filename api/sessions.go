@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"time"
 
@@ -39,6 +40,8 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		err = errf(http.StatusBadRequest, apiv1.CodeBadRequest, `backup_type must be "full" or "copy"`)
 	case !req.Consistency.Valid():
 		err = errf(http.StatusBadRequest, apiv1.CodeBadRequest, `consistency must be "application" or "crash"`)
+	case req.Schedule != "" && validName("schedule", req.Schedule) != nil:
+		err = validName("schedule", req.Schedule)
 	default:
 		err = validDiskList(req.Disks)
 	}
@@ -51,10 +54,14 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errf(http.StatusForbidden, apiv1.CodeForbidden, "this agent token may only back up host "+tok.Host))
 		return
 	}
-	sess := s.repo.OpenSession(repo.SessionInfo{
+	sess, err := s.repo.OpenSession(repo.SessionInfo{
 		Host: req.Host, VM: req.VM, BackupType: req.BackupType, Consistency: req.Consistency,
-		Writers: req.Writers, Disks: req.Disks, Owner: tok.ID,
+		Writers: req.Writers, Disks: req.Disks, Owner: tok.ID, Schedule: req.Schedule,
 	})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusCreated, apiv1.Session{
 		ID: sess.ID, Host: req.Host, VM: req.VM, BackupType: req.BackupType,
 		Consistency: req.Consistency, Created: sess.Created, Disks: req.Disks,
@@ -124,6 +131,10 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	// The bytes received are the job's progress.
+	job := sess.Job()
+	job.AddTotal(r.ContentLength)
+	r.Body = progressBody{ReadCloser: r.Body, job: job}
 	var res *ingest.Result
 	if incremental {
 		res, err = s.ingestIncremental(w, r, up, base, boundary)
@@ -135,6 +146,7 @@ func (s *Server) putDisk(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		up.Cancel(err)
+		logger(r).Warn("disk upload failed", "session", sess.ID, "disk", name, "err", err)
 		writeError(w, r, err)
 		return
 	}
@@ -199,4 +211,16 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, apiv1.SessionList{Sessions: sessionsToWire(s.repo.Sessions())})
+}
+
+// progressBody counts what a disk upload reads as its job's progress.
+type progressBody struct {
+	io.ReadCloser
+	job *repo.JobRun
+}
+
+func (b progressBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.job.AddProgress(int64(n))
+	return n, err
 }

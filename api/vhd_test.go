@@ -240,7 +240,8 @@ func TestBadImages(t *testing.T) {
 		{"garbage forced as vhd", "vhd", random(1 << 20), "FORMAT_MISMATCH"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			id := openSession(t, s, "HV01", "VM1")
+			// A VM of its own: the failed upload leaves its session open.
+			id := openSession(t, s, "HV01", "VM "+c.name)
 			path := "/api/v1/sessions/" + id + "/disks/d.img"
 			if c.format != "" {
 				path += "?format=" + c.format
@@ -301,7 +302,7 @@ func TestSpilledContainers(t *testing.T) {
 		if !bytes.Equal(restore(t, ok, rc.Snapshot, filepath.Base(img), "original"), readFile(t, img)) {
 			t.Fatalf("%s: original restore differs", img)
 		}
-		id := openSession(t, tight, "HV01", "VM1")
+		id := openSession(t, tight, "HV01", "VM-"+filepath.Base(img)) // the refused upload leaves it open
 		st, code := call(t, tight, "PUT", "/api/v1/sessions/"+id+"/disks/d", tight.AdminToken, bytes.NewReader(readFile(t, img)))
 		if st != 413 || code != "SPILL_LIMIT" {
 			t.Fatalf("%s over the spool limit: %d %s", img, st, code)

@@ -62,7 +62,7 @@ func sessionsToWire(list []repo.SessionSummary) []apiv1.SessionStatus {
 			Disks: s.Disks, Uploading: s.Uploading, Failed: s.Failed,
 			Info: apiv1.SessionInfo{SessionRequest: apiv1.SessionRequest{
 				Host: s.Info.Host, VM: s.Info.VM, BackupType: s.Info.BackupType, Consistency: s.Info.Consistency,
-				Writers: s.Info.Writers, Disks: s.Info.Disks,
+				Writers: s.Info.Writers, Disks: s.Info.Disks, Schedule: s.Info.Schedule,
 			}, Owner: s.Info.Owner},
 		}
 	})

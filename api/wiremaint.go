@@ -53,7 +53,7 @@ func checkResultToWire(res repo.CheckResult) apiv1.CheckResult {
 func RebuildResult(st repo.RebuildStats) apiv1.RepairResult {
 	return apiv1.RepairResult{
 		Packs: st.Packs, Chunks: st.Chunks, PackBytes: st.PackBytes, Snapshots: st.Snapshots,
-		Protected: st.Protected, Tokens: st.Tokens, Policies: st.Policies, Seconds: st.Seconds,
+		Protected: st.Protected, Tokens: st.Tokens, Policies: st.Policies, Jobs: st.Jobs, Seconds: st.Seconds,
 		Skipped: wireSlice(st.Skipped, func(o repo.SkippedObject) apiv1.SkippedObject { return apiv1.SkippedObject(o) }),
 	}
 }

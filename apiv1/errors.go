@@ -33,6 +33,7 @@ const (
 	CodeSessionAborted   Code = "SESSION_ABORTED"
 	CodeSessionExpired   Code = "SESSION_EXPIRED"
 	CodeSessionFailed    Code = "SESSION_FAILED"
+	CodeSessionConflict  Code = "SESSION_CONFLICT" // another session for the host and VM is in flight
 	CodeDiskBusy         Code = "DISK_BUSY"
 	CodeNoDisks          Code = "NO_DISKS"
 	CodeDiskFailed       Code = "DISK_FAILED"
@@ -55,6 +56,7 @@ const (
 	CodeBusy             Code = "REPOSITORY_BUSY" // maintenance while backups are in flight
 	CodeStorage          Code = "STORAGE_ERROR"
 	CodeCorruptData      Code = "CORRUPT_DATA"
+	CodeJobNotFound      Code = "JOB_NOT_FOUND" // no job of that id in the history
 	CodeInternal         Code = "INTERNAL"
 )
 
@@ -87,6 +89,7 @@ var codes = []Code{
 	CodeSessionAborted,
 	CodeSessionExpired,
 	CodeSessionFailed,
+	CodeSessionConflict,
 	CodeDiskBusy,
 	CodeNoDisks,
 	CodeDiskFailed,
@@ -109,6 +112,7 @@ var codes = []Code{
 	CodeBusy,
 	CodeStorage,
 	CodeCorruptData,
+	CodeJobNotFound,
 	CodeInternal,
 }
 
@@ -116,6 +120,9 @@ var codes = []Code{
 type Error struct {
 	Code    Code   `json:"code"`
 	Message string `json:"message"`
+	// Session names the session in flight that refused a new one
+	// (SESSION_CONFLICT only).
+	Session string `json:"session,omitempty"`
 }
 
 // ErrorBody is the body of every error answer:

@@ -84,21 +84,18 @@ type RepairResult struct {
 	Protected int   `json:"protected"` // snapshots marked protected
 	// Tokens and Policies count what came back from the backend into an
 	// index that lacked them.
-	Tokens   int             `json:"tokens_restored"`
-	Policies int             `json:"policies_restored"`
-	Skipped  []SkippedObject `json:"skipped"` // damaged objects left out
-	Seconds  float64         `json:"seconds"`
+	Tokens   int `json:"tokens_restored"`
+	Policies int `json:"policies_restored"`
+	// Jobs counts the finished jobs of the history that came back.
+	Jobs    int             `json:"jobs_restored"`
+	Skipped []SkippedObject `json:"skipped"` // damaged objects left out
+	Seconds float64         `json:"seconds"`
 }
 
 // SkippedObject is a backend object a rebuild could not use, and why.
 type SkippedObject struct {
 	Object string `json:"object"`
 	Reason string `json:"reason"`
-}
-
-// JobList is the answer to GET /api/v1/jobs: the maintenance jobs.
-type JobList struct {
-	Jobs []Job `json:"jobs"`
 }
 
 // Job is a maintenance job (prune or check) and its last run.

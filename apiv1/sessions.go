@@ -19,7 +19,8 @@ type SessionRequest struct {
 	// Disks, if given, are every disk the session will hold: the server
 	// then refuses to complete without each of them, and refuses others.
 	Disks []string `json:"disks,omitempty"`
-	// Schedule names the schedule that started this backup, if one did.
+	// Schedule names the schedule this backup runs for; the backup's job
+	// in the history then has the trigger "schedule".
 	Schedule string `json:"schedule,omitempty"`
 }
 

@@ -176,8 +176,11 @@ func buildPruneRepo(ctx context.Context, dir string, spec pruneRepoSpec, logf fu
 
 // backupDay stores one VM's disk as it is on one day.
 func backupDay(ctx context.Context, r *repo.Repository, spec pruneRepoSpec, vm, day int) error {
-	s := r.OpenSession(repo.SessionInfo{Host: fmt.Sprintf("HV%02d", vm/2+1), VM: fmt.Sprintf("VM%d", vm+1),
+	s, err := r.OpenSession(repo.SessionInfo{Host: fmt.Sprintf("HV%02d", vm/2+1), VM: fmt.Sprintf("VM%d", vm+1),
 		BackupType: "full", Consistency: "application"})
+	if err != nil {
+		return err
+	}
 	up, err := s.BeginDisk("disk0.raw")
 	if err != nil {
 		return err

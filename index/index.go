@@ -33,8 +33,12 @@ var (
 	// without a migration: Open creates them, empty, in an older index.
 	bucketSchedules = []byte("schedules")
 	bucketInventory = []byte("inventory")
-	allBuckets      = [][]byte{bucketMeta, bucketChunks, bucketPacks, bucketSnapshots, bucketSessions, bucketTokens,
-		bucketPolicies, bucketProtected, bucketOrphans, bucketForgets, bucketSchedules, bucketInventory}
+	// bucketJobs and bucketJobLogs are the job history (jobs.go), added
+	// in schema 1 the same way.
+	bucketJobs    = []byte("jobs")
+	bucketJobLogs = []byte("joblogs")
+	allBuckets    = [][]byte{bucketMeta, bucketChunks, bucketPacks, bucketSnapshots, bucketSessions, bucketTokens,
+		bucketPolicies, bucketProtected, bucketOrphans, bucketForgets, bucketSchedules, bucketInventory, bucketJobs, bucketJobLogs}
 )
 
 // SchemaVersion is the layout of the buckets; it is checked at Open.

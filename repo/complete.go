@@ -65,9 +65,9 @@ func (s *Session) Complete(ctx context.Context) (*receipt.Receipt, error) {
 	s.mu.Unlock()
 	if err != nil {
 		s.r.log.Error("session failed", "session", s.ID, "host", s.Info.Host, "vm", s.Info.VM, "err", err)
+		s.job.SetError(fmt.Errorf("complete: %w", err))
 		return nil, fmt.Errorf("session %s: %w: %w", s.ID, ErrSessionFailed, err)
 	}
-	s.r.forget(s)
 	var bytes, newBytes, stored int64
 	for _, d := range disks {
 		bytes += d.StreamBytes
@@ -77,6 +77,11 @@ func (s *Session) Complete(ctx context.Context) (*receipt.Receipt, error) {
 	s.r.log.Info("session completed", "session", s.ID, "snapshot", rc.Snapshot, "host", s.Info.Host,
 		"vm", s.Info.VM, "disks", len(disks), "bytes", bytes, "new_bytes", newBytes, "stored_bytes", stored,
 		"duration", time.Since(s.Created).Round(time.Millisecond), "commit", time.Since(start).Round(time.Millisecond))
+	s.r.forget(s)
+	// The job's end only updates memory; the history's writer stores it.
+	s.job.End(JobSuccess, nil, func(rec *JobRecord) {
+		rec.SnapshotID, rec.Bytes, rec.NewBytes = rc.Snapshot, bytes, newBytes
+	})
 	return rc, nil
 }
 

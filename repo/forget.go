@@ -22,7 +22,7 @@ var ErrProtected = errors.New("snapshot is protected")
 // repeated forget, or a rebuild) finishes the removal, and a rebuilt index
 // never lists it again. Its chunks stay until a prune finds them
 // unreferenced.
-func (r *Repository) ForgetSnapshot(ctx context.Context, id string) error {
+func (r *Repository) forgetSnapshot(ctx context.Context, id string) error {
 	r.catMu.RLock()
 	defer r.catMu.RUnlock()
 	if _, err := r.Snapshot(id); err != nil {
@@ -45,11 +45,7 @@ func (r *Repository) ForgetSnapshot(ctx context.Context, id string) error {
 		return fmt.Errorf("forget snapshot %s: %w", id, err)
 	}
 	r.views.forgot() // the snapshot is unlisted: hosts' views are built again
-	if err := r.finishForget(ctx, id); err != nil {
-		return err
-	}
-	r.log.Info("snapshot forgotten", "snapshot", id)
-	return nil
+	return r.finishForget(ctx, id)
 }
 
 // finishForget removes the manifest of a snapshot whose forget is pending
@@ -161,12 +157,18 @@ func (r *Repository) Forget(ctx context.Context, req ForgetRequest) (ForgetResul
 	if req.DryRun {
 		return res, nil
 	}
-	for _, d := range res.Remove {
-		if err := r.ForgetSnapshot(ctx, d.Snapshot); err != nil {
-			return res, err
+	// A forget that changes the catalogue is a job (a dry run is not).
+	r.runJob(ctx, JobRecord{Kind: JobForget, Host: req.Host, VM: req.VM}, func(j *JobRun) error {
+		j.Logger().Info("forget", "keep", len(res.Keep), "remove", len(res.Remove))
+		for _, d := range res.Remove {
+			if err = r.forgetSnapshot(ctx, d.Snapshot); err != nil {
+				return err
+			}
+			j.Logger().Info("snapshot forgotten", "snapshot", d.Snapshot, "host", d.Host, "vm", d.VM)
 		}
-	}
-	return res, nil
+		return nil
+	})
+	return res, err
 }
 
 // decideGroup applies one explicit policy, or every stored policy that

@@ -63,25 +63,10 @@ func (j *Jobs) end(name string, result any, freed int64, err error) {
 // Jobs returns the repository's job registry.
 func (r *Repository) Jobs() *Jobs { return r.jobs }
 
-// RunPrune prunes and records the run as the prune job.
-func (r *Repository) RunPrune(ctx context.Context, o PruneOptions) (PruneResult, error) {
-	r.jobs.begin("prune")
-	res, err := r.Prune(ctx, o)
-	r.jobs.end("prune", res, res.BytesFreed, err)
-	return res, err
-}
-
-// RunCheck checks and records the run as the check job.
-func (r *Repository) RunCheck(ctx context.Context, o CheckOptions) (CheckResult, error) {
-	r.jobs.begin("check")
-	res, err := r.CheckData(ctx, o)
-	r.jobs.end("check", res, 0, err)
-	return res, err
-}
-
 // Schedule runs prune and check every interval (0: not scheduled) until
 // ctx ends. Prune applies the stored policies first (forget), then prunes.
 func (r *Repository) Schedule(ctx context.Context, prune, check time.Duration, po PruneOptions, co CheckOptions) {
+	ctx = WithJobTrigger(ctx, TriggerSchedule)
 	run := func(name string, every time.Duration, f func()) {
 		if every <= 0 {
 			return

@@ -37,11 +37,13 @@ type RebuildStats struct {
 	Protected int   `json:"protected"` // snapshots marked protected
 	// Tokens and Policies count what came back from the backend into an
 	// index that lacked them.
-	Tokens   int             `json:"tokens_restored"`
-	Policies int             `json:"policies_restored"`
-	Skipped  []SkippedObject `json:"skipped"` // damaged objects left out
-	Took     time.Duration   `json:"-"`
-	Seconds  float64         `json:"seconds"` // Took, for JSON
+	Tokens   int `json:"tokens_restored"`
+	Policies int `json:"policies_restored"`
+	// Jobs counts the finished jobs of the history that came back.
+	Jobs    int             `json:"jobs_restored"`
+	Skipped []SkippedObject `json:"skipped"` // damaged objects left out
+	Took    time.Duration   `json:"-"`
+	Seconds float64         `json:"seconds"` // Took, for JSON
 }
 
 // SkippedObject is a backend object a rebuild could not use, and why.
@@ -70,7 +72,7 @@ type scannedManifest struct {
 	data    []byte // the manifest as stored: the index record
 }
 
-// RebuildIndex rebuilds the index and the snapshot catalogue from the
+// rebuildIndex rebuilds the index and the snapshot catalogue from the
 // backend alone: every pack's trailer, every snapshot manifest and the
 // protect markers. Tokens and policies survive. Damaged packs and manifests
 // are left out and reported in RebuildStats.Skipped. It refuses (ErrBusy)
@@ -81,7 +83,7 @@ type scannedManifest struct {
 // stored meanwhile, resets the index and re-adds packs, then snapshots
 // (the durability order). A storage error before the reset leaves the
 // index as it was. Restores that run during the short reset phase may fail.
-func (r *Repository) RebuildIndex(ctx context.Context) (RebuildStats, error) {
+func (r *Repository) rebuildIndex(ctx context.Context) (RebuildStats, error) {
 	start := time.Now()
 	// A prune rewrites packs and the index: it must not run meanwhile.
 	if !r.maintMu.TryLock() {
@@ -140,6 +142,9 @@ func (r *Repository) RebuildIndex(ctx context.Context) (RebuildStats, error) {
 		if n, err = r.syncSchedules(ctx, true); n > 0 {
 			r.log.Info("schedules restored from the backend", "schedules", n)
 		}
+	}
+	if err == nil {
+		st.Jobs, err = r.history.sync(ctx, true, func(fi backend.ObjectInfo) ([]byte, error) { return readObject(ctx, r.be, fi) })
 	}
 	st.Took = time.Since(start)
 	st.Seconds = st.Took.Seconds()

@@ -84,6 +84,11 @@ func (r *Repository) Reconcile(ctx context.Context) (ReconcileStats, error) {
 	if _, err := r.syncSchedules(ctx, false); err != nil {
 		return st, err
 	}
+	// So are finished jobs (their mirror failed, or was not yet written
+	// when the server stopped); a failure here is only logged.
+	if _, err := r.history.sync(ctx, false, nil); err != nil {
+		r.log.Error("job history: store finished jobs in the backend", "err", err)
+	}
 	for id, rec := range listed {
 		if _, ok := stored[id]; ok {
 			continue

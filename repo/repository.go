@@ -33,6 +33,9 @@ type Options struct {
 	// MasterKey opens an encrypted repository (Unlock); unused for a
 	// plain one.
 	MasterKey *crypt.MasterKey
+	// JobHistory is how long finished jobs are kept in the job history
+	// (default DefaultJobHistory).
+	JobHistory time.Duration
 }
 
 // Repository is an open repository: a backend, its config and the index.
@@ -60,6 +63,11 @@ type Repository struct {
 	// snapshot forgotten while it read the backend.
 	catMu sync.RWMutex
 	jobs  *Jobs
+	// history is the job history (history.go).
+	history *History
+	// lastSweep is when the janitor last swept the job history; only
+	// the janitor uses it.
+	lastSweep time.Time
 	// views is the per-host accounting of new bytes (hostview.go).
 	views *hostViews
 	// maps guards disk map objects between their store and their
@@ -99,8 +107,11 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 	if len(opts.ReceiptKey) != ed25519.PrivateKeySize {
 		return nil, errors.New("open repository: no receipt key")
 	}
+	history := newHistory(idx, be, opts.Logger, opts.Now, opts.JobHistory)
+	// Records naming a running job (or its session) go to the job's log.
+	opts.Logger = slog.New(history.Handler(opts.Logger.Handler()))
 	r := &Repository{
-		be: be, codec: codec, idx: idx, cfg: cfg, log: opts.Logger, key: opts.ReceiptKey,
+		be: be, codec: codec, idx: idx, cfg: cfg, log: opts.Logger, key: opts.ReceiptKey, history: history,
 		lease: opts.SessionLease, now: opts.Now, restoreParallel: opts.RestoreParallel,
 		packer:   newPacker(be, codec, idx, cfg.PackSize, opts.ParallelUploads, opts.Logger, opts.Now),
 		sessions: make(map[string]*Session), tombstones: make(map[string]sessionState),
@@ -114,6 +125,7 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 	if _, err := r.Reconcile(ctx); err != nil {
 		r.log.Error("reconcile catalogue with the backend", "err", err)
 	}
+	r.openHistory()
 	r.stopped.Add(1)
 	go r.janitor()
 	return r, nil
@@ -151,7 +163,9 @@ func (r *Repository) Close(ctx context.Context) error {
 	for _, s := range open {
 		s.discard("server shutting down")
 	}
-	if err := r.packer.close(ctx); err != nil {
+	err := r.packer.close(ctx)
+	r.history.close()
+	if err != nil {
 		return fmt.Errorf("close repository: %w", err)
 	}
 	return nil
@@ -168,6 +182,7 @@ func (r *Repository) janitor() {
 			return
 		case <-tick.C:
 			r.ExpireSessions()
+			r.sweepHistory()
 		}
 	}
 }
@@ -191,4 +206,39 @@ func (r *Repository) ExpireSessions() int {
 		}
 	}
 	return n
+}
+
+// historySweepEvery is how often the janitor sweeps the job history.
+const historySweepEvery = time.Hour
+
+// openHistory ends the jobs a stopped server left running, reads each
+// VM's last backup results from the history and the catalogue, and starts
+// the history's writer. Job bookkeeping never stops a server: failures are
+// logged.
+func (r *Repository) openHistory() {
+	if err := r.history.open(); err != nil {
+		r.log.Error("job history", "err", err)
+	}
+	if snaps, err := r.Snapshots(Filter{}); err != nil {
+		r.log.Error("job history: read the catalogue for the VMs' last backups", "err", err)
+	} else {
+		for _, m := range snaps {
+			r.history.noteSnapshot(m)
+		}
+	}
+	go r.history.run()
+}
+
+// sweepHistory removes old jobs, once every historySweepEvery.
+func (r *Repository) sweepHistory() {
+	now := r.now()
+	if !r.lastSweep.IsZero() && now.Sub(r.lastSweep) < historySweepEvery {
+		return
+	}
+	r.lastSweep = now
+	ctx, cancel := context.WithTimeout(context.Background(), settingsTimeout)
+	defer cancel()
+	if _, err := r.history.Sweep(ctx); err != nil {
+		r.log.Error("job history", "err", err)
+	}
 }

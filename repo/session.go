@@ -46,6 +46,8 @@ type SessionInfo struct {
 	// Disks, when not empty, are the names of the disks the session must
 	// hold before it completes; no other disk may be uploaded.
 	Disks []string `json:"disks,omitempty"`
+	// Schedule names the schedule the backup runs for ("": none).
+	Schedule string `json:"schedule,omitempty"`
 	// Owner is the id of the token that opened the session.
 	Owner string `json:"owner,omitempty"`
 }
@@ -112,6 +114,9 @@ type Session struct {
 	hints      map[string]*diskmap.Hints // per disk, set before its upload; guarded by mu
 	writerMeta []byte                    // VSS writer metadata document; guarded by mu
 
+	// job is the session's record in the job history.
+	job *JobRun
+
 	// The accounting view of the session's host (hostview.go), held from
 	// the first chunk saved to the session's end. claimed lists the chunk
 	// prefixes the session claimed in it, guarded by the view's mu.
@@ -127,21 +132,70 @@ func newID(now time.Time) string {
 	return hex.EncodeToString(b)
 }
 
-// OpenSession starts a session.
-func (r *Repository) OpenSession(info SessionInfo) *Session {
-	now := r.now()
-	s := &Session{
-		r: r, ID: newID(now), Info: info, Created: now,
-		state: stateOpen, lastActive: now,
-		uploading: make(map[string]*Upload), disks: make(map[string]*Disk), failed: make(map[string]error),
+// OpenSession starts a session. A host and VM have at most one session
+// in flight: while another is open, completing or failed (a complete that
+// failed, until it is aborted) it is refused with a *ConflictError. A
+// session idle past its lease that the janitor has not yet swept is
+// expired here instead, so that a retry is never held up by it.
+func (r *Repository) OpenSession(info SessionInfo) (*Session, error) {
+	for {
+		now := r.now()
+		r.mu.Lock()
+		other := r.sessionOfLocked(info.Host, info.VM)
+		if other == nil {
+			s := &Session{
+				r: r, ID: newID(now), Info: info, Created: now,
+				state: stateOpen, lastActive: now,
+				uploading: make(map[string]*Upload), disks: make(map[string]*Disk), failed: make(map[string]error),
+			}
+			s.job = r.history.beginBackup(s) // before anyone else can see the session
+			r.sessions[s.ID] = s
+			r.mu.Unlock()
+			r.log.Info("session opened", "session", s.ID, "host", info.Host, "vm", info.VM, "type", info.BackupType,
+				"declared_disks", len(info.Disks))
+			return s, nil
+		}
+		r.mu.Unlock()
+		if other.idleSince(now) > r.lease && other.expire(now, r.lease) {
+			continue // it was past its lease: the slot is free now
+		}
+		return nil, &ConflictError{Session: other.ID, Host: info.Host, VM: info.VM}
 	}
-	r.mu.Lock()
-	r.sessions[s.ID] = s
-	r.mu.Unlock()
-	r.log.Info("session opened", "session", s.ID, "host", info.Host, "vm", info.VM, "type", info.BackupType,
-		"declared_disks", len(info.Disks))
-	return s
 }
+
+// sessionOfLocked returns the session in flight for host and VM, or nil.
+// r.mu is held.
+func (r *Repository) sessionOfLocked(host, vm string) *Session {
+	for _, s := range r.sessions {
+		if s.Info.Host != host || s.Info.VM != vm {
+			continue
+		}
+		s.mu.Lock()
+		ended := s.state == stateCompleted || s.state == stateAborted || s.state == stateExpired
+		s.mu.Unlock()
+		if !ended { // an ended one is on its way out of r.sessions
+			return s
+		}
+	}
+	return nil
+}
+
+// ErrSessionConflict refuses a second session for a host and VM while one
+// is in flight.
+var ErrSessionConflict = errors.New("a session for this host and VM is in flight")
+
+// ConflictError names the session in flight that refused a new one; it
+// is ErrSessionConflict.
+type ConflictError struct {
+	Session, Host, VM string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("host %s vm %s: session %s is in flight (complete or abort it, or wait until it expires)", e.Host, e.VM, e.Session)
+}
+
+// Is makes a ConflictError ErrSessionConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrSessionConflict }
 
 // Session returns an open session. For a session that is no longer in
 // memory it tells why: completed (ErrSessionClosed) or unknown.
@@ -223,8 +277,9 @@ func (s *Session) expire(now time.Time, lease time.Duration) bool {
 	}
 	s.mu.Unlock()
 	if idle {
-		s.r.forget(s)
 		s.r.log.Warn("session expired", "session", s.ID, "host", s.Info.Host, "vm", s.Info.VM)
+		s.r.forget(s)
+		s.endUnfinished(false, fmt.Errorf("session expired: idle for more than %s", lease))
 	}
 	return idle
 }
@@ -268,8 +323,9 @@ func (s *Session) Abort() error {
 		return fmt.Errorf("abort session %s: %w", s.ID, err)
 	}
 	s.mu.Unlock()
-	s.r.forget(s)
 	s.r.log.Info("session aborted", "session", s.ID, "host", s.Info.Host, "vm", s.Info.VM)
+	s.r.forget(s)
+	s.endUnfinished(true, errors.New("aborted by the client"))
 	return nil
 }
 
@@ -279,8 +335,9 @@ func (s *Session) discard(reason string) {
 		s.state = stateAborted
 	}
 	s.mu.Unlock()
-	s.r.forget(s)
 	s.r.log.Info("session discarded", "session", s.ID, "reason", reason)
+	s.r.forget(s)
+	s.endUnfinished(false, errors.New("session discarded: "+reason))
 }
 
 // Upload is one disk being streamed into a session. It is the Saver the
@@ -430,6 +487,7 @@ func (u *Upload) Cancel(cause error) {
 	s.failed[u.name] = cause
 	s.touchLocked()
 	s.mu.Unlock()
+	s.job.SetError(fmt.Errorf("disk %s: %w", u.name, cause))
 }
 
 // SetHints keeps the guest hints an agent sent for a disk, for its upload.

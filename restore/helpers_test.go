@@ -51,7 +51,10 @@ func openRepo(tb testing.TB) *repo.Repository {
 func backUp(tb testing.TB, r *repo.Repository, disks map[string][]byte) *repo.Manifest {
 	tb.Helper()
 	ctx := context.Background()
-	s := r.OpenSession(repo.SessionInfo{Host: "HV01", VM: "VM1", BackupType: "copy", Consistency: "crash"})
+	s, err := r.OpenSession(repo.SessionInfo{Host: "HV01", VM: "VM1", BackupType: "copy", Consistency: "crash"})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	for name, data := range disks {
 		up, err := s.BeginDisk(name)
 		if err != nil {

@@ -3,19 +3,10 @@ package main
 import (
 	"encoding/json"
 	"flag"
-	"fmt"
 	"net/http"
 
 	"github.com/shadowvault/shadowvault/apiv1"
 )
-
-var jobsCmd = command{
-	name:    "jobs",
-	summary: "show the server's scheduled maintenance (prune, check): interval, last run and its outcome",
-	about: `serve --prune-interval and --check-interval schedule the jobs; a job that
-never ran shows "-" for its times.
-`,
-}
 
 var statsCmd = command{
 	name:    "stats",
@@ -31,7 +22,6 @@ type adminOpts struct {
 	json bool
 }
 
-func jobsFlags() (*flag.FlagSet, *adminOpts)  { return adminFlags(&jobsCmd) }
 func statsFlags() (*flag.FlagSet, *adminOpts) { return adminFlags(&statsCmd) }
 
 func adminFlags(cmd *command) (*flag.FlagSet, *adminOpts) {
@@ -58,52 +48,6 @@ func (o *adminOpts) get(fs *flag.FlagSet, args []string, path string) (json.RawM
 		return nil, fail(err)
 	}
 	return raw, exitOK
-}
-
-func cmdJobs(args []string) int {
-	fs, o := jobsFlags()
-	raw, code := o.get(fs, args, "/api/v1/jobs")
-	if code != exitOK || o.json {
-		return orPrint(code, raw)
-	}
-	var list apiv1.JobList
-	if err := json.Unmarshal(raw, &list); err != nil {
-		return fail(err)
-	}
-	t := newTable("JOB", "STATE", "INTERVAL", "LAST START", "LAST END", "TOOK", "RUNS", "LAST OUTCOME")
-	for _, j := range list.Jobs {
-		state := "idle"
-		if j.Running {
-			state = "running"
-		}
-		took := "-"
-		if j.Seconds > 0 {
-			took = fmt.Sprintf("%.1fs", j.Seconds)
-		}
-		t.row("%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s", j.Name, state, firstSet(j.Interval, "not scheduled"),
-			showTime(j.LastStart), showTime(j.LastEnd), took, j.Runs, jobOutcome(j))
-	}
-	t.end()
-	return exitOK
-}
-
-// jobOutcome sums up a job's last run.
-func jobOutcome(j apiv1.Job) string {
-	switch {
-	case j.LastError != "":
-		return "failed: " + j.LastError
-	case j.Runs == 0:
-		return "-"
-	case j.Name == "prune":
-		return "freed " + humanBytes(j.BytesFreed)
-	case j.Name == "check":
-		var r apiv1.CheckResult
-		if json.Unmarshal(j.LastResult, &r) == nil && !r.OK {
-			return fmt.Sprintf("%d problems", len(r.Problems))
-		}
-		return "ok"
-	}
-	return "ok"
 }
 
 func cmdStats(args []string) int {

@@ -52,7 +52,10 @@ func makeRepo(t *testing.T, dir string, n int) map[string]bool {
 	rnd := mrand.New(mrand.NewPCG(1, 2))
 	ids := map[string]bool{}
 	for i := 0; i < n; i++ {
-		s := r.OpenSession(repo.SessionInfo{Host: "HV01", VM: fmt.Sprintf("VM%d", i%7), BackupType: "full", Consistency: "crash"})
+		s, err := r.OpenSession(repo.SessionInfo{Host: "HV01", VM: fmt.Sprintf("VM%d", i%7), BackupType: "full", Consistency: "crash"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		data := make([]byte, 80<<10+rnd.IntN(200<<10))
 		for j := range data {
 			data[j] = byte(rnd.Uint32())

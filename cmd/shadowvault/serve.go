@@ -57,6 +57,7 @@ func serveFlags() (*flag.FlagSet, *serveOpts) {
 	fs.DurationVar(&schedule.prune, "prune-interval", 0, "apply the stored retention policies and prune this often (`DURATION`; 0: never)")
 	fs.DurationVar(&schedule.check, "check-interval", 0, "check the repository this often (`DURATION`; 0: never)")
 	fs.IntVar(&schedule.readData, "check-read-data", 5, "share of packs (`PERCENT`) a scheduled check re-reads")
+	fs.StringVar(&jobHistory, "job-history", "30d", "keep finished jobs in the job history this long (`AGE`: 30d, 720h)")
 	fs.Int64Var(&o.memLimit, "memory-limit", 1024, "soft memory limit of the server in `MiB`: the garbage collector works harder near it (0: none)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with the certificate in `FILE` (PEM)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "the certificate's private key `FILE` (PEM)")
@@ -82,6 +83,10 @@ func cmdServe(args []string) int {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fail(usageErrorf("serve: --log-level %q: want debug, info, warn or error", o.logLevel))
 	}
+	var err error
+	if jobHistoryKeep, err = parseAge(jobHistory); err != nil || jobHistoryKeep <= 0 {
+		return fail(usageErrorf("serve: --job-history %q: want an age such as 30d or 720h", jobHistory))
+	}
 	tlsFiles = [2]string{o.tlsCert, o.tlsKey}
 	tuneMemory(o.memLimit)
 	log := newLogger(level)
@@ -95,6 +100,12 @@ func cmdServe(args []string) int {
 	}
 	return exitOK
 }
+
+// jobHistory is --job-history as given, jobHistoryKeep as parsed.
+var (
+	jobHistory     string
+	jobHistoryKeep time.Duration
+)
 
 // tlsFiles are the certificate and key files, when serving HTTPS.
 var tlsFiles [2]string
@@ -170,7 +181,8 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 		return err
 	}
 	defer idx.Close()
-	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: key, SessionLease: lease, ParallelUploads: uploadParallelism(repoPath), MasterKey: master})
+	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: key, SessionLease: lease, ParallelUploads: uploadParallelism(repoPath),
+		JobHistory: jobHistoryKeep, MasterKey: master})
 	if err != nil {
 		return err
 	}

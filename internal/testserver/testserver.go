@@ -40,6 +40,11 @@ type Server struct {
 	Dir        string
 	// MasterKey is the master key of an encrypted repository, else nil.
 	MasterKey *crypt.MasterKey
+
+	// What Restart opens the server again with.
+	opts Options
+	priv ed25519.PrivateKey
+	log  *slog.Logger
 }
 
 // Options adjust the test server.
@@ -59,6 +64,8 @@ type Options struct {
 	// Passphrase, or "test passphrase"); Server.MasterKey opens it.
 	Encrypted  bool
 	Passphrase string
+	// JobHistory is how long finished jobs are kept (default 30 days).
+	JobHistory time.Duration
 }
 
 // Start starts a server; it stops when the test ends.
@@ -116,24 +123,60 @@ func Start(t testing.TB, o Options) *Server {
 	if o.LogTo != nil {
 		log = slog.New(slog.NewTextHandler(o.LogTo, nil))
 	}
-	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: priv, Now: o.Now, SessionLease: o.Lease, MasterKey: master})
+	s := &Server{Index: idx, Backend: be, Key: priv.Public().(ed25519.PublicKey), Dir: dir, opts: o, priv: priv, log: log, MasterKey: master}
+	s.serve(t)
+	_, admin, err := s.Tokens.Create(apiv1.RoleAdmin, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens := api.NewTokens(r)
-	_, admin, err := tokens.Create(apiv1.RoleAdmin, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(dir, "spill"), IdleTimeout: o.IdleTimeout, SpillLimit: o.SpillLimit, Now: o.Now}).Handler())
-	s := &Server{URL: hs.URL, Repo: r, Index: idx, Backend: be, Tokens: tokens, AdminToken: admin,
-		Key: priv.Public().(ed25519.PublicKey), HTTP: hs, Dir: dir, MasterKey: master}
-	t.Cleanup(func() {
-		hs.Close()
-		_ = r.Close(context.Background())
-		_ = idx.Close()
-	})
+	s.AdminToken = admin
+	t.Cleanup(func() { s.stop() })
 	return s
+}
+
+// serve opens the repository on s.Index and serves it.
+func (s *Server) serve(t testing.TB) {
+	t.Helper()
+	o := s.opts
+	r, err := repo.Open(context.Background(), s.Backend, s.Index, repo.Options{Logger: s.log, ReceiptKey: s.priv, Now: o.Now,
+		SessionLease: o.Lease, JobHistory: o.JobHistory, MasterKey: s.MasterKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Repo, s.Tokens = r, api.NewTokens(r)
+	s.HTTP = httptest.NewServer(api.New(r, s.Tokens, api.Options{Logger: s.log, SpillDir: filepath.Join(s.Dir, "spill"),
+		IdleTimeout: o.IdleTimeout, SpillLimit: o.SpillLimit, Now: o.Now}).Handler())
+	s.URL = s.HTTP.URL
+}
+
+func (s *Server) stop() {
+	if s.HTTP == nil {
+		return
+	}
+	s.HTTP.Close()
+	_ = s.Repo.Close(context.Background())
+	_ = s.Index.Close()
+	s.HTTP = nil
+}
+
+// Restart stops the server and starts it again on the same backend and
+// state, at a new URL; with dropIndex the index file is deleted first
+// (the admin token then no longer opens it until a repair brings it back).
+func (s *Server) Restart(t testing.TB, dropIndex bool) {
+	t.Helper()
+	s.stop()
+	path := filepath.Join(s.Dir, "index.db")
+	if dropIndex {
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idx, err := index.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Index = idx
+	s.serve(t)
 }
 
 // Client returns an API client with the given token (the admin token if "").

@@ -31,7 +31,9 @@
 // # Workload
 //
 // Between two kills, concurrently: three backup workers (a session for
-// one of 2 hosts x 3 VMs, full, crash or application consistent; one or
+// one of 2 hosts x 3 VMs that no session of the epoch holds, as the
+// server allows one session of a VM in flight; any 409 is a wrong
+// answer; full, crash or application consistent; one or
 // two raw disks of 64 KiB to 3 MiB mixing blocks shared across VMs,
 // unique random data, repeated-byte and zero regions, and now and then a
 // disk that is one repeated-byte run, or such runs between zero blocks:

@@ -68,6 +68,8 @@ type epoch struct {
 	inflight [nOps]atomic.Int32
 	runs     [nOps]bool   // which operations the workers do
 	gate     sync.RWMutex // backups hold it shared; a quiet repair holds it alone
+	heldMu   sync.Mutex
+	held     map[[2]string]bool // host and VM of the sessions in flight; guarded by heldMu
 }
 
 // track counts op as in flight until the returned func is called; the
@@ -105,9 +107,49 @@ func (e *epoch) backupWorker(rng *rand.Rand) {
 	}
 }
 
+// reserve picks a host and VM no session of this epoch holds (the server
+// refuses a second session of a VM in flight, 409 SESSION_CONFLICT), and
+// marks it held; ok is false when all are held.
+func (e *epoch) reserve(rng *rand.Rand) (host, vm string, ok bool) {
+	e.heldMu.Lock()
+	defer e.heldMu.Unlock()
+	if e.held == nil {
+		e.held = map[[2]string]bool{}
+	}
+	n := len(hosts) * len(vms)
+	for i, start := 0, rng.IntN(n); i < n; i++ {
+		k := (start + i) % n
+		hv := [2]string{hosts[k/len(vms)], vms[k%len(vms)]}
+		if !e.held[hv] {
+			e.held[hv] = true
+			return hv[0], hv[1], true
+		}
+	}
+	return "", "", false
+}
+
+// release frees a host and VM once its session ended (receipted or
+// aborted); one left open (a failed upload or complete) holds it for the
+// rest of the epoch, as the server does until it expires.
+func (e *epoch) release(s *session) {
+	e.w.mu.Lock()
+	ended := s.id == "" || s.state == sessReceipted || s.state == sessAborted
+	e.w.mu.Unlock()
+	if ended {
+		e.heldMu.Lock()
+		delete(e.held, [2]string{s.host, s.vm})
+		e.heldMu.Unlock()
+	}
+}
+
 func (e *epoch) backup(rng *rand.Rand) {
-	s := &session{host: hosts[rng.IntN(len(hosts))], vm: vms[rng.IntN(len(vms))], btype: "full",
+	host, vm, ok := e.reserve(rng)
+	if !ok {
+		return
+	}
+	s := &session{host: host, vm: vm, btype: "full",
 		cons: []string{"application", "crash"}[rng.IntN(2)], epoch: e.n, disks: map[string]*diskSpec{}}
+	defer e.release(s)
 	req := map[string]any{"host": s.host, "vm": s.vm, "backup_type": s.btype, "consistency": s.cons}
 	if s.cons == "application" {
 		req["writers"] = []map[string]any{{"name": "SqlServerWriter", "id": "a65faa63-5ea8-4ebc-9dbd-a0c4db26912a", "state": "stable"}}

@@ -23,10 +23,11 @@ const (
 	TypeMetadata Type = "metadata"  // a snapshot's VSS writer metadata document, by snapshot id
 	TypeDigests  Type = "digests"   // block digests of a disk's virtual content, by disk map id
 	TypeSchedule Type = "schedules" // backup schedules, by BLAKE3 of the name
+	TypeJob      Type = "jobs"      // finished jobs of the job history (record and log), by job id
 )
 
 // Types lists every object type, in the order a rebuild reads them.
-var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect, TypeToken, TypePolicy, TypeMetadata, TypeDigests, TypeSchedule}
+var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect, TypeToken, TypePolicy, TypeMetadata, TypeDigests, TypeSchedule, TypeJob}
 
 // Handle names one object.
 type Handle struct {

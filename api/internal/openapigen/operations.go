@@ -105,6 +105,9 @@ func operations() []op {
 				errJSONBody,
 				fail(400, "A host, VM or declared disk name is invalid; the backup type or consistency is unknown; the disk list is empty, longer than 256 or names a disk twice.", apiv1.CodeBadName, apiv1.CodeBadRequest),
 				fail(403, "An agent token opening a session for another host.", apiv1.CodeForbidden),
+				fail(409, "Another session of this host and VM is in flight (open, completing, or failed and not yet aborted), whoever opened it: "+
+					"the error's `session` names it. The slot is free once that session completes, is aborted or expires; "+
+					"a session past its lease that the server has not yet swept is expired by this request.", apiv1.CodeSessionConflict),
 				errTooLarge,
 			},
 		},
@@ -502,16 +505,43 @@ func operations() []op {
 				"A listed snapshot whose manifest the backend lost is stored again from its record. Refused while sessions are open or a prune or check runs. " +
 				"The rebuild goes on if the client leaves.",
 			answers: []answer{
-				ok[apiv1.RepairResult](200, "What the rebuilt index holds.", `{"packs":2,"chunks":17,"pack_bytes":3044170,"snapshots":2,"protected":0,"tokens_restored":0,"policies_restored":0,"skipped":[],"seconds":0.4}`),
+				ok[apiv1.RepairResult](200, "What the rebuilt index holds.", `{"packs":2,"chunks":17,"pack_bytes":3044170,"snapshots":2,"protected":0,"tokens_restored":0,"policies_restored":0,"jobs_restored":0,"skipped":[],"seconds":0.4}`),
 				fail(409, "Backups or maintenance are in flight: retry when they are done.", apiv1.CodeBusy),
 				fail(500, "The backend holds damaged data the rebuild cannot do without.", apiv1.CodeCorruptData),
 				fail(503, "The storage backend failed.", apiv1.CodeStorage),
 			},
 		},
 		{
-			method: "GET", path: "/api/v1/jobs", id: "listJobs", tag: "maintenance", roles: []apiv1.Role{admin},
-			summary: "The maintenance jobs and their last runs",
-			answers: []answer{ok[apiv1.JobList](200, "The jobs (prune and check).", "")},
+			method: "GET", path: "/api/v1/jobs", id: "listJobs", tag: "jobs", roles: []apiv1.Role{admin, restore},
+			summary: "The job history and the maintenance jobs",
+			desc: "Every backup (one session, from its opening to its end), prune, check, repair and forget, newest first, " +
+				"with the maintenance jobs' status (prune and check: interval and last run) under `maintenance`. " +
+				"A restore token of one host sees that host's jobs only, and no maintenance. Finished jobs are kept for " +
+				"the server's `--job-history` (30 days by default).",
+			params: []*Parameter{
+				query("kind", "Only jobs of this kind.", &Schema{Type: "string", Enum: []string{"backup", "prune", "check", "repair", "forget"}}),
+				query("host", "Only jobs of this host: a name or a glob (`HV*`).", &Schema{Type: "string"}),
+				query("vm", "Only jobs of this VM: a name or a glob (`SQL*`).", &Schema{Type: "string"}),
+				query("result", "Only jobs with this result.", &Schema{Type: "string", Enum: []string{"running", "success", "failed", "aborted"}}),
+				query("since", "Only jobs started at or after this time (RFC 3339).", &Schema{Type: "string", Format: "date-time"}),
+				query("until", "Only jobs started before this time (RFC 3339).", &Schema{Type: "string", Format: "date-time"}),
+				query("limit", "At most this many jobs (default 100).", &Schema{Type: "integer", Minimum: ptr[int64](1), Maximum: ptr[int64](1000), Default: 100}),
+			},
+			answers: []answer{
+				ok[apiv1.JobList](200, "The jobs.", `{"jobs":[{"id":"18ed478ad4140d0e253c30b9eb11ea7e","kind":"backup","trigger":"schedule","schedule":"nightly","host":"HV01","vm":"SQL01","session_id":"18ed478ad4140d0e253c30b9eb11ea7d","snapshot_id":"18ed478b0a2c1d3e4f5a6b7c8d9e0f1a","start":"2026-03-04T05:06:07Z","end":"2026-03-04T05:09:07Z","result":"success","bytes":4194304,"new_bytes":1048576}],"maintenance":[]}`),
+				fail(400, "A filter's value is not one this route takes (an unknown kind or result, a bad glob or time, a limit outside 1-1000, until not after since, an unknown parameter).", apiv1.CodeBadRequest),
+			},
+		},
+		{
+			method: "GET", path: "/api/v1/jobs/{id}", id: "getJob", tag: "jobs", roles: []apiv1.Role{admin, restore},
+			summary: "One job and its log",
+			desc: "The job, as it is now while it runs (with its progress), and its log: the server's log lines made for it, " +
+				"at most about 200 (the first 100 and the latest; a line in the middle says how many were left out), each at most 512 bytes.",
+			params: []*Parameter{pathParam("id", "The job's id.")},
+			answers: []answer{
+				ok[apiv1.JobDetail](200, "The job.", ""),
+				fail(404, "No such job (or one of another host, for a restore token of a host).", apiv1.CodeJobNotFound),
+			},
 		},
 		{
 			method: "GET", path: "/api/v1/stats", id: "stats", tag: "maintenance", roles: []apiv1.Role{admin},
