@@ -14,6 +14,9 @@ import (
 const (
 	IdleTimeout = 12 * time.Hour
 	MaxLifetime = 24 * time.Hour
+	// MaxPerToken bounds the live sessions of one token: a new login
+	// beyond it ends that token's oldest session.
+	MaxPerToken = 16
 )
 
 // CookieName is the session cookie's name.
@@ -96,6 +99,7 @@ func (s *Sessions) Create(tokenID, role string) (Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.purgeLocked(now)
+	s.boundLocked(tokenID)
 	s.byID[id] = sess
 	return sess, nil
 }
@@ -164,4 +168,25 @@ func random256() (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(b), nil
+}
+
+// boundLocked ends the oldest sessions of tokenID until one more fits
+// under MaxPerToken. s.mu is held.
+func (s *Sessions) boundLocked(tokenID string) {
+	for {
+		n, oldest := 0, ""
+		for id, sess := range s.byID {
+			if sess.TokenID != tokenID {
+				continue
+			}
+			n++
+			if oldest == "" || sess.Created.Before(s.byID[oldest].Created) {
+				oldest = id
+			}
+		}
+		if n < MaxPerToken {
+			return
+		}
+		delete(s.byID, oldest)
+	}
 }

@@ -106,3 +106,37 @@ func TestSessionIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionsBoundedPerToken: logging in again and again with one token
+// keeps at most MaxPerToken sessions of it (the oldest end first), so a
+// token holder cannot grow the server's memory without bound, and other
+// tokens' sessions are untouched.
+func TestSessionsBoundedPerToken(t *testing.T) {
+	now := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
+	s := NewSessions(0, 0, func() time.Time { return now })
+	other, _ := s.Create("b", "admin")
+	var ids []string
+	for i := 0; i < 5*MaxPerToken; i++ {
+		now = now.Add(time.Second)
+		sess, err := s.Create("a", "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, sess.ID)
+	}
+	live := 0
+	for i, id := range ids {
+		if _, err := s.Get(id); err == nil {
+			live++
+			if i < len(ids)-MaxPerToken {
+				t.Fatalf("session %d of %d lives: the oldest should have ended first", i, len(ids))
+			}
+		}
+	}
+	if live != MaxPerToken {
+		t.Fatalf("%d live sessions of one token, want %d", live, MaxPerToken)
+	}
+	if _, err := s.Get(other.ID); err != nil {
+		t.Fatalf("another token's session ended: %v", err)
+	}
+}
