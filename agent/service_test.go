@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -258,25 +256,25 @@ func TestServiceChecksTheReceipt(t *testing.T) {
 // TestBusySessionIsErrBusy: a session refused with 409 is ErrBusy, which
 // the loop waits out (the real 409 comes with job history).
 func TestBusySessionIsErrBusy(t *testing.T) {
-	_, priv, _ := ed25519.GenerateKey(nil)
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if r.URL.Path == "/api/v1/sessions" {
-			w.WriteHeader(http.StatusConflict)
-			fmt.Fprint(w, `{"error":{"code":"SESSION_CONFLICT","message":"a backup of HV01/SQL01 is running"}}`)
-			return
-		}
-		http.NotFound(w, r)
-	}))
-	defer hs.Close()
+	// A real server with a session of HV01/SQL01 in flight: the agent's
+	// backup of that VM meets the server's 409 SESSION_CONFLICT.
+	s := testserver.Start(t, testserver.Options{})
+	ctx := context.Background()
+	if _, err := s.Client("").OpenSession(ctx, apiv1.SessionRequest{Host: "HV01", VM: "SQL01", BackupType: apiv1.BackupFull, Consistency: "application"}); err != nil {
+		t.Fatal(err)
+	}
 	disk := filepath.Join(t.TempDir(), "d.raw")
 	if err := os.WriteFile(disk, randBytes(9, 4096), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := &agent.Client{Server: hs.URL, Token: "x", HTTP: hs.Client()}
-	_, err := agent.Backup(context.Background(), c, agent.BackupOptions{Host: "HV01", VM: "SQL01", Type: apiv1.BackupFull,
-		Disks: []string{disk}, ReceiptKey: hex.EncodeToString(priv.Public().(ed25519.PublicKey)), Log: quietLog()})
+	_, err := agent.Backup(ctx, s.Client(""), agent.BackupOptions{Host: "HV01", VM: "SQL01", Type: apiv1.BackupFull,
+		Disks: []string{disk}, ReceiptKey: hex.EncodeToString(s.Key), Log: quietLog()})
 	if !errors.Is(err, agent.ErrBusy) {
 		t.Fatalf("Backup = %v, want ErrBusy", err)
+	}
+	// Another VM of the host is not busy.
+	if _, err := agent.Backup(ctx, s.Client(""), agent.BackupOptions{Host: "HV01", VM: "SQL02", Type: apiv1.BackupFull,
+		Disks: []string{disk}, ReceiptKey: hex.EncodeToString(s.Key), Log: quietLog()}); err != nil {
+		t.Fatalf("backup of another VM: %v", err)
 	}
 }
