@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,7 +45,26 @@ type server struct {
 	url   string
 	token string
 	dir   string
-	logs  *bytes.Buffer
+	logs  *syncBuffer
+}
+
+// syncBuffer is the server's stderr as read so far; a goroutine writes it
+// while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) WriteString(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b.WriteString(s)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 var listenRE = regexp.MustCompile(`listen=(https?://[0-9.:]+)`)
@@ -59,7 +79,7 @@ func startServer(t *testing.T, dir string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, dir: dir, logs: &bytes.Buffer{}}
+	s := &server{cmd: cmd, dir: dir, logs: &syncBuffer{}}
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
