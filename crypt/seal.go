@@ -55,6 +55,17 @@ func (k *Keys) Open(dst, blob, aad []byte) ([]byte, error) {
 	return out, nil
 }
 
+// OpenInPlace is Open that decrypts into the blob's own bytes: the
+// plaintext is returned as a slice of blob, which is overwritten (also on
+// failure).
+func (k *Keys) OpenInPlace(blob, aad []byte) ([]byte, error) {
+	if len(blob) < Overhead {
+		return nil, fmt.Errorf("open: %d bytes is too short for a sealed blob: %w", len(blob), ErrAuth)
+	}
+	ct := blob[1+nonceSize:]
+	return k.Open(ct[:0], blob, aad)
+}
+
 // PlainSize is the plaintext size of a sealed blob of n bytes.
 func PlainSize(n int) int { return max(n-Overhead, 0) }
 

@@ -23,7 +23,7 @@ func (r *Repository) fetch(ctx context.Context, rd *read) error {
 	for _, wt := range rd.wants {
 		e := wt.loc.Entry
 		stored := rd.buf[e.Offset-rd.off : e.Offset-rd.off+uint64(e.Length)]
-		if e.Compression != chunk.Raw || r.codec.Sealer != nil {
+		if e.Compression != chunk.Raw {
 			wt.buf = getBuf(int(e.RawLength))
 		}
 		data, err := r.codec.DecodeView(wt.buf, stored, pack.Entry(e))

@@ -7,6 +7,8 @@ import "github.com/shadowvault/shadowvault/chunk"
 type Sealer interface {
 	Seal(dst, plaintext, aad []byte) ([]byte, error)
 	Open(dst, blob, aad []byte) ([]byte, error)
+	// OpenInPlace decrypts into blob's own bytes and returns them.
+	OpenInPlace(blob, aad []byte) ([]byte, error)
 }
 
 // Codec is how one repository stores blobs: the zero Codec is a plain

@@ -78,11 +78,19 @@ func (c Codec) Decode(dst, stored []byte, e Entry) ([]byte, error) {
 // checked in place and returned as a slice of stored. A compressed blob
 // is decoded into the capacity of dst (more is allocated only if the
 // blob decodes to more than that) and checked there. Either way the
-// result matches the chunk ID, or an error is returned. A sealed blob is
-// always decoded into dst.
+// result matches the chunk ID, or an error is returned. A sealed raw blob
+// is opened in place: stored is overwritten, and the result is a slice
+// of it.
 func (c Codec) DecodeView(dst, stored []byte, e Entry) ([]byte, error) {
-	if c.Sealer != nil || e.Compression != chunk.Raw {
+	if e.Compression != chunk.Raw {
 		return c.Decode(dst[:0], stored, e)
+	}
+	if c.Sealer != nil {
+		plain, err := c.Sealer.OpenInPlace(stored, chunkAAD(e.ID))
+		if err != nil {
+			return nil, fmt.Errorf("%w: chunk %s: %w", ErrCorrupt, e.ID.Short(), err)
+		}
+		stored = plain
 	}
 	if len(stored) != int(e.RawLength) {
 		return nil, fmt.Errorf("%w: chunk %s: %d raw bytes stored, want %d", ErrCorrupt, e.ID.Short(), len(stored), e.RawLength)
