@@ -31,9 +31,13 @@ type svServer struct {
 func (v *svServer) tokFile() string { return filepath.Join(v.dir, "state", "admin.token") }
 
 // start starts the server and waits until it listens.
+// SHADOWVAULT_BENCH_SERVE_ARGS adds flags (split at spaces), for example
+// --no-encryption to measure an unencrypted repository.
 func (v *svServer) start() error {
-	return v.launch(exec.Command(v.bin, "serve", "--repo", filepath.Join(v.dir, "repo"), "--state", filepath.Join(v.dir, "state"),
-		"--listen", "127.0.0.1:0", "--log-level", "info"))
+	args := []string{"serve", "--repo", filepath.Join(v.dir, "repo"), "--state", filepath.Join(v.dir, "state"),
+		"--listen", "127.0.0.1:0", "--log-level", "info"}
+	args = append(args, strings.Fields(os.Getenv("SHADOWVAULT_BENCH_SERVE_ARGS"))...)
+	return v.launch(exec.Command(v.bin, args...))
 }
 
 // launch starts cmd, a serve command, as the server and waits until it
