@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/shadowvault/shadowvault/crypt"
 	"github.com/shadowvault/shadowvault/repo"
+	"github.com/shadowvault/shadowvault/repo/backend"
 )
 
 var (
@@ -38,6 +40,19 @@ func (o *repoOpts) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.repoPath, "repo", "./shadowvault-data", "the repository: a `DIR`, or s3://bucket/prefix")
 	fs.StringVar(&o.state, "state", "", "`DIR` of the index and the server's secrets (default: the repository directory; ./shadowvault-state for S3)")
 	registerS3Flags(fs)
+}
+
+// open opens the repository's storage and fills in the default state
+// directory.
+func (o *repoOpts) open(ctx context.Context) (backend.Backend, error) {
+	be, defaultState, err := openBackend(ctx, o.repoPath)
+	if err != nil {
+		return nil, err
+	}
+	if o.state == "" {
+		o.state = defaultState
+	}
+	return be, nil
 }
 
 func initFlags() (*flag.FlagSet, *repoOpts) {
@@ -88,12 +103,9 @@ func cmdInit(args []string) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	be, defaultState, err := openBackend(ctx, o.repoPath)
+	be, err := o.open(ctx)
 	if err != nil {
 		return fail(err)
-	}
-	if o.state == "" {
-		o.state = defaultState
 	}
 	if _, err := repo.LoadConfig(ctx, be); err == nil {
 		return fail(fmt.Errorf("init: %s already holds a repository", o.repoPath))
@@ -129,7 +141,7 @@ func cmdKeyList(args []string) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	be, _, err := openBackend(ctx, o.repoPath)
+	be, err := o.open(ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -180,12 +192,9 @@ func cmdKeyAdd(args []string) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	be, defaultState, err := openBackend(ctx, o.repoPath)
+	be, err := o.open(ctx)
 	if err != nil {
 		return fail(err)
-	}
-	if o.state == "" {
-		o.state = defaultState
 	}
 	master, err := masterKey(ctx, be, o.state)
 	if err != nil {
@@ -231,7 +240,7 @@ func cmdKeyRemove(args []string) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	be, _, err := openBackend(ctx, o.repoPath)
+	be, err := o.open(ctx)
 	if err != nil {
 		return fail(err)
 	}
