@@ -25,10 +25,12 @@ type scheduleView struct {
 	schedules []storedSchedule
 	inv       []apiv1.HostInventory
 	last      map[vmKey]time.Time
+	// failed is each VM's last failed backup in the job history.
+	failed map[vmKey]time.Time
 }
 
 func (s *Server) scheduleView(host string) (*scheduleView, error) {
-	v := &scheduleView{now: s.now(), last: map[vmKey]time.Time{}}
+	v := &scheduleView{now: s.now(), last: map[vmKey]time.Time{}, failed: map[vmKey]time.Time{}}
 	var err error
 	if v.schedules, err = s.schedules(); err != nil {
 		return nil, err
@@ -44,6 +46,11 @@ func (s *Server) scheduleView(host string) (*scheduleView, error) {
 		k := vmKey{m.Host, m.VM}
 		if m.Time.After(v.last[k]) {
 			v.last[k] = m.Time
+		}
+	}
+	for _, st := range s.repo.History().VMs() {
+		if !st.LastFailure.IsZero() && (host == "" || st.Host == host) {
+			v.failed[vmKey{st.Host, st.VM}] = st.LastFailure
 		}
 	}
 	return v, nil
@@ -124,6 +131,9 @@ func (v *scheduleView) status() []statusRow {
 	for k := range v.last {
 		known[k] = true
 	}
+	for k := range v.failed { // a VM that only ever failed is scheduled too
+		known[k] = true
+	}
 	var rows []statusRow
 	for k := range known {
 		last := v.last[k]
@@ -132,7 +142,7 @@ func (v *scheduleView) status() []statusRow {
 				continue
 			}
 			row := statusRow{ScheduleStatus: apiv1.ScheduleStatus{Schedule: sc.Name, Host: k.host, VM: k.vm,
-				LastSuccess: utcPtr(last), Missed: sc.when.Missed(v.now, last)}}
+				LastSuccess: utcPtr(last), LastFailure: utcPtr(v.failed[k]), Missed: sc.when.Missed(v.now, last)}}
 			if w, ok := sc.when.CurrentWindow(v.now, last); ok {
 				row.WindowStart = utcPtr(w.Start)
 			}

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -251,5 +252,38 @@ func TestPlanStatusMetrics(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("/metrics: %d", resp.StatusCode)
+	}
+}
+
+// TestScheduleStatusLastFailure: a scheduled VM whose backup failed shows
+// the failure's time in the status, also a VM that never had a good
+// backup (it is then missed once its window ended).
+func TestScheduleStatusLastFailure(t *testing.T) {
+	s := testserver.Start(t, testserver.Options{})
+	if err := doJSON(t, s, "", "PUT", "/api/v1/schedules/nightly", `{"hosts":"HV01","vms":"*","interval":"24h"}`, nil); err != nil {
+		t.Fatal(err)
+	}
+	backup(t, s, "HV01", "GOOD", writeDisk(t, t.TempDir(), "disk0.raw", random(100000)))
+	// An upload that is not the VHDX it says it is fails.
+	id := openSession(t, s, "HV01", "BROKEN")
+	if st, code := call(t, s, "PUT", "/api/v1/sessions/"+id+"/disks/disk0.vhdx?format=vhdx", s.AdminToken, bytes.NewReader(random(1<<20))); st != 400 {
+		t.Fatalf("garbage as VHDX: %d %s", st, code)
+	}
+	if st, code := call(t, s, "POST", "/api/v1/sessions/"+id+"/abort", s.AdminToken, nil); st >= 300 {
+		t.Fatalf("abort: %d %s", st, code)
+	}
+	var st apiv1.ScheduleStatusList
+	if err := doJSON(t, s, "", "GET", "/api/v1/schedules/status", "", &st); err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]apiv1.ScheduleStatus{}
+	for _, r := range st.VMs {
+		rows[r.VM] = r
+	}
+	if r, ok := rows["BROKEN"]; !ok || r.LastFailure == nil || r.LastSuccess != nil || !r.Missed {
+		t.Fatalf("the failed VM's row: %+v (present %v)", r, ok)
+	}
+	if r := rows["GOOD"]; r.LastFailure != nil || r.LastSuccess == nil || r.Missed {
+		t.Fatalf("the good VM's row: %+v", r)
 	}
 }
