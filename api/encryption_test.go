@@ -168,7 +168,7 @@ func TestEncryptedTampering(t *testing.T) {
 	h2 := backend.Handle{Type: backend.TypeSnapshot, Name: rc2.Snapshot}
 	m2, _ := backend.ReadAll(ctx, s.Backend, h2)
 	putRaw(t, s.Backend, h1, m2)
-	if _, err := backend.ReadAll(ctx, s.Repo.Backend(), h1); !errors.Is(err, sealed.ErrTampered) {
+	if _, err := backend.ReadAll(ctx, sealed.New(s.Backend, crypt.Derive(*s.MasterKey)), h1); !errors.Is(err, sealed.ErrTampered) {
 		t.Fatalf("manifest moved over another: %v", err)
 	}
 }

@@ -29,7 +29,6 @@ var (
 const (
 	contextData = "shadowvault 2026-12 data encryption key"
 	contextID   = "shadowvault 2026-12 chunk id key"
-	contextName = "shadowvault 2026-12 object name key"
 )
 
 // MasterKey is a repository's master key. It never leaves the server
@@ -52,7 +51,6 @@ func (k MasterKey) Equal(o MasterKey) bool { return subtle.ConstantTimeCompare(k
 type Keys struct {
 	data [KeySize]byte // seals objects and chunks
 	id   [KeySize]byte // keys the BLAKE3 of chunk IDs
-	name [KeySize]byte // keys the names of objects named after their content
 }
 
 // Derive returns the working keys of master.
@@ -60,7 +58,6 @@ func Derive(master MasterKey) *Keys {
 	k := &Keys{}
 	blake3.DeriveKey(contextData, master[:], k.data[:])
 	blake3.DeriveKey(contextID, master[:], k.id[:])
-	blake3.DeriveKey(contextName, master[:], k.name[:])
 	return k
 }
 
@@ -68,7 +65,3 @@ func Derive(master MasterKey) *Keys {
 // BLAKE3-keyed(IDKey, plaintext), so the ID says nothing about the content to
 // anyone without the key, while equal chunks still get equal IDs.
 func (k *Keys) IDKey() [KeySize]byte { return k.id }
-
-// NameKey keys the names of objects that would otherwise be named after
-// their plaintext (a disk map's hash, a policy name's hash).
-func (k *Keys) NameKey() [KeySize]byte { return k.name }

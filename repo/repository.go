@@ -134,11 +134,6 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 // IDs is how chunk IDs are computed in this repository.
 func (r *Repository) IDs() chunk.Hasher { return r.codec.IDs }
 
-// Backend is the repository's storage as the repository code sees it:
-// objects read and written through it are sealed in an encrypted
-// repository.
-func (r *Repository) Backend() backend.Backend { return r.be }
-
 // Config returns the repository's config.
 func (r *Repository) Config() Config { return r.cfg }
 

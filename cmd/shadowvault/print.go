@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/shadowvault/shadowvault/agent"
 )
 
 // stdout is where verbs print their results.
@@ -110,3 +113,13 @@ func orDash(s string) string {
 }
 
 func urlQuery(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+
+// doRaw calls the API with body as JSON (none when nil) and returns the
+// answer unparsed, for verbs that print it as JSON or as a table.
+func doRaw(ctx context.Context, c *agent.Client, method, path string, body any) (json.RawMessage, error) {
+	var raw json.RawMessage
+	if body != nil {
+		return raw, c.DoJSON(ctx, method, path, body, &raw)
+	}
+	return raw, c.Do(ctx, method, path, nil, 0, &raw)
+}

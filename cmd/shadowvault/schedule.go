@@ -164,12 +164,7 @@ func cmdSchedule(args []string) int {
 		return fail(err)
 	}
 	defer stop()
-	var raw json.RawMessage
-	if body != nil {
-		err = c.DoJSON(ctx, method, path, body, &raw)
-	} else {
-		err = c.Do(ctx, method, path, nil, 0, &raw)
-	}
+	raw, err := doRaw(ctx, c, method, path, body)
 	if err != nil {
 		return fail(err)
 	}
