@@ -76,6 +76,12 @@ func qemuSource(u string) string {
 // made-up one are refused; the secret is never logged.
 func TestQemuReadsSignedURL(t *testing.T) {
 	vhdtest.Need(t, "qemu-img")
+	if testing.Short() {
+		// The race pass: qemu's curl driver stalls now and then on its
+		// own (see qemuImg), and more often against a server slowed down
+		// by the race detector; the full pass runs this test.
+		t.Skip("qemu over HTTP runs in the full pass, not with -short")
+	}
 	for _, scheme := range []string{"http", "https"} {
 		t.Run(scheme, func(t *testing.T) {
 			dir := t.TempDir()
