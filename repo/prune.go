@@ -8,6 +8,7 @@ import (
 
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/index"
+	"github.com/shadowvault/shadowvault/repo/backend"
 )
 
 // PruneOptions tune a prune.
@@ -34,6 +35,14 @@ type PruneResult struct {
 	LiveChunks      int     `json:"live_chunks"`
 	BytesFreed      int64   `json:"bytes_freed"`
 	Seconds         float64 `json:"seconds"`
+	// Under S3 Object Lock a removed object is hidden at once and its
+	// bytes stay until its retention passes; every prune then deletes
+	// what has become free. BytesPurged is what this prune deleted of
+	// objects removed before (and now), BytesLocked what still waits,
+	// until LockedUntil at the earliest.
+	BytesPurged int64     `json:"bytes_purged,omitempty"`
+	BytesLocked int64     `json:"bytes_locked,omitempty"`
+	LockedUntil time.Time `json:"locked_until,omitzero"`
 }
 
 // packUse is how much of a pack is still referenced.
@@ -133,6 +142,12 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	}
 	res.OrphansDeleted, res.DiskMapsDeleted, res.BytesFreed = oc.packs, oc.maps, res.BytesFreed+oc.freed
 	ph.done("orphans")
+	if l := backend.LockerOf(r.be); l != nil {
+		if err := r.purge(ctx, l, &res); err != nil {
+			return res, fmt.Errorf("prune: %w", err)
+		}
+		ph.done("purge")
+	}
 	res.Seconds = time.Since(start).Seconds()
 	r.log.Info("prune done", "packs_deleted", res.PacksDeleted, "packs_rewritten", res.PacksRewritten,
 		"orphans_deleted", res.OrphansDeleted, "bytes_freed", res.BytesFreed, "live_chunks", res.LiveChunks,

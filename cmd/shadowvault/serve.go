@@ -142,6 +142,9 @@ func openBackend(ctx context.Context, path string) (backend.Backend, string, err
 	if strings.HasPrefix(path, "s3://") {
 		return openS3(ctx, path)
 	}
+	if s3Flags.objectLock != "" && s3Flags.objectLock != "off" {
+		return nil, "", usageErrorf("--object-lock needs an S3 repository (s3://bucket/prefix); a local directory cannot lock its files")
+	}
 	be, err := local.Open(path)
 	return be, path, err
 }

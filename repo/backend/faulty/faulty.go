@@ -141,3 +141,6 @@ func (f *Backend) Calls(op Op) int {
 	defer f.mu.Unlock()
 	return f.calls[op]
 }
+
+// Unwrap returns the backend f wraps.
+func (f *Backend) Unwrap() backend.Backend { return f.Backend }
