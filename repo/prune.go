@@ -151,6 +151,7 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	res.Seconds = time.Since(start).Seconds()
 	r.log.Info("prune done", "packs_deleted", res.PacksDeleted, "packs_rewritten", res.PacksRewritten,
 		"orphans_deleted", res.OrphansDeleted, "bytes_freed", res.BytesFreed, "live_chunks", res.LiveChunks,
+		"bytes_purged", res.BytesPurged, "bytes_locked", res.BytesLocked,
 		"took", time.Since(start).Round(time.Millisecond), slog.Group("phases", ph.took...))
 	return res, nil
 }

@@ -126,6 +126,9 @@ func (b *Backend) Close() error {
 	return nil
 }
 
+// Bucket is the bucket's name.
+func (b *Backend) Bucket() string { return b.cfg.Bucket }
+
 // String describes where the repository is, for logs.
 func (b *Backend) String() string {
 	return "s3://" + path.Join(b.cfg.Bucket, b.cfg.Prefix) + " at " + b.cfg.Endpoint
