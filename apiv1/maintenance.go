@@ -34,6 +34,9 @@ type PruneResult struct {
 	// objects removed before (and now), BytesLocked what still waits,
 	// until LockedUntil at the earliest.
 	BytesPurged int64     `json:"bytes_purged,omitempty"`
+	// LocksExtended counts the objects of kept snapshots whose lock this
+	// prune extended to its time plus the lock period.
+	LocksExtended int `json:"locks_extended,omitempty"`
 	BytesLocked int64     `json:"bytes_locked,omitempty"`
 	LockedUntil time.Time `json:"locked_until,omitzero"`
 }

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -65,7 +66,11 @@ func (r *Repository) lockHandles(ctx context.Context, maps []*diskmap.Map, ids [
 // ensureLocked makes every object of hs locked until at least until. It
 // asks the storage only about objects whose cached date is earlier, and
 // extends only those whose real date is.
-func (r *Repository) ensureLocked(ctx context.Context, l backend.Locker, hs []backend.Handle, until time.Time) (extended int, err error) {
+//
+// With missingOK an object the storage does not have is skipped (a prune
+// renewing locks while a forget removes a manifest); otherwise it is an
+// error.
+func (r *Repository) ensureLocked(ctx context.Context, l backend.Locker, hs []backend.Handle, until time.Time, missingOK bool) (extended int, err error) {
 	keys := make([]string, len(hs))
 	for i, h := range hs {
 		keys[i] = h.String()
@@ -89,11 +94,12 @@ func (r *Repository) ensureLocked(ctx context.Context, l backend.Locker, hs []ba
 		target = until
 	}
 	var (
-		mu    sync.Mutex
-		dates = make(map[string]time.Time, len(todo))
-		first error
-		wg    sync.WaitGroup
-		work  = make(chan backend.Handle)
+		mu      sync.Mutex
+		missing int
+		dates   = make(map[string]time.Time, len(todo))
+		first   error
+		wg      sync.WaitGroup
+		work    = make(chan backend.Handle)
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -104,6 +110,12 @@ func (r *Repository) ensureLocked(ctx context.Context, l backend.Locker, hs []ba
 			for h := range work {
 				date, ext, err := lockOne(ctx, l, h, until, target)
 				mu.Lock()
+				if err != nil && missingOK && errors.Is(err, backend.ErrNotFound) {
+					missing++
+					err = nil
+					mu.Unlock()
+					continue
+				}
 				if err != nil && first == nil {
 					first = err
 					cancel()
@@ -129,11 +141,14 @@ func (r *Repository) ensureLocked(ctx context.Context, l backend.Locker, hs []ba
 	if err := r.idx.SetLockedUntil(dates); err != nil && first == nil {
 		first = err
 	}
-	if first == nil && len(dates) < len(todo) {
+	if first == nil && len(dates)+missing < len(todo) {
 		first = context.Cause(ctx)
 		if first == nil {
-			first = fmt.Errorf("%d of %d objects not locked", len(todo)-len(dates), len(todo))
+			first = fmt.Errorf("%d of %d objects not locked", len(todo)-len(dates)-missing, len(todo))
 		}
+	}
+	if missing > 0 {
+		r.log.Warn("objects to lock are missing from the storage", "missing", missing)
 	}
 	if first != nil {
 		return extended, fmt.Errorf("lock: %w", first)
@@ -174,30 +189,12 @@ func (r *Repository) lockSnapshot(ctx context.Context, l backend.Locker, disks [
 		return fmt.Errorf("lock: %w", err)
 	}
 	start := time.Now()
-	n, err := r.ensureLocked(ctx, l, hs, until)
+	n, err := r.ensureLocked(ctx, l, hs, until, false)
 	if err != nil {
 		return err
 	}
 	r.log.Info("snapshot locked", "snapshot", m.ID, "until", until, "objects", len(hs), "extended", n,
 		"took", time.Since(start).Round(time.Millisecond))
 	rc.ImmutableUntil = until
-	return nil
-}
-
-// purge deletes the versions of removed objects whose retention has
-// passed, of every type (unlocked types too: a versioned bucket keeps the
-// old versions of rewritten tokens and policies).
-func (r *Repository) purge(ctx context.Context, l backend.Locker, res *PruneResult) error {
-	for _, t := range backend.Types {
-		st, err := l.Purge(ctx, t)
-		if err != nil {
-			return fmt.Errorf("purge %s: %w", t, err)
-		}
-		res.BytesPurged += st.BytesFreed
-		res.BytesLocked += st.BytesLocked
-		if !st.NextUnlock.IsZero() && (res.LockedUntil.IsZero() || st.NextUnlock.Before(res.LockedUntil)) {
-			res.LockedUntil = st.NextUnlock
-		}
-	}
 	return nil
 }

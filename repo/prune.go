@@ -40,9 +40,12 @@ type PruneResult struct {
 	// what has become free. BytesPurged is what this prune deleted of
 	// objects removed before (and now), BytesLocked what still waits,
 	// until LockedUntil at the earliest.
-	BytesPurged int64     `json:"bytes_purged,omitempty"`
-	BytesLocked int64     `json:"bytes_locked,omitempty"`
-	LockedUntil time.Time `json:"locked_until,omitzero"`
+	BytesPurged int64 `json:"bytes_purged,omitempty"`
+	// LocksExtended counts the objects of kept snapshots whose lock this
+	// prune extended to its time plus the lock period.
+	LocksExtended int       `json:"locks_extended,omitempty"`
+	BytesLocked   int64     `json:"bytes_locked,omitempty"`
+	LockedUntil   time.Time `json:"locked_until,omitzero"`
 }
 
 // packUse is how much of a pack is still referenced.
@@ -91,6 +94,12 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 		return res, fmt.Errorf("prune: %w", err)
 	}
 	ph.done("uses")
+	if l := backend.LockerOf(r.be); l != nil {
+		if res.LocksExtended, err = r.renewLocks(ctx, l, uses, maps, now); err != nil {
+			return res, fmt.Errorf("prune: %w", err)
+		}
+		ph.done("locks")
+	}
 	var remove, rewrite []chunk.ID
 	for id, u := range uses {
 		if !u.info.Created.IsZero() && now.Sub(u.info.Created) < o.Grace {

@@ -157,6 +157,22 @@ func TestObjectLockLifecycle(t *testing.T) {
 		t.Fatal("after the wipe the second snapshot does not restore")
 	}
 
+	// A prune renews the locks of what the catalogue keeps: the second
+	// snapshot is immutable for a full period from the prune on.
+	var renew struct {
+		LocksExtended int `json:"locks_extended"`
+	}
+	pruned := time.Now().Truncate(time.Second)
+	adminJSON(t, s, http.MethodPost, "/api/v1/prune", `{"grace":"1s"}`, &renew)
+	if renew.LocksExtended == 0 {
+		t.Fatalf("prune: %+v, want locks extended", renew)
+	}
+	for p, until := range lockedPacks(t, s, b) {
+		if until.Before(pruned.Add(period)) {
+			t.Fatalf("kept pack %s locked until %v after a prune at %v, want a period more", p, until, pruned)
+		}
+	}
+
 	// Forget everything and prune: hidden at once, freed after the locks.
 	for _, rc := range []string{rc1.Snapshot, rc2.Snapshot} {
 		adminJSON(t, s, http.MethodDelete, "/api/v1/snapshots/"+rc, "", nil)
