@@ -54,10 +54,16 @@ func registerS3Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&f.lockSlack, "object-lock-slack", 24*time.Hour, "added to every retention date, so that a reused pack's lock is extended at most once per `DURATION`")
 }
 
+// errLocalLock refuses --object-lock for a local repository.
+var errLocalLock = usageErrorf("--object-lock needs an S3 repository (s3://bucket/prefix); a local directory cannot lock its files")
+
+// lockAsked reports whether --object-lock asks for a lock.
+func lockAsked() bool { return s3Flags.objectLock != "" && s3Flags.objectLock != "off" }
+
 // lockPolicy reads the --object-lock flags.
 func lockPolicy() (backend.LockPolicy, error) {
 	f := s3Flags
-	if f.objectLock == "" || f.objectLock == "off" {
+	if !lockAsked() {
 		return backend.LockPolicy{}, nil
 	}
 	period, err := parseAge(f.objectLock)

@@ -87,6 +87,12 @@ func cmdServe(args []string) int {
 	if jobHistoryKeep, err = parseAge(jobHistory); err != nil || jobHistoryKeep <= 0 {
 		return fail(usageErrorf("serve: --job-history %q: want an age such as 30d or 720h", jobHistory))
 	}
+	if _, err := lockPolicy(); err != nil {
+		return fail(err)
+	}
+	if lockAsked() && !strings.HasPrefix(o.repoPath, "s3://") {
+		return fail(errLocalLock)
+	}
 	tlsFiles = [2]string{o.tlsCert, o.tlsKey}
 	tuneMemory(o.memLimit)
 	log := newLogger(level)
@@ -142,8 +148,8 @@ func openBackend(ctx context.Context, path string) (backend.Backend, string, err
 	if strings.HasPrefix(path, "s3://") {
 		return openS3(ctx, path)
 	}
-	if s3Flags.objectLock != "" && s3Flags.objectLock != "off" {
-		return nil, "", usageErrorf("--object-lock needs an S3 repository (s3://bucket/prefix); a local directory cannot lock its files")
+	if lockAsked() {
+		return nil, "", errLocalLock
 	}
 	be, err := local.Open(path)
 	return be, path, err
