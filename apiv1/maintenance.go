@@ -140,3 +140,10 @@ type Stats struct {
 type Health struct {
 	Status string `json:"status"`
 }
+
+// RevertResult is the answer to POST /api/v1/repair/versions: how many
+// objects of each type got their first (locked) version back.
+type RevertResult struct {
+	Reverted map[string]int `json:"reverted"`
+	Seconds  float64        `json:"seconds"`
+}

@@ -32,3 +32,13 @@ func TestObjectLockFlags(t *testing.T) {
 		}
 	}
 }
+
+// repair versions on a repository that does not lock says so (409
+// NOT_LOCKED) and changes nothing.
+func TestRepairVersionsNeedsALock(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	_, errOut, code := cli(t, s, "", "repair", "versions")
+	if code == exitOK || !strings.Contains(errOut, "does not lock") {
+		t.Fatalf("repair versions on a local repository: exit %d:\n%s", code, errOut)
+	}
+}

@@ -205,3 +205,74 @@ func TestObjectLockLifecycle(t *testing.T) {
 		t.Fatalf("%d pack versions left in the bucket after the purge", left)
 	}
 }
+
+// Ransomware with the bucket's root credentials hides every object behind
+// a delete marker and writes garbage over a pack and a manifest. Restores
+// fail; repair versions brings back the locked versions of what the
+// catalogue needs, and every kept snapshot restores byte-identical and
+// checks clean, while a snapshot forgotten before the attack stays gone.
+func TestObjectLockRevertAfterAttack(t *testing.T) {
+	ctx := context.Background()
+	b, _, be := lockedS3(t, time.Hour)
+	s := startServer(t, be, setup{})
+	want := map[string]map[string][]byte{}
+	var gone string
+	for i, vm := range []string{"SQL01", "EXCH01", "FS01"} {
+		disks := map[string][]byte{"disk0.raw": concat(random(10, 2<<20), random(uint64(20+i), 1<<20))}
+		rc := backup(t, s, vm, disks)
+		if vm == "FS01" {
+			gone = rc.Snapshot
+			continue
+		}
+		want[rc.Snapshot] = disks
+	}
+	adminJSON(t, s, http.MethodDelete, "/api/v1/snapshots/"+gone, "", nil)
+	adminJSON(t, s, http.MethodPost, "/api/v1/prune", `{"grace":"1s"}`, nil)
+
+	a := newAttacker(t, b.Bucket())
+	var pack, manifest string
+	for obj := range a.c.ListObjectsIter(ctx, b.Bucket(), minio.ListObjectsOptions{Prefix: "repo/", Recursive: true}) {
+		if obj.Err != nil {
+			t.Fatal(obj.Err)
+		}
+		switch {
+		case pack == "" && strings.HasPrefix(obj.Key, "repo/packs/"):
+			pack = obj.Key
+		case manifest == "" && strings.HasPrefix(obj.Key, "repo/snapshots/"):
+			manifest = obj.Key
+		}
+		if err := a.c.RemoveObject(ctx, b.Bucket(), obj.Key, minio.RemoveObjectOptions{}); err != nil {
+			t.Fatalf("hiding %s: %v", obj.Key, err)
+		}
+	}
+	for _, key := range []string{pack, manifest} {
+		junk := random(99, 4096)
+		if _, err := a.c.PutObject(ctx, b.Bucket(), key, bytes.NewReader(junk), int64(len(junk)), minio.PutObjectOptions{}); err != nil {
+			t.Fatalf("overwriting %s: %v", key, err)
+		}
+	}
+	for snap := range want {
+		var buf bytes.Buffer
+		if _, err := s.client().Restore(ctx, snap, "disk0.raw", "original", &buf, nil); err == nil && bytes.Equal(buf.Bytes(), want[snap]["disk0.raw"]) {
+			t.Fatalf("snapshot %s restored after the attack: the attack did nothing", snap)
+		}
+	}
+
+	var res apiv1.RevertResult
+	adminJSON(t, s, http.MethodPost, "/api/v1/repair/versions", "", &res)
+	if res.Reverted["packs"] == 0 || res.Reverted["snapshots"] != len(want) || res.Reverted["config"] != 1 || res.Reverted["keys"] != 0 {
+		t.Fatalf("repair versions: %+v, want packs, %d manifests and the config reverted", res, len(want))
+	}
+	checkRestores(t, s, want)
+	checkRepo(t, s)
+	if _, err := be.Stat(ctx, backend.Handle{Type: backend.TypeSnapshot, Name: gone}); !errors.Is(err, backend.ErrNotFound) {
+		t.Fatalf("the manifest of the snapshot forgotten before the attack is back: %v", err)
+	}
+	// Nothing left to revert.
+	adminJSON(t, s, http.MethodPost, "/api/v1/repair/versions", "", &res)
+	for typ, n := range res.Reverted {
+		if n != 0 {
+			t.Fatalf("a second repair reverted %d %s", n, typ)
+		}
+	}
+}

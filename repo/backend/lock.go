@@ -92,6 +92,12 @@ type Locker interface {
 	// longer current (removed or replaced objects) and whose retention has
 	// passed, and the delete markers that no longer hide anything.
 	Purge(ctx context.Context, t Type) (PurgeStats, error)
+	// Revert makes the first stored version of every object of type t
+	// for which want(name) is true its current version again, where the
+	// current one is hidden (a delete marker) or has other bytes (a newer
+	// version): the way back after someone with the bucket's credentials
+	// deleted or overwrote objects. It returns how many it reverted.
+	Revert(ctx context.Context, t Type, want func(name string) bool) (int, error)
 }
 
 // Unwrapper is a backend that wraps another one.

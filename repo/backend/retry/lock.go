@@ -58,5 +58,21 @@ func (b *Backend) Purge(ctx context.Context, t backend.Type) (st backend.PurgeSt
 	return total, err
 }
 
+// Revert reverts the objects of type t that want names; a revert that
+// fails part way is started again (what it reverted stays reverted).
+func (b *Backend) Revert(ctx context.Context, t backend.Type, want func(string) bool) (n int, err error) {
+	l, ok := b.Backend.(backend.Locker)
+	if !ok {
+		return 0, nil
+	}
+	total := 0
+	err = b.do(ctx, "revert", t, func() error {
+		n, err = l.Revert(ctx, t, want)
+		total += n
+		return err
+	})
+	return total, err
+}
+
 // Unwrap returns the wrapped backend.
 func (b *Backend) Unwrap() backend.Backend { return b.Backend }
