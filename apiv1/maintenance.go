@@ -33,12 +33,12 @@ type PruneResult struct {
 	// what has become free. BytesPurged is what this prune deleted of
 	// objects removed before (and now), BytesLocked what still waits,
 	// until LockedUntil at the earliest.
-	BytesPurged int64     `json:"bytes_purged,omitempty"`
+	BytesPurged int64 `json:"bytes_purged,omitempty"`
 	// LocksExtended counts the objects of kept snapshots whose lock this
 	// prune extended to its time plus the lock period.
-	LocksExtended int `json:"locks_extended,omitempty"`
-	BytesLocked int64     `json:"bytes_locked,omitempty"`
-	LockedUntil time.Time `json:"locked_until,omitzero"`
+	LocksExtended int       `json:"locks_extended,omitempty"`
+	BytesLocked   int64     `json:"bytes_locked,omitempty"`
+	LockedUntil   time.Time `json:"locked_until,omitzero"`
 }
 
 // CheckRequest is the body of POST /api/v1/check; an empty body checks
