@@ -66,6 +66,7 @@ func classify(err error) *apiError {
 		{vhd.ErrCorrupt, http.StatusBadRequest, apiv1.CodeBadDiskImage},
 		{io.ErrUnexpectedEOF, http.StatusBadRequest, apiv1.CodeTruncatedBody},
 		{repo.ErrProtected, http.StatusConflict, apiv1.CodeProtected},
+		{repo.ErrMaintenanceElsewhere, http.StatusConflict, apiv1.CodeMaintenanceElsewhere},
 		{restore.ErrUnknownDisk, http.StatusNotFound, apiv1.CodeUnknownDisk},
 		{restore.ErrBadFormat, http.StatusBadRequest, apiv1.CodeBadRequest},
 		{restore.ErrTooLarge, http.StatusBadRequest, apiv1.CodeBadRequest},

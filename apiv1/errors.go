@@ -54,11 +54,14 @@ const (
 	CodeUnknownPolicy    Code = "UNKNOWN_POLICY"   // a schedule names a retention policy that is not stored
 	CodeInventoryLimit   Code = "INVENTORY_TOO_LARGE"
 	CodeBusy             Code = "REPOSITORY_BUSY" // maintenance while backups are in flight
-	CodeNotLocked        Code = "NOT_LOCKED"      // an Object Lock operation on a repository that does not lock
-	CodeStorage          Code = "STORAGE_ERROR"
-	CodeCorruptData      Code = "CORRUPT_DATA"
-	CodeJobNotFound      Code = "JOB_NOT_FOUND" // no job of that id in the history
-	CodeInternal         Code = "INTERNAL"
+	// CodeMaintenanceElsewhere: a prune or repair asked of a cluster node
+	// while another node holds the maintenance lease.
+	CodeMaintenanceElsewhere Code = "MAINTENANCE_ELSEWHERE"
+	CodeNotLocked            Code = "NOT_LOCKED" // an Object Lock operation on a repository that does not lock
+	CodeStorage              Code = "STORAGE_ERROR"
+	CodeCorruptData          Code = "CORRUPT_DATA"
+	CodeJobNotFound          Code = "JOB_NOT_FOUND" // no job of that id in the history
+	CodeInternal             Code = "INTERNAL"
 )
 
 // Codes returns every error code of the API, in the order they are
@@ -110,7 +113,7 @@ var codes = []Code{
 	CodeBadSchedule,
 	CodeUnknownPolicy,
 	CodeInventoryLimit,
-	CodeBusy, CodeNotLocked,
+	CodeBusy, CodeMaintenanceElsewhere, CodeNotLocked,
 	CodeStorage,
 	CodeCorruptData,
 	CodeJobNotFound,

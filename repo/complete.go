@@ -200,6 +200,14 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 		}
 		m.WriterMetadata = ref
 	}
+	if r.cl != nil {
+		gctx, cancel, err := r.cl.guardManifest(ctx, disks)
+		if err != nil {
+			return nil, err
+		}
+		defer cancel()
+		ctx = gctx
+	}
 	data, err := r.saveManifest(ctx, m)
 	if err != nil {
 		r.dropManifest(ctx, m.ID) // it may be stored all the same

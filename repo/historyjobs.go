@@ -124,9 +124,20 @@ func (r *Repository) RunCheck(ctx context.Context, o CheckOptions) (res CheckRes
 // RebuildIndex rebuilds the index and the catalogue from the backend (see
 // rebuildIndex), recorded as a repair job.
 func (r *Repository) RebuildIndex(ctx context.Context) (st RebuildStats, err error) {
+	if r.cl != nil { // one maintenance job at a time in a cluster
+		jctx, release, err := r.cl.acquire(ctx, "repair")
+		if err != nil {
+			return st, fmt.Errorf("rebuild index: %w", err)
+		}
+		defer release()
+		ctx = jctx
+	}
 	r.runJob(ctx, JobRecord{Kind: JobRepair}, func(j *JobRun) error {
 		j.Logger().Info("index rebuild started")
 		st, err = r.rebuildIndex(ctx)
+		if err == nil && r.cl != nil {
+			err = r.cl.sync(ctx, true)
+		}
 		if err == nil {
 			j.Logger().Info("index rebuilt", "packs", st.Packs, "chunks", st.Chunks, "snapshots", st.Snapshots,
 				"skipped", len(st.Skipped), "tokens_restored", st.Tokens, "policies_restored", st.Policies)

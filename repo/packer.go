@@ -74,6 +74,16 @@ type packer struct {
 	// removing holds the packs a prune is deleting, by name; an upload of
 	// the same name waits for the channel to close. Guarded by mu.
 	removing map[chunk.ID]chan struct{}
+	// doomed holds the packs a prune on another node means to delete: a
+	// chunk found only there is stored again (clusterdoom.go). Nil for a
+	// single node.
+	doomed atomic.Pointer[map[chunk.ID]bool]
+	// publish, set on a cluster node, stores a pack's index object
+	// between the pack's upload and its index commit.
+	publish func(ctx context.Context, id chunk.ID, size int64, entries []pack.Entry) error
+	// salt starts every pack with a chunk of random bytes, so that no two
+	// packs of a cluster share a name (clusterpacker.go).
+	salt bool
 
 	slots   chan struct{} // upload concurrency
 	uploads sync.WaitGroup
@@ -95,7 +105,7 @@ func newPacker(be backend.Backend, codec pack.Codec, idx *index.Index, target, p
 // committing anything that references the chunk (nil when already indexed).
 func (p *packer) save(ctx context.Context, id chunk.ID, data []byte) (int, *pending, error) {
 	if !p.tracking.Load() {
-		if ok, err := p.idx.Has(id); err != nil || ok {
+		if ok, err := p.has(id); err != nil || ok {
 			return 0, nil, err
 		}
 	}
@@ -110,7 +120,7 @@ func (p *packer) save(ctx context.Context, id chunk.ID, data []byte) (int, *pend
 	// Entries are committed to the index before they leave reserved, so a
 	// look under the lock cannot miss a chunk in between; and a prune
 	// commits under the lock, so a chunk found here stays.
-	if ok, err := p.idx.Has(id); err != nil || ok {
+	if ok, err := p.has(id); err != nil || ok {
 		p.mu.Unlock()
 		return 0, nil, err
 	}
@@ -143,6 +153,9 @@ func (p *packer) save(ctx context.Context, id chunk.ID, data []byte) (int, *pend
 	if p.cur == nil {
 		p.cur = p.codec.NewWriter(p.target)
 		p.curState = &packState{done: make(chan struct{})}
+		if p.salt {
+			p.addSaltLocked()
+		}
 	}
 	p.cur.Add(id, stored, len(data), c)
 	p.curIDs = append(p.curIDs, pe)
@@ -241,6 +254,12 @@ func (p *packer) write(w *pack.Writer) error {
 	if err := p.be.Put(ctx, h, bytes.NewReader(data), int64(len(data))); err != nil {
 		p.log.Error("pack upload failed", "pack", name.Short(), "err", err)
 		return fmt.Errorf("store pack: %w", err)
+	}
+	if p.publish != nil {
+		if err := p.publish(ctx, name, int64(len(data)), entries); err != nil {
+			p.log.Error("pack index object failed", "pack", name.Short(), "err", err)
+			return err
+		}
 	}
 	if err := p.idx.AddPack(name, int64(len(data)), indexEntries(entries), p.now()); err != nil {
 		p.log.Error("pack index commit failed", "pack", name.Short(), "err", err)

@@ -71,6 +71,14 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	}
 	r.maintMu.Lock()
 	defer r.maintMu.Unlock()
+	var cp *clusterPrune // a cluster node's part (clusterprune.go)
+	if r.cl != nil {
+		var err error
+		if ctx, cp, err = r.cl.beginPrune(ctx); err != nil {
+			return PruneResult{}, fmt.Errorf("prune: %w", err)
+		}
+		defer cp.end()
+	}
 	start := time.Now()
 	now := r.now()
 	var res PruneResult
@@ -112,6 +120,12 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 			rewrite = append(rewrite, id)
 		}
 	}
+	if cp != nil {
+		rewrite = nil // a cluster deletes whole packs only
+		if remove, err = cp.confirm(ctx, remove, uses, live); err != nil {
+			return res, fmt.Errorf("prune: %w", err)
+		}
+	}
 	written, err := r.repack(ctx, rewrite, live, now)
 	if err != nil {
 		return res, fmt.Errorf("prune: repack: %w", err)
@@ -124,6 +138,11 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	}
 	ph.done("commit")
 	res.ChunksRemoved = removed
+	if cp != nil {
+		if err := cp.bury(ctx, dropped); err != nil {
+			return res, fmt.Errorf("prune: %w", err)
+		}
+	}
 	// Only packs the committed index no longer knows are deleted, and not
 	// one a backup is storing again under the same name.
 	for _, id := range dropped {

@@ -129,15 +129,19 @@ func (r *Repository) rebuildIndex(ctx context.Context) (RebuildStats, error) {
 	if err := r.dropRemoved(ctx, sc); err != nil {
 		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
 	}
-	if err := r.keepListed(ctx, sc); err != nil {
-		return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
+	// A cluster node does not store again what another node removed.
+	if r.cl == nil {
+		if err := r.keepListed(ctx, sc); err != nil {
+			return RebuildStats{}, fmt.Errorf("rebuild index: %w", err)
+		}
 	}
 	st, err := r.replaceIndex(sc)
 	r.views.forgot() // the catalogue changed: hosts' views are built again
-	if err == nil {
+	// A cluster node's settings come from the bucket (RebuildIndex).
+	if err == nil && r.cl == nil {
 		st.Tokens, st.Policies, err = r.syncSettings(ctx, true)
 	}
-	if err == nil {
+	if err == nil && r.cl == nil {
 		var n int
 		if n, err = r.syncSchedules(ctx, true); n > 0 {
 			r.log.Info("schedules restored from the backend", "schedules", n)

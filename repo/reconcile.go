@@ -76,6 +76,11 @@ func (r *Repository) Reconcile(ctx context.Context) (ReconcileStats, error) {
 			r.log.Error("unlisted snapshot manifest references missing chunks; left for check and repair", "snapshot", id)
 		}
 	}
+	if r.cl != nil {
+		// A cluster node mirrors the bucket: what it lacks was removed
+		// by another node, and is not stored again (clustercat.go).
+		return st, nil
+	}
 	// Tokens and policies the backend lacks (made offline, or before the
 	// backend kept them) are stored there.
 	if _, _, err := r.syncSettings(ctx, false); err != nil {

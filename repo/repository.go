@@ -36,6 +36,9 @@ type Options struct {
 	// JobHistory is how long finished jobs are kept in the job history
 	// (default DefaultJobHistory).
 	JobHistory time.Duration
+	// Cluster makes the repository one node of several serving the same
+	// bucket (cluster.go); nil for a single server.
+	Cluster *ClusterOptions
 }
 
 // Repository is an open repository: a backend, its config and the index.
@@ -73,6 +76,8 @@ type Repository struct {
 	// maps guards disk map objects between their store and their
 	// manifest against a prune deleting them (orphans.go).
 	maps mapGuard
+	// cl is this node's part in a cluster; nil for a single server.
+	cl *cluster
 
 	stop    chan struct{}
 	stopped sync.WaitGroup
@@ -119,6 +124,11 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 		jobs: newJobs(),
 	}
 	r.views = newHostViews(r)
+	if opts.Cluster != nil {
+		if err := r.joinCluster(ctx, *opts.Cluster); err != nil {
+			return nil, err
+		}
+	}
 	// A crash may have interrupted a forget or a complete: make the
 	// catalogue and the backend agree before the first session. A storage
 	// error here does not stop the server; check reports what is left.
@@ -128,6 +138,10 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 	r.openHistory()
 	r.stopped.Add(1)
 	go r.janitor()
+	if r.cl != nil {
+		r.stopped.Add(1)
+		go r.cl.run()
+	}
 	return r, nil
 }
 

@@ -65,6 +65,7 @@ func serveFlags() (*flag.FlagSet, *serveOpts) {
 	fs.BoolVar(&rotateReceiptKey, "rotate-receipt-key", false, "create a new receipt key although the repository holds snapshots signed by a lost one")
 	registerS3Flags(fs)
 	registerKeyFlags(fs, true)
+	registerClusterFlags(fs)
 	return fs, o
 }
 
@@ -92,6 +93,9 @@ func cmdServe(args []string) int {
 	}
 	if lockAsked() && !strings.HasPrefix(o.repoPath, "s3://") {
 		return fail(errLocalLock)
+	}
+	if _, err := clusterOptions(o.repoPath); err != nil {
+		return fail(err)
 	}
 	tlsFiles = [2]string{o.tlsCert, o.tlsKey}
 	tuneMemory(o.memLimit)
@@ -190,8 +194,12 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 		return err
 	}
 	defer idx.Close()
+	cl, err := clusterOptions(repoPath)
+	if err != nil {
+		return err
+	}
 	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: key, SessionLease: lease, ParallelUploads: uploadParallelism(repoPath),
-		JobHistory: jobHistoryKeep, MasterKey: master})
+		JobHistory: jobHistoryKeep, MasterKey: master, Cluster: cl})
 	if err != nil {
 		return err
 	}

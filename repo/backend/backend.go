@@ -24,10 +24,15 @@ const (
 	TypeDigests  Type = "digests"   // block digests of a disk's virtual content, by disk map id
 	TypeSchedule Type = "schedules" // backup schedules, by BLAKE3 of the name
 	TypeJob      Type = "jobs"      // finished jobs of the job history (record and log), by job id
+	// A cluster of nodes (docs/SCALE.md): each pack's index object, the
+	// prune records, and the maintenance lease.
+	TypeIndex   Type = "index"   // a pack's chunk entries, by <stamp>-<node>-<pack>
+	TypeCluster Type = "cluster" // prune intents and records of deleted packs
+	TypeLease   Type = "leases"  // leases taken by compare-and-swap (unsealed)
 )
 
 // Types lists every object type, in the order a rebuild reads them.
-var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect, TypeToken, TypePolicy, TypeMetadata, TypeDigests, TypeSchedule, TypeJob}
+var Types = []Type{TypeConfig, TypePack, TypeDiskMap, TypeSnapshot, TypeKeys, TypeProtect, TypeToken, TypePolicy, TypeMetadata, TypeDigests, TypeSchedule, TypeJob, TypeIndex, TypeCluster, TypeLease}
 
 // Handle names one object.
 type Handle struct {

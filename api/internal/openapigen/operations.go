@@ -481,6 +481,7 @@ func operations() []op {
 				ok[apiv1.PruneResult](200, "What the prune did.", `{"packs_deleted":2,"packs_rewritten":1,"packs_written":1,"orphans_deleted":0,"disk_maps_deleted":3,"chunks_removed":410,"live_chunks":17,"bytes_freed":52428800,"seconds":1.5}`),
 				fail(400, "`repack_below` outside 0 to 1, or a `grace` that is not a duration.", apiv1.CodeBadRequest),
 				errJSONBody, errTooLarge,
+				fail(409, "A cluster node: another node holds the maintenance lease (a prune or repair runs there).", apiv1.CodeMaintenanceElsewhere),
 				fail(503, "The storage backend failed.", apiv1.CodeStorage),
 			},
 		},
@@ -518,7 +519,7 @@ func operations() []op {
 				"The rebuild goes on if the client leaves.",
 			answers: []answer{
 				ok[apiv1.RepairResult](200, "What the rebuilt index holds.", `{"packs":2,"chunks":17,"pack_bytes":3044170,"snapshots":2,"protected":0,"tokens_restored":0,"policies_restored":0,"jobs_restored":0,"skipped":[],"seconds":0.4}`),
-				fail(409, "Backups or maintenance are in flight: retry when they are done.", apiv1.CodeBusy),
+				fail(409, "Backups or maintenance are in flight: retry when they are done (MAINTENANCE_ELSEWHERE: on another node of the cluster).", apiv1.CodeBusy, apiv1.CodeMaintenanceElsewhere),
 				fail(500, "The backend holds damaged data the rebuild cannot do without.", apiv1.CodeCorruptData),
 				fail(503, "The storage backend failed.", apiv1.CodeStorage),
 			},

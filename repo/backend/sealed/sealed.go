@@ -37,7 +37,7 @@ func New(b backend.Backend, s Sealer) *Backend { return &Backend{Backend: b, s: 
 
 // Plain reports whether objects of type t pass through unsealed.
 func Plain(t backend.Type) bool {
-	return t == backend.TypePack || t == backend.TypeConfig || t == backend.TypeKeys
+	return t == backend.TypePack || t == backend.TypeConfig || t == backend.TypeKeys || t == backend.TypeLease
 }
 
 func aad(h backend.Handle) []byte { return []byte("shadowvault object\x00" + h.String()) }

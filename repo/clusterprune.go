@@ -1,0 +1,266 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/index"
+	"github.com/shadowvault/shadowvault/repo/backend"
+)
+
+// A prune on a cluster node deletes a pack only when no node can depend
+// on it (docs/SCALE.md, "the prune rule"):
+//
+//  1. it holds the maintenance lease, and imports every index object and
+//     manifest of the bucket first (a full listing);
+//  2. a candidate is a pack older than the grace period none of whose
+//     chunks, by the pack's own trailer (not the index, which keeps one
+//     place per chunk), any manifest in the bucket or any session here
+//     references; packs are never rewritten;
+//  3. it announces the candidates in a doom record and waits DoomDelay:
+//     from then on every node stores those chunks anew instead of
+//     deduplicating against them, and a complete that depends on a doomed
+//     pack fails (the agent backs up again);
+//  4. it lists the manifests again and spares every candidate that one
+//     stored meanwhile references: a complete checks the records and
+//     stores its manifest within DoomDelay/2, so a complete that did not
+//     see the doom has its manifest listed here;
+//  5. it writes a gone record (other nodes drop the packs from their
+//     index), removes the packs' index objects, then the packs, then the
+//     doom record.
+
+// ErrPackDoomed fails a complete whose backup deduplicated against a pack
+// a prune elsewhere is deleting.
+var ErrPackDoomed = errors.New("a prune on another node deletes data this backup deduplicated against: back up again")
+
+// clusterPrune is one prune's part in the cluster.
+type clusterPrune struct {
+	c       *cluster
+	release func()
+	scanned map[string]bool  // manifests listed when the live set was built
+	doom    string           // the doom record's name, once written
+	since   time.Time        // its stamp
+	moved   []index.Location // where the live chunks of doomed packs stay
+	holding bool             // c.refreshMu is held (confirm to end)
+}
+
+// beginPrune takes the lease and brings the index up to the bucket.
+func (c *cluster) beginPrune(ctx context.Context) (context.Context, *clusterPrune, error) {
+	jctx, release, err := c.acquire(ctx, "prune")
+	if err != nil {
+		return nil, nil, err
+	}
+	cp := &clusterPrune{c: c, release: release}
+	if err := c.sync(jctx, true); err != nil {
+		release()
+		return nil, nil, fmt.Errorf("cluster refresh before prune: %w", err)
+	}
+	if cp.scanned, err = c.r.listedIDs(); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return jctx, cp, nil
+}
+
+// confirm narrows the packs a prune would remove to those no node can
+// depend on (steps 2 to 4). Rewrites are not done in a cluster.
+func (cp *clusterPrune) confirm(ctx context.Context, remove []chunk.ID, uses map[chunk.ID]*packUse, live *liveSet) ([]chunk.ID, error) {
+	r := cp.c.r
+	entries := map[chunk.ID][]chunk.ID{}
+	var doomed []chunk.ID
+	for _, id := range remove {
+		es, err := readPackTrailer(ctx, r.be, r.codec, backend.ObjectInfo{Handle: packHandle(id), Size: uses[id].info.Size})
+		if err != nil {
+			return nil, fmt.Errorf("pack %s: %w", id.Short(), err)
+		}
+		ids := make([]chunk.ID, len(es))
+		for i, e := range es {
+			ids[i] = e.ID
+		}
+		moved, ok, err := cp.movable(id, ids, live.has)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			entries[id] = ids
+			doomed = append(doomed, id)
+			cp.moved = append(cp.moved, moved...)
+		}
+	}
+	if len(doomed) == 0 {
+		return nil, nil
+	}
+	now := r.now()
+	cp.since = now
+	cp.doom = fmt.Sprintf("%s%016x-%s", doomPrefix, uint64(now.UnixNano()), cp.c.node)
+	if err := cp.c.putRecord(ctx, cp.doom, clusterRecord{Node: cp.c.node, Packs: doomed, Until: now.Add(cp.c.doomDelay + time.Hour)}); err != nil {
+		return nil, err
+	}
+	select {
+	case <-time.After(cp.c.doomDelay):
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	more, err := cp.newlyLive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// No refresh of this node runs from here to the end of the prune: it
+	// would import again the packs the commit drops, before bury removes
+	// their index objects.
+	cp.c.refreshMu.Lock()
+	cp.holding = true
+	var out []chunk.ID
+	for _, id := range doomed {
+		if _, ok, err := cp.movable(id, entries[id], more.has); err != nil {
+			return nil, err
+		} else if ok {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// movable reports whether pack id may go: each of its chunks that is live
+// is indexed here in another pack (which therefore stays: a live chunk is
+// never indexed in a pack that goes). It returns those other places, for
+// the nodes whose index has the chunk in this pack.
+func (cp *clusterPrune) movable(id chunk.ID, ids []chunk.ID, live func(chunk.ID) bool) ([]index.Location, bool, error) {
+	var want []chunk.ID
+	for _, e := range ids {
+		if live(e) {
+			want = append(want, e)
+		}
+	}
+	var moved []index.Location
+	ok := true
+	err := cp.c.r.idx.Locate(want, func(_ int, loc index.Location, found bool) error {
+		if !found || loc.Pack == id {
+			ok = false
+		}
+		moved = append(moved, loc)
+		return nil
+	})
+	return moved, ok, err
+}
+
+// newlyLive returns the chunks of the manifests stored since the live set
+// was built.
+func (cp *clusterPrune) newlyLive(ctx context.Context) (*liveSet, error) {
+	r := cp.c.r
+	stored, err := r.manifestsInBackend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var b liveSetBuilder
+	for id := range stored {
+		if cp.scanned[id] {
+			continue
+		}
+		m, err := r.storedManifest(ctx, id)
+		if err != nil || m == nil {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		for _, d := range m.Disks {
+			if err := r.scanDiskMap(ctx, d.DiskMap, b.add); err != nil {
+				return nil, fmt.Errorf("snapshot %s disk %s: %w", id, d.Name, err)
+			}
+		}
+	}
+	return b.finish(), nil
+}
+
+// bury tells the other nodes the packs are gone and removes their index
+// objects; the prune deletes the packs after.
+func (cp *clusterPrune) bury(ctx context.Context, packs []chunk.ID) error {
+	if len(packs) == 0 {
+		return nil
+	}
+	c := cp.c
+	name := fmt.Sprintf("%s%016x-%s", gonePrefix, uint64(c.r.now().UnixNano()), c.node)
+	gone := map[chunk.ID]bool{}
+	for _, id := range packs {
+		gone[id] = true
+	}
+	var moved []movedChunk
+	for _, l := range cp.moved {
+		if !gone[l.Pack] {
+			moved = append(moved, movedChunk{ID: l.Entry.ID, Pack: l.Pack, Offset: l.Entry.Offset, Length: l.Entry.Length, Raw: l.Entry.RawLength, Comp: uint8(l.Entry.Compression)})
+		}
+	}
+	if err := c.putRecord(ctx, name, clusterRecord{Node: c.node, Packs: packs, Since: cp.since, Moved: moved}); err != nil {
+		return err
+	}
+	for _, id := range packs {
+		obj, err := c.r.idx.PackObject(id)
+		if err != nil {
+			return err
+		}
+		if obj == "" {
+			continue
+		}
+		if err := c.r.be.Remove(ctx, backend.Handle{Type: backend.TypeIndex, Name: obj}); err != nil {
+			return fmt.Errorf("remove index object %s: %w", obj, err)
+		}
+	}
+	return nil
+}
+
+// end removes the doom record and old records, and gives the lease up.
+func (cp *clusterPrune) end() {
+	c := cp.c
+	if cp.holding {
+		c.refreshMu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if cp.doom != "" {
+		if err := c.r.be.Remove(ctx, backend.Handle{Type: backend.TypeCluster, Name: cp.doom}); err != nil {
+			c.r.log.Warn("doom record not removed; it expires", "record", cp.doom, "err", err)
+		}
+	}
+	now := c.r.now()
+	err := c.readRecords(ctx, func(name string) bool {
+		return strings.HasPrefix(name, doomPrefix) || strings.HasPrefix(name, gonePrefix) && recordStamp(name).Before(now.Add(-goneKeep))
+	}, func(name string, rec clusterRecord) {
+		if strings.HasPrefix(name, doomPrefix) && now.Before(rec.Until) {
+			return
+		}
+		_ = c.r.be.Remove(ctx, backend.Handle{Type: backend.TypeCluster, Name: name})
+	})
+	if err != nil {
+		c.r.log.Warn("old cluster records not removed", "err", err)
+	}
+	cp.release()
+}
+
+// recordStamp is the stamp of a record's name (zero if none).
+func recordStamp(name string) time.Time {
+	i := strings.IndexByte(name, '-')
+	if i < 0 || len(name) < i+17 {
+		return time.Time{}
+	}
+	var ns uint64
+	if _, err := fmt.Sscanf(name[i+1:i+17], "%016x", &ns); err != nil {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(ns))
+}
+
+func (c *cluster) putRecord(ctx context.Context, name string, rec clusterRecord) error {
+	data, _ := json.Marshal(rec)
+	h := backend.Handle{Type: backend.TypeCluster, Name: name}
+	if err := c.r.be.Put(ctx, h, bytes.NewReader(data), int64(len(data))); err != nil {
+		return fmt.Errorf("store cluster record %s: %w", name, err)
+	}
+	return nil
+}
