@@ -36,6 +36,7 @@ type leaseRecord struct {
 // heldLease is a lease this node holds.
 type heldLease struct {
 	c      *cluster
+	rec    leaseRecord
 	tag    string
 	cancel context.CancelCauseFunc
 	done   chan struct{}
@@ -68,7 +69,7 @@ func (c *cluster) acquire(ctx context.Context, job string) (context.Context, fun
 		return nil, nil, fmt.Errorf("take the maintenance lease: %w", err)
 	}
 	jctx, cancel := context.WithCancelCause(ctx)
-	h := &heldLease{c: c, tag: tag, cancel: cancel, done: make(chan struct{})}
+	h := &heldLease{c: c, rec: rec, tag: tag, cancel: cancel, done: make(chan struct{})}
 	go h.renew(jctx, rec)
 	c.r.log.Info("maintenance lease taken", "node", c.node, "job", job)
 	return jctx, h.release, nil
@@ -124,7 +125,17 @@ func (h *heldLease) release() {
 	data, _ := json.Marshal(leaseRecord{})
 	ctx, cancel := context.WithTimeout(context.Background(), h.c.lease)
 	defer cancel()
-	if _, err := h.c.swap.PutIf(ctx, leaseHandle, data, h.tag); err != nil {
+	_, err := h.c.swap.PutIf(ctx, leaseHandle, data, h.tag)
+	if errors.Is(err, backend.ErrPrecondition) {
+		// A renewal cancelled in flight may have landed: if the lease is
+		// still this one, release it under its new tag.
+		var cur leaseRecord
+		b, tag, gerr := h.c.swap.GetTagged(ctx, leaseHandle)
+		if gerr == nil && json.Unmarshal(b, &cur) == nil && cur.Node == h.rec.Node && cur.Taken.Equal(h.rec.Taken) {
+			_, err = h.c.swap.PutIf(ctx, leaseHandle, data, tag)
+		}
+	}
+	if err != nil {
 		h.c.r.log.Warn("maintenance lease not released; it expires", "node", h.c.node, "err", err)
 	}
 }

@@ -1,0 +1,119 @@
+package clustere2e
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/shadowvault/shadowvault/api"
+	"github.com/shadowvault/shadowvault/apiv1"
+	"github.com/shadowvault/shadowvault/index"
+	"github.com/shadowvault/shadowvault/repo"
+	"github.com/shadowvault/shadowvault/repo/backend"
+)
+
+// TestClusterCatchUp measures the catch-up delay: from a complete on one
+// node to the snapshot listed (its data indexed, so deduplicated against)
+// on another, with a refresh interval of 1 s; and a token revoked on one
+// node stops working on the other within the same delay.
+func TestClusterCatchUp(t *testing.T) {
+	const refresh = time.Second
+	ctx := context.Background()
+	c := newCluster(t, 2, 1<<20, repo.ClusterOptions{Refresh: refresh, Lease: 2 * time.Second, DoomDelay: time.Second})
+	var worst time.Duration
+	for i := range 3 {
+		rc, err := c.nodes[0].backup(ctx, "vm-catchup", random(uint64(40+i), 2<<20))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := time.Now()
+		for {
+			if _, err := c.nodes[1].Repo.Snapshot(rc.Snapshot); err == nil {
+				break
+			}
+			if time.Since(done) > 3*refresh {
+				t.Fatalf("n2 does not list the snapshot of n1 %v after its complete", time.Since(done))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		worst = max(worst, time.Since(done))
+	}
+	st, _ := c.nodes[1].Repo.ClusterStats()
+	t.Logf("catch-up delay with a %v refresh: at most %v over 3 backups; n2 refreshes took %.3f s the last time, %d refreshes, %d lists, %d gets",
+		refresh, worst.Round(time.Millisecond), st.LastRefreshSecs, st.Refreshes, st.Lists, st.Gets)
+	if worst > refresh+time.Second {
+		t.Errorf("catch-up delay %v, want at most the refresh interval %v and one refresh", worst, refresh)
+	}
+}
+
+// TestSingleNodeWritesNoClusterObjects checks that a server without
+// cluster options stores no index object, record or lease, through a
+// backup and a prune.
+func TestSingleNodeWritesNoClusterObjects(t *testing.T) {
+	ctx := context.Background()
+	c := newCluster(t, 1, 1<<20, repo.ClusterOptions{Refresh: time.Hour})
+	c.nodes[0].stop()
+	raw, be := c.openS3(0, false)
+	defer raw.Close()
+	for _, ty := range []backend.Type{backend.TypeIndex, backend.TypeCluster, backend.TypeLease} {
+		if err := removeAll(ctx, be, ty); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same repository, served by a single server.
+	dir := t.TempDir()
+	idx, err := index.Open(filepath.Join(dir, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r, err := repo.Open(ctx, be, idx, repo.Options{ReceiptKey: c.key, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	tokens := api.NewTokens(r)
+	if _, c.admin, err = tokens.Create(apiv1.RoleAdmin, ""); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(r, tokens, api.Options{Logger: quiet, SpillDir: filepath.Join(dir, "spill")}).Handler())
+	defer srv.Close()
+	n := &node{c: c, name: "single", HTTP: srv}
+	rc, err := n.backup(ctx, "single", random(50, 2<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ForgetSnapshot(ctx, rc.Snapshot); err != nil {
+		t.Fatal(err)
+	}
+	if a := prune(ctx, t, srv.URL, c.admin); a.status != http.StatusOK || a.result.PacksDeleted == 0 {
+		t.Fatalf("prune: %d %s, %d packs deleted", a.status, a.code, a.result.PacksDeleted)
+	}
+	for _, ty := range []backend.Type{backend.TypeIndex, backend.TypeCluster, backend.TypeLease} {
+		n := 0
+		if err := be.List(ctx, ty, func(backend.ObjectInfo) error { n++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			t.Errorf("a single server stored %d objects of type %s", n, ty)
+		}
+	}
+}
+
+func removeAll(ctx context.Context, be backend.Backend, t backend.Type) error {
+	var hs []backend.Handle
+	err := be.List(ctx, t, func(fi backend.ObjectInfo) error { hs = append(hs, fi.Handle); return nil })
+	for _, h := range hs {
+		if rerr := be.Remove(ctx, h); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
+}
