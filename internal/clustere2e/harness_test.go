@@ -36,6 +36,9 @@ type cluster struct {
 	admin  string             // an admin token, valid on every node
 	opts   repo.ClusterOptions
 	nodes  []*node
+	// single starts nodes without cluster options (a baseline: only
+	// meaningful with one node).
+	single bool
 }
 
 // node is one shadowvault server of the cluster, wired as serve wires it.
@@ -56,8 +59,14 @@ var buckets atomic.Int64
 // and starts n nodes on it.
 func newCluster(tb testing.TB, n, packSize int, o repo.ClusterOptions) *cluster {
 	tb.Helper()
-	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(tb.Name()))
-	c := &cluster{tb: tb, bucket: fmt.Sprintf("c%d-%s", buckets.Add(1), strings.Trim(name[:min(len(name), 40)], "-")), opts: o}
+	return newClusterOf(tb, n, packSize, o, false)
+}
+
+// newClusterOf is newCluster, with single servers when single is set.
+func newClusterOf(tb testing.TB, n, packSize int, o repo.ClusterOptions, single bool) *cluster {
+	tb.Helper()
+	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-", "=", "-").Replace(tb.Name()))
+	c := &cluster{tb: tb, bucket: fmt.Sprintf("c%d-%s", buckets.Add(1), strings.Trim(name[:min(len(name), 40)], "-")), opts: o, single: single}
 	_, c.key, _ = ed25519.GenerateKey(nil)
 	raw, be := c.openS3(0, true)
 	cfg, err := repo.NewConfig()
@@ -110,7 +119,11 @@ func (c *cluster) start(name string, i int) *node {
 	if _, bench := c.tb.(*testing.B); bench {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	r, err := repo.Open(context.Background(), n.be, idx, repo.Options{Logger: log, ReceiptKey: c.key, Cluster: &o})
+	ro := repo.Options{Logger: log, ReceiptKey: c.key, Cluster: &o}
+	if c.single {
+		ro.Cluster = nil
+	}
+	r, err := repo.Open(context.Background(), n.be, idx, ro)
 	if err != nil {
 		c.tb.Fatal(err)
 	}
