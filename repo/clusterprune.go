@@ -200,14 +200,31 @@ func (cp *clusterPrune) bury(ctx context.Context, packs []chunk.ID) error {
 	if err := c.putRecord(ctx, name, clusterRecord{Node: c.node, Packs: packs, Since: cp.since, Moved: moved}); err != nil {
 		return err
 	}
+	var objects []string
+	unnamed := map[chunk.ID]bool{}
 	for _, id := range packs {
 		obj, err := c.r.idx.PackObject(id)
 		if err != nil {
 			return err
 		}
 		if obj == "" {
+			unnamed[id] = true
 			continue
 		}
+		objects = append(objects, obj)
+	}
+	if len(unnamed) > 0 { // indexed from its trailer (a rebuild): look the names up
+		err := c.r.be.List(ctx, backend.TypeIndex, func(fi backend.ObjectInfo) error {
+			if _, id, err := parseIndexObjectName(fi.Handle.Name); err == nil && unnamed[id] {
+				objects = append(objects, fi.Handle.Name)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("list index objects: %w", err)
+		}
+	}
+	for _, obj := range objects {
 		if err := c.r.be.Remove(ctx, backend.Handle{Type: backend.TypeIndex, Name: obj}); err != nil {
 			return fmt.Errorf("remove index object %s: %w", obj, err)
 		}

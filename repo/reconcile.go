@@ -76,18 +76,17 @@ func (r *Repository) Reconcile(ctx context.Context) (ReconcileStats, error) {
 			r.log.Error("unlisted snapshot manifest references missing chunks; left for check and repair", "snapshot", id)
 		}
 	}
-	if r.cl != nil {
-		// A cluster node mirrors the bucket: what it lacks was removed
-		// by another node, and is not stored again (clustercat.go).
-		return st, nil
-	}
 	// Tokens and policies the backend lacks (made offline, or before the
-	// backend kept them) are stored there.
-	if _, _, err := r.syncSettings(ctx, false); err != nil {
-		return st, err
-	}
-	if _, err := r.syncSchedules(ctx, false); err != nil {
-		return st, err
+	// backend kept them) are stored there. Not by a cluster node, which
+	// mirrors the bucket: what it lacks there another node removed
+	// (clustercat.go).
+	if r.cl == nil {
+		if _, _, err := r.syncSettings(ctx, false); err != nil {
+			return st, err
+		}
+		if _, err := r.syncSchedules(ctx, false); err != nil {
+			return st, err
+		}
 	}
 	// So are finished jobs (their mirror failed, or was not yet written
 	// when the server stopped); a failure here is only logged.
@@ -95,7 +94,7 @@ func (r *Repository) Reconcile(ctx context.Context) (ReconcileStats, error) {
 		r.log.Error("job history: store finished jobs in the backend", "err", err)
 	}
 	for id, rec := range listed {
-		if _, ok := stored[id]; ok {
+		if _, ok := stored[id]; ok || r.cl != nil {
 			continue
 		}
 		h := backend.Handle{Type: backend.TypeSnapshot, Name: id}
