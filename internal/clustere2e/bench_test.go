@@ -26,7 +26,7 @@ func BenchmarkClusterIngest(b *testing.B) {
 		single bool
 	}{{"single", 1, true}, {"nodes=1", 1, false}, {"nodes=2", 2, false}, {"nodes=3", 3, false}} {
 		b.Run(tc.name, func(b *testing.B) {
-			c := newClusterOf(b, tc.nodes, 16<<20, repo.ClusterOptions{Refresh: time.Second, Lease: 30 * time.Second}, tc.single)
+			c := newClusterOf(b, tc.nodes, 16<<20, repo.ClusterOptions{Refresh: time.Second, Lease: 30 * time.Second}, tc.single, nil)
 			disks := make([][]byte, tc.nodes)
 			ctx := context.Background()
 			var took time.Duration

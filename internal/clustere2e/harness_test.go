@@ -21,6 +21,7 @@ import (
 	"github.com/shadowvault/shadowvault/api"
 	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/crypt"
 	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo"
 	"github.com/shadowvault/shadowvault/repo/backend"
@@ -39,6 +40,8 @@ type cluster struct {
 	// single starts nodes without cluster options (a baseline: only
 	// meaningful with one node).
 	single bool
+	// master, when set, encrypts the repository.
+	master *crypt.MasterKey
 }
 
 // node is one shadowvault server of the cluster, wired as serve wires it.
@@ -59,14 +62,14 @@ var buckets atomic.Int64
 // and starts n nodes on it.
 func newCluster(tb testing.TB, n, packSize int, o repo.ClusterOptions) *cluster {
 	tb.Helper()
-	return newClusterOf(tb, n, packSize, o, false)
+	return newClusterOf(tb, n, packSize, o, false, nil)
 }
 
 // newClusterOf is newCluster, with single servers when single is set.
-func newClusterOf(tb testing.TB, n, packSize int, o repo.ClusterOptions, single bool) *cluster {
+func newClusterOf(tb testing.TB, n, packSize int, o repo.ClusterOptions, single bool, master *crypt.MasterKey) *cluster {
 	tb.Helper()
 	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-", "=", "-").Replace(tb.Name()))
-	c := &cluster{tb: tb, bucket: fmt.Sprintf("c%d-%s", buckets.Add(1), strings.Trim(name[:min(len(name), 40)], "-")), opts: o, single: single}
+	c := &cluster{tb: tb, bucket: fmt.Sprintf("c%d-%s", buckets.Add(1), strings.Trim(name[:min(len(name), 40)], "-")), opts: o, single: single, master: master}
 	_, c.key, _ = ed25519.GenerateKey(nil)
 	raw, be := c.openS3(0, true)
 	cfg, err := repo.NewConfig()
@@ -75,7 +78,15 @@ func newClusterOf(tb testing.TB, n, packSize int, o repo.ClusterOptions, single 
 	}
 	cfg.Chunker = chunk.Params{Polynomial: chunker.Pol(0x3DA3358B4DC173), MinSize: 64 << 10, AvgBits: 17, MaxSize: 1 << 20}
 	cfg.PackSize = packSize
-	if err := repo.InitConfig(context.Background(), be, cfg); err != nil {
+	if master != nil {
+		var slot crypt.Slot
+		if slot, err = crypt.NewKeyFileSlot(*master, random(77, 32), "test"); err == nil {
+			err = repo.InitEncrypted(context.Background(), be, cfg, *master, slot)
+		}
+	} else {
+		err = repo.InitConfig(context.Background(), be, cfg)
+	}
+	if err != nil {
 		tb.Fatal(err)
 	}
 	raw.Close()
@@ -119,7 +130,7 @@ func (c *cluster) start(name string, i int) *node {
 	if _, bench := c.tb.(*testing.B); bench {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	ro := repo.Options{Logger: log, ReceiptKey: c.key, Cluster: &o}
+	ro := repo.Options{Logger: log, ReceiptKey: c.key, Cluster: &o, MasterKey: c.master}
 	if c.single {
 		ro.Cluster = nil
 	}
