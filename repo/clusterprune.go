@@ -19,21 +19,23 @@ import (
 //
 //  1. it holds the maintenance lease, and imports every index object and
 //     manifest of the bucket first (a full listing);
-//  2. a candidate is a pack older than the grace period none of whose
-//     chunks, by the pack's own trailer (not the index, which keeps one
-//     place per chunk), any manifest in the bucket or any session here
-//     references; packs are never rewritten;
+//  2. a candidate is a pack older than the grace period each of whose
+//     chunks, read from the pack's own trailer (the index keeps one place
+//     per chunk), is dead (no manifest in the bucket nor session here
+//     references it) or indexed here in another pack, which then stays;
+//     packs are never rewritten;
 //  3. it announces the candidates in a doom record and waits DoomDelay:
 //     from then on every node stores those chunks anew instead of
 //     deduplicating against them, and a complete that depends on a doomed
 //     pack fails (the agent backs up again);
-//  4. it lists the manifests again and spares every candidate that one
-//     stored meanwhile references: a complete checks the records and
-//     stores its manifest within DoomDelay/2, so a complete that did not
-//     see the doom has its manifest listed here;
+//  4. it lists the manifests again and spares every candidate with a chunk
+//     one stored meanwhile references and that has no other place: a
+//     complete checks the records and stores its manifest within
+//     DoomDelay/2, so a complete that did not see the doom has its
+//     manifest listed here;
 //  5. it writes a gone record (other nodes drop the packs from their
-//     index), removes the packs' index objects, then the packs, then the
-//     doom record.
+//     index, and index the live chunks where they stay), removes the
+//     packs' index objects, then the packs, then the doom record.
 
 // ErrPackDoomed fails a complete whose backup deduplicated against a pack
 // a prune elsewhere is deleting.
@@ -118,10 +120,13 @@ func (cp *clusterPrune) confirm(ctx context.Context, remove []chunk.ID, uses map
 	cp.holding = true
 	var out []chunk.ID
 	for _, id := range doomed {
-		if _, ok, err := cp.movable(id, entries[id], more.has); err != nil {
+		moved, ok, err := cp.movable(id, entries[id], more.has)
+		if err != nil {
 			return nil, err
-		} else if ok {
+		}
+		if ok {
 			out = append(out, id)
+			cp.moved = append(cp.moved, moved...) // the chunks live since
 		}
 	}
 	return out, nil
