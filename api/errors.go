@@ -67,6 +67,7 @@ func classify(err error) *apiError {
 		{io.ErrUnexpectedEOF, http.StatusBadRequest, apiv1.CodeTruncatedBody},
 		{repo.ErrProtected, http.StatusConflict, apiv1.CodeProtected},
 		{repo.ErrMaintenanceElsewhere, http.StatusConflict, apiv1.CodeMaintenanceElsewhere},
+		{repo.ErrLeaseLost, http.StatusConflict, apiv1.CodeMaintenanceElsewhere},
 		{restore.ErrUnknownDisk, http.StatusNotFound, apiv1.CodeUnknownDisk},
 		{restore.ErrBadFormat, http.StatusBadRequest, apiv1.CodeBadRequest},
 		{restore.ErrTooLarge, http.StatusBadRequest, apiv1.CodeBadRequest},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/index"
@@ -49,6 +50,7 @@ func (c *cluster) guardManifest(ctx context.Context, disks []*Disk) (context.Con
 		}
 		if found {
 			cancel()
+			go c.refreshNow() // so that the retry stores the chunks anew
 			return nil, nil, fmt.Errorf("disk %s: chunk %s: %w", d.Name, hit.Short(), ErrPackDoomed)
 		}
 	}
@@ -62,4 +64,13 @@ func (c *cluster) buried(name string) bool {
 	c.appliedMu.Lock()
 	defer c.appliedMu.Unlock()
 	return c.applied[name]
+}
+
+// refreshNow refreshes at once, out of turn.
+func (c *cluster) refreshNow() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*c.refresh+time.Minute)
+	defer cancel()
+	if err := c.sync(ctx, false); err != nil {
+		c.r.log.Error("cluster refresh", "node", c.node, "err", err)
+	}
 }

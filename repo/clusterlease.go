@@ -19,9 +19,9 @@ import (
 // expired: its expiry (the holder's clock) lies more than half a lease in
 // the past (a clock skew of up to half a lease is harmless), or this node
 // has seen the same ETag unchanged for a whole lease (no clock at all).
-// The holder renews it every third of a lease and gives up its job when a
-// renewal fails: a node that dies holding it blocks maintenance for at
-// most 1.5 leases.
+// The holder renews it every quarter of a lease and gives up its job when it
+// cannot renew for two thirds of a lease: a node that dies holding it
+// blocks maintenance for at most 1.5 leases.
 
 var leaseHandle = backend.Handle{Type: backend.TypeLease, Name: "maintenance"}
 
@@ -89,32 +89,42 @@ func (c *cluster) leaseFree(held leaseRecord, tag string, now time.Time) bool {
 	return time.Since(c.leaseSeen) >= c.lease
 }
 
-// renew extends the lease every third of its length until released; a
-// failed renewal cancels the job.
+// renew extends the lease every quarter of its length until released. A
+// renewal that fails for a slow or flaky storage is tried again; when the
+// lease is lost to another node, or two thirds of it passed since the last
+// renewal (another node may take it after a whole lease), the job is
+// cancelled.
 func (h *heldLease) renew(ctx context.Context, rec leaseRecord) {
 	defer close(h.done)
-	t := time.NewTicker(h.c.lease / 3)
-	defer t.Stop()
+	lease := h.c.lease
+	lastOK := time.Now()
+	wait := lease / 4
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
-		rec.Expires = h.c.r.now().Add(h.c.lease).UTC()
+		rec.Expires = h.c.r.now().Add(lease).UTC()
 		data, _ := json.Marshal(rec)
-		rctx, cancel := context.WithTimeout(ctx, h.c.lease/3)
+		rctx, cancel := context.WithTimeout(ctx, lease/4)
 		tag, err := h.c.swap.PutIf(rctx, leaseHandle, data, h.tag)
 		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			h.c.r.log.Error("maintenance lease lost: the job stops", "node", h.c.node, "err", err)
-			h.cancel(fmt.Errorf("maintenance lease lost: %w", err))
+		if ctx.Err() != nil {
 			return
 		}
-		h.tag = tag
+		if err == nil {
+			h.tag, lastOK, wait = tag, time.Now(), lease/4
+			continue
+		}
+		if !errors.Is(err, backend.ErrPrecondition) && time.Since(lastOK) < 2*lease/3 {
+			h.c.r.log.Warn("maintenance lease renewal failed; trying again", "node", h.c.node, "err", err)
+			wait = lease / 20
+			continue
+		}
+		h.c.r.log.Error("maintenance lease lost: the job stops", "node", h.c.node, "err", err)
+		h.cancel(fmt.Errorf("%w: %w", ErrLeaseLost, err))
+		return
 	}
 }
 

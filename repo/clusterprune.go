@@ -52,6 +52,24 @@ type clusterPrune struct {
 	holding bool             // c.refreshMu is held (confirm to end)
 }
 
+// ErrLeaseLost stops a maintenance job whose node could not renew its
+// lease: another node may hold it now.
+var ErrLeaseLost = errors.New("maintenance lease lost")
+
+// prune prunes under the lease.
+func (c *cluster) prune(ctx context.Context, o PruneOptions) (PruneResult, error) {
+	jctx, cp, err := c.beginPrune(ctx)
+	if err != nil {
+		return PruneResult{}, fmt.Errorf("prune: %w", err)
+	}
+	res, err := c.r.prune(jctx, o, cp)
+	cp.end()
+	if err != nil && jctx.Err() != nil && ctx.Err() == nil {
+		err = fmt.Errorf("%w: %w", context.Cause(jctx), err) // the lease's loss, not the caller's
+	}
+	return res, err
+}
+
 // beginPrune takes the lease and brings the index up to the bucket.
 func (c *cluster) beginPrune(ctx context.Context) (context.Context, *clusterPrune, error) {
 	jctx, release, err := c.acquire(ctx, "prune")

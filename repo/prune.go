@@ -63,6 +63,14 @@ type packUse struct {
 // (in transactions that each leave it sound) before any pack is deleted,
 // so a crash at any point leaves at worst packs the next prune removes.
 func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, error) {
+	if r.cl != nil {
+		return r.cl.prune(ctx, o)
+	}
+	return r.prune(ctx, o, nil)
+}
+
+// prune is Prune; cp is a cluster node's part (clusterprune.go), or nil.
+func (r *Repository) prune(ctx context.Context, o PruneOptions, cp *clusterPrune) (PruneResult, error) {
 	if o.RepackBelow <= 0 {
 		o.RepackBelow = 0.7
 	}
@@ -71,14 +79,6 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	}
 	r.maintMu.Lock()
 	defer r.maintMu.Unlock()
-	var cp *clusterPrune // a cluster node's part (clusterprune.go)
-	if r.cl != nil {
-		var err error
-		if ctx, cp, err = r.cl.beginPrune(ctx); err != nil {
-			return PruneResult{}, fmt.Errorf("prune: %w", err)
-		}
-		defer cp.end()
-	}
 	start := time.Now()
 	now := r.now()
 	var res PruneResult

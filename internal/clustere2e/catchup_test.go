@@ -25,7 +25,7 @@ import (
 func TestClusterCatchUp(t *testing.T) {
 	const refresh = time.Second
 	ctx := context.Background()
-	c := newCluster(t, 2, 1<<20, repo.ClusterOptions{Refresh: refresh, Lease: 2 * time.Second, DoomDelay: time.Second})
+	c := newCluster(t, 2, 1<<20, repo.ClusterOptions{Refresh: refresh, Lease: 5 * time.Second, DoomDelay: time.Second})
 	var worst time.Duration
 	for i := range 3 {
 		rc, err := c.nodes[0].backup(ctx, "vm-catchup", random(uint64(40+i), 2<<20))

@@ -23,7 +23,7 @@ func TestClusterDedupAndCatalogue(t *testing.T) {
 	}
 	const shared, unique = 12 << 20, 2 << 20
 	ctx := context.Background()
-	c := newCluster(t, 3, 1<<20, repo.ClusterOptions{Refresh: 300 * time.Millisecond, Lease: 2 * time.Second, DoomDelay: time.Second})
+	c := newCluster(t, 3, 1<<20, repo.ClusterOptions{Refresh: 300 * time.Millisecond, Lease: 5 * time.Second, DoomDelay: time.Second})
 	base := random(1, shared)
 	disks := map[string][]byte{}
 	var mu sync.Mutex

@@ -98,7 +98,7 @@ func TestClusterPruneNodeKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	const lease = 2 * time.Second
+	const lease = 4 * time.Second
 	bin := buildBinary(t, t.TempDir())
 	ctx := context.Background()
 	c := newCluster(t, 1, 256<<10, repo.ClusterOptions{Refresh: 200 * time.Millisecond, Lease: lease, DoomDelay: time.Second})
