@@ -23,7 +23,7 @@ func TestClusterEncrypted(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	c := newClusterOf(t, 2, 256<<10, repo.ClusterOptions{Refresh: time.Hour, Lease: 5 * time.Second, DoomDelay: time.Second}, false, &master)
+	c := newClusterOf(t, 2, 256<<10, repo.ClusterOptions{Refresh: time.Hour, Lease: 5 * time.Second, DoomDelay: 3 * time.Second}, false, &master)
 	disk := random(70, 2<<20)
 	rc, err := c.nodes[0].backup(ctx, "vm-enc", disk)
 	if err != nil {

@@ -61,7 +61,7 @@ func withGarbage(t *testing.T, c *cluster) {
 // TestClusterPruneRace asks two nodes to prune at the same moment: one
 // runs, the other answers 409 MAINTENANCE_ELSEWHERE.
 func TestClusterPruneRace(t *testing.T) {
-	c := newCluster(t, 2, 256<<10, repo.ClusterOptions{Refresh: time.Hour, Lease: 5 * time.Second, DoomDelay: time.Second})
+	c := newCluster(t, 2, 256<<10, repo.ClusterOptions{Refresh: time.Hour, Lease: 5 * time.Second, DoomDelay: 3 * time.Second})
 	withGarbage(t, c)
 	var wg sync.WaitGroup
 	answers := make([]pruneAnswer, 2)
