@@ -17,6 +17,7 @@ var storage struct {
 	access     string
 	secret     string
 	distribute bool
+	cluster    *miniotest.Cluster // when distributed
 }
 
 func TestMain(m *testing.M) {
@@ -33,7 +34,8 @@ func run(m *testing.M) int {
 	}
 	if err == nil {
 		defer c.Close()
-		storage.endpoints, storage.access, storage.secret, storage.distribute = c.Endpoints, c.AccessKey, c.SecretKey, true
+		storage.endpoints, storage.access, storage.secret, storage.distribute = c.Endpoints[:3], c.AccessKey, c.SecretKey, true
+		storage.cluster = c // nodes use the first three processes; tests may kill the fourth
 		return m.Run()
 	}
 	fmt.Fprintf(os.Stderr, "clustere2e: distributed MinIO did not start (%v); the tests run on one MinIO process\n", err)
