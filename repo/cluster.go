@@ -81,6 +81,10 @@ type cluster struct {
 	leaseTag  string
 	leaseSeen time.Time
 
+	// pruneLive is the live set of the prune running here (set by
+	// confirm, cleared by end); the prune's goroutine alone uses it.
+	pruneLive *liveSet
+
 	// appliedMu guards applied: the gone records whose packs are out of
 	// the index.
 	appliedMu sync.Mutex
@@ -148,6 +152,7 @@ func (c *cluster) run() {
 	defer c.r.stopped.Done()
 	tick := time.NewTicker(c.refresh)
 	defer tick.Stop()
+	filled := false
 	for {
 		select {
 		case <-c.r.stop:
@@ -156,6 +161,12 @@ func (c *cluster) run() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*c.refresh+time.Minute)
 			if err := c.sync(ctx, false); err != nil {
 				c.r.log.Error("cluster refresh", "node", c.node, "err", err)
+			}
+			if !filled {
+				var err error
+				if filled, err = c.backfill(ctx); err != nil {
+					c.r.log.Error("cluster backfill", "node", c.node, "err", err)
+				}
 			}
 			cancel()
 		}

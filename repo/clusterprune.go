@@ -92,6 +92,7 @@ func (c *cluster) beginPrune(ctx context.Context) (context.Context, *clusterPrun
 // depend on (steps 2 to 4). Rewrites are not done in a cluster.
 func (cp *clusterPrune) confirm(ctx context.Context, remove []chunk.ID, uses map[chunk.ID]*packUse, live *liveSet) ([]chunk.ID, error) {
 	r := cp.c.r
+	cp.c.pruneLive = live
 	entries := map[chunk.ID][]chunk.ID{}
 	var doomed []chunk.ID
 	for _, id := range remove {
@@ -258,6 +259,7 @@ func (cp *clusterPrune) bury(ctx context.Context, packs []chunk.ID) error {
 // end removes the doom record and old records, and gives the lease up.
 func (cp *clusterPrune) end() {
 	c := cp.c
+	c.pruneLive = nil
 	if cp.holding {
 		c.refreshMu.Unlock()
 	}

@@ -62,6 +62,11 @@ func (r *Repository) collectOrphans(ctx context.Context, now time.Time, grace ti
 		if err != nil {
 			return nil // not a pack name: not ours to delete
 		}
+		if r.cl != nil { // a cluster deletes only dead orphans (clusterjoin.go)
+			if ok, err := r.cl.mayRemoveOrphan(ctx, fi, id); err != nil || !ok {
+				return err
+			}
+		}
 		removed, err := r.packer.removeUnindexed(ctx, id)
 		if err != nil {
 			return err

@@ -128,6 +128,8 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 		if err := r.joinCluster(ctx, *opts.Cluster); err != nil {
 			return nil, err
 		}
+	} else if err := refuseClustered(ctx, be); err != nil {
+		return nil, err
 	}
 	// A crash may have interrupted a forget or a complete: make the
 	// catalogue and the backend agree before the first session. A storage

@@ -118,11 +118,22 @@ func (c *cluster) openS3(i int, create bool) (*s3.Backend, backend.Backend) {
 // start opens a node on the repository and serves it until the test ends.
 func (c *cluster) start(name string, i int) *node {
 	c.tb.Helper()
-	n := &node{c: c, name: name, dir: c.tb.TempDir()}
+	n, err := c.open(name, i, c.tb.TempDir(), c.single)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	return n
+}
+
+// open opens a node on the repository with its state in dir, as a single
+// server or a cluster node.
+func (c *cluster) open(name string, i int, dir string, single bool) (*node, error) {
+	c.tb.Helper()
+	n := &node{c: c, name: name, dir: dir}
 	n.raw, n.be = c.openS3(i, false)
 	idx, err := index.Open(filepath.Join(n.dir, "index.db"))
 	if err != nil {
-		c.tb.Fatal(err)
+		return nil, err
 	}
 	o := c.opts
 	o.Node = name
@@ -131,17 +142,19 @@ func (c *cluster) start(name string, i int) *node {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	ro := repo.Options{Logger: log, ReceiptKey: c.key, Cluster: &o, MasterKey: c.master}
-	if c.single {
+	if single {
 		ro.Cluster = nil
 	}
 	r, err := repo.Open(context.Background(), n.be, idx, ro)
 	if err != nil {
-		c.tb.Fatal(err)
+		idx.Close()
+		n.raw.Close()
+		return nil, err
 	}
 	h := api.New(r, api.NewTokens(r), api.Options{Logger: log, SpillDir: filepath.Join(n.dir, "spill")}).Handler()
 	n.Repo, n.Index, n.HTTP = r, idx, httptest.NewServer(h)
 	c.tb.Cleanup(n.stop)
-	return n
+	return n, nil
 }
 
 // stop shuts the node down; the bucket stays.
