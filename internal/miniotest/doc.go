@@ -1,4 +1,5 @@
-// Package miniotest runs a real MinIO server on 127.0.0.1 for tests.
+// Package miniotest runs a real MinIO server on 127.0.0.1 for tests, or
+// MinIO in distributed mode (Cluster: several processes, one drive each).
 //
 // The server is the minio binary built once by scripts/ensure-minio.sh (or
 // `make test`) into the cache directory
