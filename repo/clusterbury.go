@@ -36,6 +36,7 @@ func (cp *clusterPrune) bury(ctx context.Context, packs []chunk.ID) error {
 	if err := c.putRecord(ctx, name, clusterRecord{Node: c.node, Packs: packs, Since: cp.since, Moved: moved}); err != nil {
 		return err
 	}
+	c.markApplied([]string{name}, packs) // this node's index dropped them; refreshMu is held
 	var objects []string
 	unnamed := map[chunk.ID]bool{}
 	for _, id := range packs {
