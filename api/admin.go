@@ -36,11 +36,16 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	if packBytes > 0 {
 		ratio = float64(logical) / float64(packBytes)
 	}
-	writeJSON(w, http.StatusOK, apiv1.Stats{
+	st := apiv1.Stats{
 		LogicalBytes: logical, StreamBytes: streamed, StoredBytes: packBytes,
 		DedupRatio: ratio, Chunks: chunks, Packs: packs, Snapshots: len(snaps),
 		SessionsOpen: len(s.repo.Sessions()),
-	})
+	}
+	if cs, ok := s.repo.ClusterStats(); ok {
+		c := apiv1.ClusterStats(cs)
+		st.Cluster = &c
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {

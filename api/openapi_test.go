@@ -303,6 +303,7 @@ func init() {
 	wire[apiv1.AbortResult]()
 	wire[apiv1.BackupType]()
 	wire[apiv1.CheckRequest]()
+	wire[apiv1.ClusterStats]()
 	wire[apiv1.CheckResponse]()
 	wire[apiv1.CheckResult]()
 	wire[apiv1.Code]()

@@ -134,6 +134,8 @@ type Stats struct {
 	Snapshots    int     `json:"snapshots"`
 	StoredBytes  int64   `json:"stored_bytes"`
 	StreamBytes  int64   `json:"stream_bytes"`
+	// Cluster is set on a cluster node (serve --node).
+	Cluster *ClusterStats `json:"cluster,omitempty"`
 }
 
 // Health is the answer to GET /healthz.

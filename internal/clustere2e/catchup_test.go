@@ -44,7 +44,14 @@ func TestClusterCatchUp(t *testing.T) {
 		}
 		worst = max(worst, time.Since(done))
 	}
-	st, _ := c.nodes[1].Repo.ClusterStats()
+	var stats apiv1.Stats
+	if err := c.nodes[1].client().DoJSON(ctx, http.MethodGet, "/api/v1/stats", nil, &stats); err != nil {
+		t.Fatal(err)
+	}
+	if stats.Cluster == nil || stats.Cluster.Node != "n2" || stats.Cluster.SnapshotsImported < 3 {
+		t.Fatalf("GET /api/v1/stats on n2: cluster %+v", stats.Cluster)
+	}
+	st := *stats.Cluster
 	t.Logf("catch-up delay with a %v refresh: at most %v over 3 backups; n2 refreshes took %.3f s the last time, %d refreshes, %d lists, %d gets",
 		refresh, worst.Round(time.Millisecond), st.LastRefreshSecs, st.Refreshes, st.Lists, st.Gets)
 	if worst > refresh+2*time.Second { // generous: the machine is shared
