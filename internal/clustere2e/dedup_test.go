@@ -130,5 +130,9 @@ func TestClusterDedupAndCatalogue(t *testing.T) {
 				t.Fatalf("restore %s (%s) from %s after the prune: %v", snap, vm, n.name, err)
 			}
 		}
+		res, err := n.Repo.RunCheck(ctx, repo.CheckOptions{ReadDataPercent: 100})
+		if err != nil || !res.OK {
+			t.Fatalf("check on %s after the prune: %v %v", n.name, err, res.Problems)
+		}
 	}
 }
