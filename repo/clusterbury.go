@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/index"
 	"github.com/shadowvault/shadowvault/repo/backend"
 )
 
@@ -23,15 +24,27 @@ func (cp *clusterPrune) bury(ctx context.Context, packs []chunk.ID) error {
 	}
 	c := cp.c
 	name := fmt.Sprintf("%s%016x-%s", gonePrefix, uint64(c.r.now().UnixNano()), c.node)
-	gone := map[chunk.ID]bool{}
+	// Where each live chunk of the packs stays, now that the index is
+	// committed: another node may have had it in one of them.
+	var want []chunk.ID
 	for _, id := range packs {
-		gone[id] = true
+		for _, e := range cp.entries[id] {
+			if cp.live != nil && cp.live.has(e) {
+				want = append(want, e)
+			}
+		}
 	}
 	var moved []movedChunk
-	for _, l := range cp.moved {
-		if !gone[l.Pack] {
-			moved = append(moved, movedChunk{ID: l.Entry.ID, Pack: l.Pack, Offset: l.Entry.Offset, Length: l.Entry.Length, Raw: l.Entry.RawLength, Comp: uint8(l.Entry.Compression)})
+	err := c.r.idx.Locate(want, func(i int, l index.Location, ok bool) error {
+		if !ok {
+			c.r.log.Error("prune: a live chunk of a deleted pack is not indexed", "chunk", want[i].Short())
+			return nil
 		}
+		moved = append(moved, movedChunk{ID: l.Entry.ID, Pack: l.Pack, Offset: l.Entry.Offset, Length: l.Entry.Length, Raw: l.Entry.RawLength, Comp: uint8(l.Entry.Compression)})
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := c.putRecord(ctx, name, clusterRecord{Node: c.node, Packs: packs, Since: cp.since, Moved: moved}); err != nil {
 		return err

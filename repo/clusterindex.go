@@ -123,9 +123,14 @@ func parseIndexObjectName(name string) (time.Time, chunk.ID, error) {
 // records its name in the local index; the packer calls it between the
 // pack's upload and its index commit.
 func (c *cluster) publish(ctx context.Context, id chunk.ID, size int64, entries []pack.Entry) error {
+	return c.publishEntries(ctx, id, size, indexEntries(entries))
+}
+
+// publishEntries is publish, with the entries as the index has them.
+func (c *cluster) publishEntries(ctx context.Context, id chunk.ID, size int64, entries []index.Entry) error {
 	now := c.r.now()
 	name := indexObjectName(now, c.node, id)
-	data := encodeIndexObject(indexObject{pack: id, size: size, created: now, entries: indexEntries(entries)})
+	data := encodeIndexObject(indexObject{pack: id, size: size, created: now, entries: entries})
 	h := backend.Handle{Type: backend.TypeIndex, Name: name}
 	if err := c.r.be.Put(ctx, h, bytes.NewReader(data), int64(len(data))); err != nil {
 		return fmt.Errorf("publish index of pack %s: %w", id.Short(), err)

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 
 	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/repo/pack"
 )
 
 // The packer's part in a cluster.
@@ -18,18 +19,26 @@ import (
 
 // addSaltLocked adds the salt chunk to the open pack; p.mu is held.
 func (p *packer) addSaltLocked() {
-	var data [32]byte
-	_, _ = rand.Read(data[:])
-	id := p.codec.IDs.Sum(data[:])
-	stored, _, c, err := p.codec.Encode(nil, nil, id, data[:])
-	if err != nil {
+	if !saltPack(p.codec, p.cur) {
 		return // the pack goes unsalted; only its name may repeat
 	}
-	p.cur.Add(id, stored, len(data), c)
 	done := make(chan struct{})
 	close(done)
 	// curIDs lines up with the pack's entries; nobody waits for this one.
 	p.curIDs = append(p.curIDs, &pending{added: done})
+}
+
+// saltPack adds a salt chunk to the empty pack w.
+func saltPack(codec pack.Codec, w *pack.Writer) bool {
+	var data [32]byte
+	_, _ = rand.Read(data[:])
+	id := codec.IDs.Sum(data[:])
+	stored, _, c, err := codec.Encode(nil, nil, id, data[:])
+	if err != nil {
+		return false
+	}
+	w.Add(id, stored, len(data), c)
+	return true
 }
 
 // has reports whether the saver may dedup against chunk id: it is indexed,

@@ -42,11 +42,12 @@ var ErrPackDoomed = errors.New("a prune on another node deletes data this backup
 type clusterPrune struct {
 	c       *cluster
 	release func()
-	scanned map[string]bool  // manifests listed when the live set was built
-	doom    string           // the doom record's name, once written
-	since   time.Time        // its stamp
-	moved   []index.Location // where the live chunks of doomed packs stay
-	holding bool             // c.refreshMu is held (confirm to end)
+	scanned map[string]bool         // manifests listed when the live set was built
+	doom    string                  // the doom record's name, once written
+	since   time.Time               // its stamp
+	entries map[chunk.ID][]chunk.ID // the chunks of doomed packs, from their trailers
+	live    *liveSet                // the live set, with what became live during the delay
+	holding bool                    // c.refreshMu is held (confirm to end)
 }
 
 // ErrLeaseLost stops a maintenance job whose node could not renew its
@@ -86,48 +87,55 @@ func (c *cluster) beginPrune(ctx context.Context) (context.Context, *clusterPrun
 }
 
 // confirm narrows the packs a prune would remove to those no node can
-// depend on (steps 2 to 4). Rewrites are not done in a cluster.
-func (cp *clusterPrune) confirm(ctx context.Context, remove []chunk.ID, uses map[chunk.ID]*packUse, live *liveSet) ([]chunk.ID, error) {
+// depend on, and chooses the packs to rewrite (steps 2 to 4). It returns
+// the packs to remove, those to rewrite, and the live set grown by what
+// became live meanwhile (the rewrite copies that too).
+func (cp *clusterPrune) confirm(ctx context.Context, remove []chunk.ID, uses map[chunk.ID]*packUse, live *liveSet, o PruneOptions, now time.Time) ([]chunk.ID, []chunk.ID, *liveSet, error) {
 	r := cp.c.r
 	cp.c.pruneLive = live
-	entries := map[chunk.ID][]chunk.ID{}
-	var doomed []chunk.ID
+	cp.entries = map[chunk.ID][]chunk.ID{}
+	var removing, rewriting []chunk.ID
 	for _, id := range remove {
-		es, err := readPackTrailer(ctx, r.be, r.codec, backend.ObjectInfo{Handle: packHandle(id), Size: uses[id].info.Size})
+		ids, err := cp.trailer(ctx, id, uses[id].info.Size)
 		if err != nil {
-			return nil, fmt.Errorf("pack %s: %w", id.Short(), err)
+			return nil, nil, nil, err
 		}
-		ids := make([]chunk.ID, len(es))
-		for i, e := range es {
-			ids[i] = e.ID
-		}
-		moved, ok, err := cp.movable(id, ids, live.has)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			entries[id] = ids
-			doomed = append(doomed, id)
-			cp.moved = append(cp.moved, moved...)
+		if ok, err := cp.movable(id, ids, live.has); err != nil {
+			return nil, nil, nil, err
+		} else if ok {
+			removing = append(removing, id)
 		}
 	}
-	if len(doomed) == 0 {
-		return nil, nil
+	// A pack whose chunks are mostly dead, or copies indexed elsewhere,
+	// is rewritten: its size, not its indexed chunks, is the measure.
+	for id, u := range uses {
+		old := u.info.Created.IsZero() || now.Sub(u.info.Created) >= o.Grace
+		if !old || u.live == 0 || u.info.Size <= 0 || float64(u.liveBytes) >= o.RepackBelow*float64(u.info.Size) {
+			continue
+		}
+		if _, err := cp.trailer(ctx, id, u.info.Size); err != nil {
+			return nil, nil, nil, err
+		}
+		rewriting = append(rewriting, id)
 	}
-	now := r.now()
-	cp.since = now
-	cp.doom = fmt.Sprintf("%s%016x-%s", doomPrefix, uint64(now.UnixNano()), cp.c.node)
-	if err := cp.c.putRecord(ctx, cp.doom, clusterRecord{Node: cp.c.node, Packs: doomed, Until: now.Add(cp.c.doomDelay + time.Hour)}); err != nil {
-		return nil, err
+	if len(removing)+len(rewriting) == 0 {
+		return nil, nil, live, nil
+	}
+	stamp := r.now()
+	cp.since = stamp
+	cp.doom = fmt.Sprintf("%s%016x-%s", doomPrefix, uint64(stamp.UnixNano()), cp.c.node)
+	doomed := append(append([]chunk.ID(nil), removing...), rewriting...)
+	if err := cp.c.putRecord(ctx, cp.doom, clusterRecord{Node: cp.c.node, Packs: doomed, Until: stamp.Add(cp.c.doomDelay + time.Hour)}); err != nil {
+		return nil, nil, nil, err
 	}
 	select {
 	case <-time.After(cp.c.doomDelay):
 	case <-ctx.Done():
-		return nil, context.Cause(ctx)
+		return nil, nil, nil, context.Cause(ctx)
 	}
 	more, err := cp.newlyLive(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	// No refresh of this node runs from here to the end of the prune: it
 	// would import again the packs the commit drops, before bury removes
@@ -135,40 +143,56 @@ func (cp *clusterPrune) confirm(ctx context.Context, remove []chunk.ID, uses map
 	cp.c.refreshMu.Lock()
 	cp.holding = true
 	var out []chunk.ID
-	for _, id := range doomed {
-		moved, ok, err := cp.movable(id, entries[id], more.has)
+	for _, id := range removing {
+		ok, err := cp.movable(id, cp.entries[id], more.has)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		if ok {
 			out = append(out, id)
-			cp.moved = append(cp.moved, moved...) // the chunks live since
+		} else {
+			rewriting = append(rewriting, id) // it holds what became live: copy it
 		}
 	}
-	return out, nil
+	live = live.with(more)
+	cp.c.pruneLive, cp.live = live, live
+	return out, rewriting, live, nil
 }
 
-// movable reports whether pack id may go: each of its chunks that is live
-// is indexed here in another pack (which therefore stays: a live chunk is
-// never indexed in a pack that goes). It returns those other places, for
-// the nodes whose index has the chunk in this pack.
-func (cp *clusterPrune) movable(id chunk.ID, ids []chunk.ID, live func(chunk.ID) bool) ([]index.Location, bool, error) {
+// trailer reads the chunk IDs of pack id from its trailer.
+func (cp *clusterPrune) trailer(ctx context.Context, id chunk.ID, size int64) ([]chunk.ID, error) {
+	r := cp.c.r
+	es, err := readPackTrailer(ctx, r.be, r.codec, backend.ObjectInfo{Handle: packHandle(id), Size: size})
+	if err != nil {
+		return nil, fmt.Errorf("pack %s: %w", id.Short(), err)
+	}
+	ids := make([]chunk.ID, len(es))
+	for i, e := range es {
+		ids[i] = e.ID
+	}
+	cp.entries[id] = ids
+	return ids, nil
+}
+
+// movable reports whether pack id may go without a copy: each of its
+// chunks that is live is indexed here in another pack (which therefore
+// stays or is rewritten: a live chunk never has its place in a pack that
+// goes).
+func (cp *clusterPrune) movable(id chunk.ID, ids []chunk.ID, live func(chunk.ID) bool) (bool, error) {
 	var want []chunk.ID
 	for _, e := range ids {
 		if live(e) {
 			want = append(want, e)
 		}
 	}
-	var moved []index.Location
 	ok := true
 	err := cp.c.r.idx.Locate(want, func(_ int, loc index.Location, found bool) error {
 		if !found || loc.Pack == id {
 			ok = false
 		}
-		moved = append(moved, loc)
 		return nil
 	})
-	return moved, ok, err
+	return ok, err
 }
 
 // newlyLive returns the chunks of the manifests stored since the live set

@@ -120,9 +120,8 @@ func (r *Repository) prune(ctx context.Context, o PruneOptions, cp *clusterPrune
 			rewrite = append(rewrite, id)
 		}
 	}
-	if cp != nil {
-		rewrite = nil // a cluster deletes whole packs only
-		if remove, err = cp.confirm(ctx, remove, uses, live); err != nil {
+	if cp != nil { // what no node depends on (clusterprune.go)
+		if remove, rewrite, live, err = cp.confirm(ctx, remove, uses, live, o, now); err != nil {
 			return res, fmt.Errorf("prune: %w", err)
 		}
 	}

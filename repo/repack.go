@@ -35,9 +35,18 @@ func (r *Repository) repack(ctx context.Context, packs []chunk.ID, live *liveSet
 		return nil, err
 	}
 	var out []index.NewPack
-	w := r.codec.NewWriter(r.cfg.PackSize)
+	salt := 0 // entries of the open pack that are its salt
+	newWriter := func() *pack.Writer {
+		w := r.codec.NewWriter(r.cfg.PackSize)
+		salt = 0
+		if r.cl != nil && saltPack(r.codec, w) { // a cluster's pack names never repeat (clusterpacker.go)
+			salt = 1
+		}
+		return w
+	}
+	w := newWriter()
 	flush := func() error {
-		if w.Count() == 0 {
+		if w.Count() == salt {
 			return nil
 		}
 		entries := indexEntries(w.Entries())
@@ -49,8 +58,13 @@ func (r *Repository) repack(ctx context.Context, packs []chunk.ID, live *liveSet
 		if err := r.be.Put(ctx, h, bytes.NewReader(data), int64(len(data))); err != nil {
 			return err
 		}
+		if r.cl != nil { // other nodes find the chunks there
+			if err := r.cl.publishEntries(ctx, name, int64(len(data)), entries); err != nil {
+				return err
+			}
+		}
 		out = append(out, index.NewPack{Info: index.PackInfo{ID: name, Size: int64(len(data)), Count: len(entries), Created: now}, Entries: entries})
-		w = r.codec.NewWriter(r.cfg.PackSize)
+		w = newWriter()
 		return nil
 	}
 	for _, p := range packs {

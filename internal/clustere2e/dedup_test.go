@@ -121,7 +121,7 @@ func TestClusterDedupAndCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := stored(t, c.nodes[0].be)
-	t.Logf("prune on n3: %d packs deleted, %d bytes freed; now %v", res.PacksDeleted, res.BytesFreed, after)
+	t.Logf("prune on n3: %d packs deleted, %d rewritten into %d, %d bytes freed; now %v", res.PacksDeleted, res.PacksRewritten, res.PacksWritten, res.BytesFreed, after)
 	c.syncAll()
 	for _, n := range c.nodes {
 		for snap, vm := range snaps {
