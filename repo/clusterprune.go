@@ -16,23 +16,25 @@ import (
 //
 //  1. it holds the maintenance lease, and imports every index object and
 //     manifest of the bucket first (a full listing);
-//  2. a candidate is a pack older than the grace period each of whose
-//     chunks, read from the pack's own trailer (the index keeps one place
-//     per chunk), is dead (no manifest in the bucket nor session here
-//     references it) or indexed here in another pack, which then stays;
-//     packs are never rewritten;
-//  3. it announces the candidates in a doom record and waits DoomDelay:
-//     from then on every node stores those chunks anew instead of
-//     deduplicating against them, and a complete that depends on a doomed
-//     pack fails (the agent backs up again);
-//  4. it lists the manifests again and spares every candidate with a chunk
-//     one stored meanwhile references and that has no other place: a
-//     complete checks the records and stores its manifest within
-//     DoomDelay/2, so a complete that did not see the doom has its
-//     manifest listed here;
-//  5. it writes a gone record (other nodes drop the packs from their
-//     index, and index the live chunks where they stay), removes the
-//     packs' index objects, then the packs, then the doom record.
+//  2. among the packs older than the grace period it deletes those each
+//     of whose chunks, read from the pack's own trailer (the index keeps
+//     one place per chunk), is dead (no manifest in the bucket nor session
+//     here references it) or indexed here in another pack, which then
+//     stays or is rewritten; and it rewrites those whose live chunks
+//     indexed there fill less than RepackBelow of their size;
+//  3. it announces both in a doom record and waits DoomDelay: from then on
+//     every node stores those chunks anew instead of deduplicating against
+//     them, and a complete that depends on a doomed pack fails (the agent
+//     backs up again);
+//  4. it lists the manifests again; a pack to delete with a chunk one
+//     stored meanwhile references and that has no other place is
+//     rewritten instead, and rewrites copy those chunks too: a complete
+//     checks the records and stores its manifest within DoomDelay/2, so a
+//     complete that did not see the doom has its manifest listed here;
+//  5. it rewrites (the new packs salted and published), commits, writes a
+//     gone record (other nodes drop the packs from their index, and index
+//     the live chunks where they are now), removes the packs' index
+//     objects, then the packs, then the doom record.
 
 // ErrPackDoomed fails a complete whose backup deduplicated against a pack
 // a prune elsewhere is deleting.
