@@ -100,6 +100,9 @@ func (r *Repository) RunCheck(ctx context.Context, o CheckOptions) (res CheckRes
 	r.jobs.begin("check")
 	r.runJob(ctx, JobRecord{Kind: JobCheck}, func(j *JobRun) error {
 		j.Logger().Info("check started", "read_data_percent", o.ReadDataPercent)
+		if err = r.Refresh(ctx); err != nil { // a cluster node checks what the bucket holds now
+			return err
+		}
 		res, err = r.CheckData(ctx, o)
 		if err != nil {
 			return err
