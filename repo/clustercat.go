@@ -88,6 +88,8 @@ type mirrored struct {
 	local func() (map[backend.Handle]string, error)
 	put   func(h backend.Handle, data []byte) error
 	del   func(key string) error
+	// push stores in the backend what the index holds under key.
+	push func(key string) error
 }
 
 // syncSettings makes tokens, policies, schedules and protection marks
@@ -103,6 +105,9 @@ func (c *cluster) syncSettings(ctx context.Context) error {
 		seen := map[backend.Handle]bool{}
 		err = c.r.be.List(ctx, m.t, func(fi backend.ObjectInfo) error {
 			seen[fi.Handle] = true
+			if err := c.markSeen(fi.Handle); err != nil {
+				return err
+			}
 			if _, ok := have[fi.Handle]; ok && c.settings[fi.Handle] == fi.Size {
 				return nil
 			}
@@ -131,13 +136,46 @@ func (c *cluster) syncSettings(ctx context.Context) error {
 			if seen[h] {
 				continue
 			}
-			delete(c.settings, h)
-			if err := m.del(key); err != nil && !errors.Is(err, index.ErrNotFound) {
+			if err := c.dropOrPush(m, h, key); err != nil {
 				return fmt.Errorf("mirror %s: %w", m.t, err)
 			}
 		}
 	}
 	return nil
+}
+
+// seenKey is the cluster key that records that h was seen in the bucket.
+func seenKey(h backend.Handle) string { return "seen/" + h.String() }
+
+// markSeen records that h is in the bucket.
+func (c *cluster) markSeen(h backend.Handle) error {
+	if v, err := c.r.idx.ClusterValue(seenKey(h)); err != nil || v != nil {
+		return err
+	}
+	return c.r.idx.SetClusterValue(seenKey(h), []byte{1})
+}
+
+// dropOrPush settles a setting the index holds and the bucket does not:
+// one the bucket held before was removed by a node, and goes; one it
+// never held was made here with the server stopped (token create on the
+// index), and is stored in the bucket.
+func (c *cluster) dropOrPush(m mirrored, h backend.Handle, key string) error {
+	v, err := c.r.idx.ClusterValue(seenKey(h))
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		if err := m.push(key); err != nil {
+			return err
+		}
+		c.r.log.Info("setting made on this node's index stored in the bucket", "object", h.String())
+		return c.markSeen(h)
+	}
+	delete(c.settings, h)
+	if err := m.del(key); err != nil && !errors.Is(err, index.ErrNotFound) {
+		return err
+	}
+	return c.r.idx.SetClusterValue(seenKey(h), nil)
 }
 
 // mirroredSettings describes the settings a cluster node mirrors.
@@ -152,7 +190,10 @@ func (r *Repository) mirroredSettings() []mirrored {
 	return []mirrored{
 		{t: backend.TypeToken, local: byName(r.idx.Tokens, tokenHandle),
 			put: func(h backend.Handle, data []byte) error { return r.idx.PutToken(h.Name, data) },
-			del: r.idx.DeleteToken},
+			del: r.idx.DeleteToken,
+			push: func(id string) error {
+				return pushRecord(r.idx.Tokens, id, func(rec []byte) error { return r.putObject(tokenHandle(id), rec) })
+			}},
 		{t: backend.TypePolicy, local: byName(r.idx.Policies, policyHandle),
 			put: func(h backend.Handle, data []byte) error {
 				var sp storedPolicy
@@ -162,7 +203,13 @@ func (r *Repository) mirroredSettings() []mirrored {
 				}
 				return r.idx.PutPolicy(sp.Name, sp.Policy)
 			},
-			del: r.idx.DeletePolicy},
+			del: r.idx.DeletePolicy,
+			push: func(name string) error {
+				return pushRecord(r.idx.Policies, name, func(rec []byte) error {
+					obj, _ := json.Marshal(storedPolicy{Name: name, Policy: rec})
+					return r.putObject(policyHandle(name), obj)
+				})
+			}},
 		{t: backend.TypeSchedule, local: byName(r.idx.Schedules, scheduleHandle),
 			put: func(h backend.Handle, data []byte) error {
 				var ss storedSchedule
@@ -172,7 +219,13 @@ func (r *Repository) mirroredSettings() []mirrored {
 				}
 				return r.idx.PutSchedule(ss.Name, ss.Schedule)
 			},
-			del: r.idx.DeleteSchedule},
+			del: r.idx.DeleteSchedule,
+			push: func(name string) error {
+				return pushRecord(r.idx.Schedules, name, func(rec []byte) error {
+					obj, _ := json.Marshal(storedSchedule{Name: name, Schedule: rec})
+					return r.putObject(scheduleHandle(name), obj)
+				})
+			}},
 		{t: backend.TypeProtect,
 			local: func() (map[backend.Handle]string, error) {
 				prot, err := r.idx.Protected()
@@ -182,7 +235,23 @@ func (r *Repository) mirroredSettings() []mirrored {
 				}
 				return out, err
 			},
-			put: func(h backend.Handle, _ []byte) error { return r.idx.SetProtected(h.Name, true) },
-			del: func(id string) error { return r.idx.SetProtected(id, false) }},
+			put:  func(h backend.Handle, _ []byte) error { return r.idx.SetProtected(h.Name, true) },
+			del:  func(id string) error { return r.idx.SetProtected(id, false) },
+			push: func(id string) error { return r.putObject(backend.Handle{Type: backend.TypeProtect, Name: id}, nil) }},
 	}
+}
+
+// pushRecord stores the record each holds under key with put.
+func pushRecord(each func(fn func(string, []byte) error) error, key string, put func([]byte) error) error {
+	var rec []byte
+	err := each(func(k string, v []byte) error {
+		if k == key {
+			rec = append([]byte(nil), v...)
+		}
+		return nil
+	})
+	if err != nil || rec == nil {
+		return err
+	}
+	return put(rec)
 }

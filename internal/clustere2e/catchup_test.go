@@ -124,3 +124,76 @@ func removeAll(ctx context.Context, be backend.Backend, t backend.Type) error {
 	}
 	return err
 }
+
+// TestClusterTokens revokes a token on one node (the other stops taking
+// it at its next refresh, and a restart does not bring it back) and makes
+// one in a stopped node's index (token create with the server stopped):
+// it reaches the bucket and the other node.
+func TestClusterTokens(t *testing.T) {
+	ctx := context.Background()
+	c := newCluster(t, 2, 1<<20, repo.ClusterOptions{Refresh: time.Hour, Lease: 5 * time.Second, DoomDelay: time.Second})
+	tok, plain, err := api.NewTokens(c.nodes[0].Repo).Create(apiv1.RoleAdmin, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.syncAll()
+	check := func(n *node, token string) int {
+		req, _ := http.NewRequest(http.MethodGet, n.HTTP.URL+"/api/v1/stats", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := check(c.nodes[1], plain); got != http.StatusOK {
+		t.Fatalf("a token made on n1 answered %d on n2", got)
+	}
+	if err := api.NewTokens(c.nodes[0].Repo).Revoke(tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	c.syncAll()
+	if got := check(c.nodes[1], plain); got != http.StatusUnauthorized {
+		t.Fatalf("a token revoked on n1 answered %d on n2", got)
+	}
+	// n2 stops; a token it knew is revoked on n1, and one is made in its
+	// index; it starts again.
+	tok2, plain2, err := api.NewTokens(c.nodes[0].Repo).Create(apiv1.RoleAdmin, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.syncAll()
+	dir := c.nodes[1].dir
+	c.nodes[1].stop()
+	if err := api.NewTokens(c.nodes[0].Repo).Revoke(tok2.ID); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := index.Open(filepath.Join(dir, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, offline, err := api.NewTokens(idx).Create(apiv1.RoleAdmin, "")
+	idx.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n2, err := c.open("n2", 1, dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.nodes[0].Repo.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*node{c.nodes[0], n2} {
+		if got := check(n, offline); got != http.StatusOK {
+			t.Fatalf("a token made offline in n2's index answered %d on %s", got, n.name)
+		}
+		if got := check(n, plain); got != http.StatusUnauthorized {
+			t.Fatalf("the revoked token came back on %s: %d", n.name, got)
+		}
+		if got := check(n, plain2); got != http.StatusUnauthorized {
+			t.Fatalf("a token revoked while n2 was stopped answered %d on %s", got, n.name)
+		}
+	}
+}
