@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -132,5 +133,12 @@ func BenchmarkServerRSS(b *testing.B) {
 	}
 	kb, _ := strconv.ParseFloat(string(m[1]), 64)
 	b.ReportMetric(kb/1024, "peak-RSS-MiB")
+	// CPU time is steadier than wall time on a busy machine.
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid)); err == nil {
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+		ut, _ := strconv.ParseFloat(f[11], 64) // utime and stime, fields 14 and 15, in ticks of 1/100 s
+		st, _ := strconv.ParseFloat(f[12], 64)
+		b.ReportMetric((ut+st)/100/(float64(size*int64(b.N))/1e9), "server-CPU-s/GB")
+	}
 	b.ReportMetric(float64(size*int64(b.N))/1e6/secs, "MB/s")
 }

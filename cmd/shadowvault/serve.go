@@ -191,7 +191,7 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 	}
 	defer idx.Close()
 	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: key, SessionLease: lease, ParallelUploads: uploadParallelism(repoPath),
-		JobHistory: jobHistoryKeep, MasterKey: master})
+		JobHistory: jobHistoryKeep, MasterKey: master, SpillDir: filepath.Join(state, "spill")})
 	if err != nil {
 		return err
 	}
