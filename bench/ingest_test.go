@@ -80,7 +80,9 @@ func BenchmarkIngestHTTP(b *testing.B) {
 var listenRE = regexp.MustCompile(`listen=(http://[0-9.:]+)`)
 
 // BenchmarkServerRSS starts the real server binary, ingests one disk of
-// 4 GiB (SHADOWVAULT_BENCH_RSS_MIB) and reports the server's peak RSS.
+// 4 GiB (SHADOWVAULT_BENCH_RSS_MIB), or that much in
+// SHADOWVAULT_BENCH_RSS_STREAMS disks at once, and reports the server's
+// peak RSS.
 func BenchmarkServerRSS(b *testing.B) {
 	size := int64(4 << 30)
 	if v, err := strconv.ParseInt(os.Getenv("SHADOWVAULT_BENCH_RSS_MIB"), 10, 64); err == nil && v > 0 {
@@ -118,9 +120,15 @@ func BenchmarkServerRSS(b *testing.B) {
 	b.SetBytes(size)
 	b.ResetTimer()
 	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		ingest(b, c, 1, size, uint64(1000+i))
+	streams := 1
+	if v, err := strconv.Atoi(os.Getenv("SHADOWVAULT_BENCH_RSS_STREAMS")); err == nil && v > 0 {
+		streams = v
 	}
+	size /= int64(streams)
+	for i := 0; i < b.N; i++ {
+		ingest(b, c, streams, size, uint64(1000+i*streams))
+	}
+	size *= int64(streams)
 	secs := time.Since(start).Seconds()
 	b.StopTimer()
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
