@@ -28,7 +28,7 @@ func benchSize(def int64) int64 {
 }
 
 // ingest sends streams disks of size bytes at once, each in its own session.
-func ingest(b *testing.B, c *agent.Client, streams int, size int64, seed uint64) {
+func ingest(b testing.TB, c *agent.Client, streams int, size int64, seed uint64) {
 	var wg sync.WaitGroup
 	errs := make(chan error, streams)
 	for i := 0; i < streams; i++ {
