@@ -1,0 +1,139 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"path"
+	"sync"
+	"time"
+
+	"github.com/shadowvault/shadowvault/apiv1"
+	"github.com/shadowvault/shadowvault/replicate"
+	"github.com/shadowvault/shadowvault/repo"
+)
+
+// The target side of a sync: POST /api/v1/sync (admin) starts a job that
+// pulls from a source server's replication routes into this repository,
+// and answers 202 with the job's id at once; the job is followed in the
+// job history (GET /api/v1/jobs/{id}: its sync figures and log). One sync
+// per source URL runs at a time (409 SYNC_RUNNING).
+
+// syncs are the sync jobs running, by source URL.
+type syncs struct {
+	mu      sync.Mutex
+	running map[string]bool // guarded by mu
+}
+
+func (s *syncs) begin(source string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == nil {
+		s.running = map[string]bool{}
+	}
+	if s.running[source] {
+		return false
+	}
+	s.running[source] = true
+	return true
+}
+
+func (s *syncs) end(source string) {
+	s.mu.Lock()
+	delete(s.running, source)
+	s.mu.Unlock()
+}
+
+// maxSyncToken bounds the source token of a sync request.
+const maxSyncToken = 4096
+
+func (s *Server) startSync(w http.ResponseWriter, r *http.Request) {
+	var req apiv1.SyncRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	o, err := syncOptions(req)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if !s.syncs.begin(req.Source) {
+		writeError(w, r, errf(http.StatusConflict, apiv1.CodeSyncRunning, "a sync from "+req.Source+" is running"))
+		return
+	}
+	job := s.repo.BeginSyncJob(repo.TriggerOf(r.Context()), req.Source)
+	o.Logger = job.Logger()
+	src := &replicate.HTTPSource{URL: req.Source, Token: req.SourceToken, HTTP: &http.Client{}}
+	go func() {
+		defer s.syncs.end(req.Source)
+		s.runSync(context.Background(), job, src, req, o)
+	}()
+	writeJSON(w, http.StatusAccepted, apiv1.SyncStarted{Job: job.ID()})
+}
+
+// runSync runs one sync job to its end.
+func (s *Server) runSync(ctx context.Context, job *repo.JobRun, src replicate.Source, req apiv1.SyncRequest, o replicate.Options) {
+	var last replicate.Stats
+	var mu sync.Mutex
+	o.Progress = func(st replicate.Stats) {
+		mu.Lock()
+		defer mu.Unlock()
+		s.m.syncProgress(last, st)
+		last = st
+		job.SetSync(syncStatsToRepo(st, req.Source))
+	}
+	st, err := replicate.Run(ctx, src, replicate.Local{R: s.repo}, o, replicate.NewLimiter(req.RateLimit))
+	mu.Lock()
+	s.m.syncProgress(last, st)
+	mu.Unlock()
+	rec := syncStatsToRepo(st, req.Source)
+	fill := func(jr *repo.JobRecord) { jr.Sync, jr.Bytes, jr.NewBytes = &rec, rec.BytesSent, rec.BytesStored }
+	if err != nil {
+		job.Logger().Error("sync failed", "source", req.Source, "err", err)
+		job.End(repo.JobFailed, err, fill)
+		return
+	}
+	job.End(repo.JobSuccess, nil, fill)
+}
+
+func syncStatsToRepo(st replicate.Stats, url string) repo.SyncStats {
+	return repo.SyncStats{Source: st.Source, URL: url, Snapshots: st.Snapshots, SnapshotsSkipped: st.SnapshotsSkipped,
+		ChunksSent: st.ChunksSent, ChunksSkipped: st.ChunksSkipped, BytesSent: st.BytesSent, BytesStored: st.BytesStored}
+}
+
+// syncOptions checks a sync request; a bad field is 400 BAD_REQUEST
+// naming it.
+func syncOptions(req apiv1.SyncRequest) (replicate.Options, error) {
+	bad := func(field, why string) error {
+		return errf(http.StatusBadRequest, apiv1.CodeBadRequest, field+": "+why)
+	}
+	var o replicate.Options
+	u, err := url.Parse(req.Source)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return o, bad("source", "not an http(s) URL of a server")
+	}
+	if req.SourceToken == "" || len(req.SourceToken) > maxSyncToken {
+		return o, bad("source_token", "a token of the source server is required")
+	}
+	for _, g := range []struct{ field, v string }{{"host", req.Host}, {"vm", req.VM}} {
+		if _, err := path.Match(g.v, ""); err != nil || len(g.v) > 256 {
+			return o, bad(g.field, "not a name or a glob")
+		}
+	}
+	if req.MaxAge != "" {
+		d, err := time.ParseDuration(req.MaxAge)
+		if err != nil || d <= 0 {
+			return o, bad("max_age", "not a positive duration such as 720h")
+		}
+		o.MaxAge = d
+	}
+	if req.Parallel < 0 || req.Parallel > replicate.MaxParallel {
+		return o, bad("parallel", "0 to 32")
+	}
+	if req.RateLimit < 0 {
+		return o, bad("rate_limit", "bytes per second, 0 for no limit")
+	}
+	o.Host, o.VM, o.Parallel, o.KeepProtected = req.Host, req.VM, req.Parallel, req.KeepProtected
+	return o, nil
+}

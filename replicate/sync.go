@@ -1,0 +1,112 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/shadowvault/shadowvault/diskmap"
+	"github.com/shadowvault/shadowvault/repo"
+)
+
+// Run copies the snapshots of src that o selects and dst lacks, oldest
+// first, and returns what it did. A snapshot dst has is skipped (marked
+// protected if o asks and the source's is). The first error stops the
+// sync; what was stored stays for the next run.
+func Run(ctx context.Context, src Source, dst Target, o Options, limit *Limiter) (Stats, error) {
+	if err := o.defaults(); err != nil {
+		return Stats{}, err
+	}
+	info, err := src.Info(ctx)
+	if err != nil {
+		return Stats{}, fmt.Errorf("source: %w", err)
+	}
+	if info.RepositoryID == "" {
+		return Stats{}, errors.New("source: no repository id")
+	}
+	c := &counters{source: info.RepositoryID}
+	identity := info.IDFingerprint == Fingerprint(dst.IDs())
+	// A plain source's IDs can be checked by anyone; equal fingerprints
+	// mean the target's own hash is the source's ID.
+	checkPlain := info.IDScheme == "plain" && !identity
+	snaps, err := src.Snapshots(ctx)
+	if err != nil {
+		return c.stats(), fmt.Errorf("source: list snapshots: %w", err)
+	}
+	log := o.Logger
+	log.Info("sync started", "source", info.RepositoryID, "snapshots", len(snaps), "same_ids", identity)
+	for _, s := range snaps {
+		m := s.Manifest
+		if !o.selected(m.Host, m.VM, m.Time) {
+			continue
+		}
+		if !repo.ValidSnapshotID(m.ID) {
+			return c.stats(), fmt.Errorf("source: snapshot id %q is not one", m.ID)
+		}
+		have, prot, err := dst.Has(m.ID)
+		if err != nil {
+			return c.stats(), err
+		}
+		protect := o.KeepProtected && s.Protected
+		if have {
+			c.skippedSnap.Add(1)
+			if protect && !prot {
+				if err := dst.Protect(ctx, m.ID); err != nil {
+					return c.stats(), err
+				}
+			}
+			continue
+		}
+		cp := &copier{src: src, o: &o, c: c, limit: limit, identity: identity, checkPlain: checkPlain}
+		if err := cp.snapshot(ctx, dst, info.RepositoryID, m, protect); err != nil {
+			return c.stats(), fmt.Errorf("snapshot %s (%s/%s): %w", m.ID, m.Host, m.VM, err)
+		}
+		c.snapshots.Add(1)
+		log.Info("snapshot copied", "snapshot", m.ID, "host", m.Host, "vm", m.VM,
+			"chunks_sent", c.sent.Load(), "chunks_skipped", c.skipped.Load())
+		if o.Progress != nil {
+			o.Progress(c.stats())
+		}
+	}
+	st := c.stats()
+	log.Info("sync done", "source", st.Source, "snapshots", st.Snapshots, "snapshots_skipped", st.SnapshotsSkipped,
+		"chunks_sent", st.ChunksSent, "chunks_skipped", st.ChunksSkipped, "bytes_sent", st.BytesSent, "bytes_stored", st.BytesStored)
+	return st, nil
+}
+
+// copier copies snapshots of one source.
+type copier struct {
+	src        Source
+	o          *Options
+	c          *counters
+	limit      *Limiter
+	identity   bool // source and target IDs are the same
+	checkPlain bool // the source's IDs are plain BLAKE3: check them
+}
+
+// snapshot copies one snapshot: its disks' chunks, then the commit.
+func (cp *copier) snapshot(ctx context.Context, dst Target, source string, m *repo.Manifest, protect bool) error {
+	im, err := dst.Begin(source)
+	if err != nil {
+		return err
+	}
+	defer im.Close()
+	out := *m
+	out.Disks = append([]repo.ManifestDisk(nil), m.Disks...)
+	maps := make([]*diskmap.Map, len(out.Disks))
+	for i, d := range out.Disks {
+		if maps[i], err = cp.disk(ctx, im, d); err != nil {
+			return fmt.Errorf("disk %s: %w", d.Name, err)
+		}
+		if err := im.Settle(ctx); err != nil {
+			return fmt.Errorf("disk %s: %w", d.Name, err)
+		}
+	}
+	var doc []byte
+	if m.WriterMetadata != nil {
+		if doc, err = cp.src.WriterMetadata(ctx, m.ID); err != nil {
+			return fmt.Errorf("writer metadata: %w", err)
+		}
+	}
+	return im.Commit(ctx, &out, maps, doc, protect)
+}

@@ -1,0 +1,70 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+
+	"github.com/shadowvault/shadowvault/chunk"
+	"github.com/shadowvault/shadowvault/diskmap"
+	"github.com/shadowvault/shadowvault/repo"
+)
+
+// Target is the repository a sync copies to.
+type Target interface {
+	// IDs is how the target computes chunk IDs.
+	IDs() chunk.Hasher
+	// Has reports whether the target lists snapshot id, and whether it
+	// is protected there.
+	Has(id string) (ok, protected bool, err error)
+	// Protect marks a snapshot the target lists protected.
+	Protect(ctx context.Context, id string) error
+	// Begin starts storing one snapshot copied from source (the source
+	// repository's id).
+	Begin(source string) (Import, error)
+}
+
+// Import stores one snapshot on a target; *repo.Import is one. Save is
+// called from several goroutines at once.
+type Import interface {
+	// Lookup finds the target's chunk for each source ID (identity: both
+	// compute IDs alike).
+	Lookup(srcs []chunk.ID, identity bool, fn func(i int, dst chunk.ID, ok bool)) error
+	// Ref records a dependency on a chunk Lookup found.
+	Ref(dst chunk.ID)
+	// Save stores a chunk's plaintext and returns its target ID, and the
+	// bytes stored (0: the target had it).
+	Save(ctx context.Context, src chunk.ID, data []byte) (chunk.ID, int, error)
+	// Settle makes what was saved durable and its map entries recorded.
+	Settle(ctx context.Context) error
+	// Commit stores the disk maps, manifest and catalogue entry.
+	Commit(ctx context.Context, m *repo.Manifest, maps []*diskmap.Map, doc []byte, protect bool) error
+	// Close ends the import.
+	Close()
+}
+
+// Local is a Target over a repository opened in this process.
+type Local struct{ R *repo.Repository }
+
+var _ Target = Local{}
+
+// IDs is the repository's ID scheme.
+func (l Local) IDs() chunk.Hasher { return l.R.IDs() }
+
+// Has looks id up in the catalogue.
+func (l Local) Has(id string) (bool, bool, error) {
+	_, err := l.R.Snapshot(id)
+	if errors.Is(err, repo.ErrUnknownSnapshot) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	prot, err := l.R.Protected()
+	return true, prot[id], err
+}
+
+// Protect marks id protected.
+func (l Local) Protect(ctx context.Context, id string) error { return l.R.SetProtected(ctx, id, true) }
+
+// Begin starts a repo.Import.
+func (l Local) Begin(source string) (Import, error) { return l.R.BeginImport(source) }

@@ -1,0 +1,125 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/shadowvault/shadowvault/diskmap"
+	"github.com/shadowvault/shadowvault/index"
+)
+
+// Commit stores the copied snapshot m, whose disks are maps (in the
+// order of m.Disks, their chunk IDs this repository's), in the
+// durability order of a backup:
+//
+//  1. and 2. every chunk the maps reference is in a durable, indexed
+//     pack (those this import saved are waited for; every one is looked
+//     up once more);
+//  3. the disk maps, the writer metadata document (doc, if m names one)
+//     and the manifest are stored;
+//  4. the snapshot is committed to the catalogue; then, with protect, it
+//     is marked protected.
+//
+// m keeps the source's id, session and receipt; Commit sets each disk's
+// disk map and m.Replica. A snapshot id already listed is refused with
+// ErrSnapshotExists, and nothing is written.
+func (im *Import) Commit(ctx context.Context, m *Manifest, maps []*diskmap.Map, doc []byte, protect bool) error {
+	r := im.r
+	if !ValidSnapshotID(m.ID) {
+		return fmt.Errorf("import snapshot %q: not a snapshot id", m.ID)
+	}
+	if len(maps) != len(m.Disks) {
+		return fmt.Errorf("import snapshot %s: %d disk maps for %d disks", m.ID, len(maps), len(m.Disks))
+	}
+	if _, err := r.idx.Snapshot(m.ID); err == nil {
+		return fmt.Errorf("import snapshot %s: %w", m.ID, ErrSnapshotExists)
+	} else if !errors.Is(err, index.ErrNotFound) {
+		return err
+	}
+	// 1, 2.
+	if err := im.settle(ctx); err != nil {
+		return fmt.Errorf("import snapshot %s: %w", m.ID, err)
+	}
+	for i, dm := range maps {
+		id, ok, err := r.idx.FirstMissing(dm.Chunks)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("import snapshot %s disk %s: chunk %s: %w", m.ID, m.Disks[i].Name, id.Short(), ErrMissingChunk)
+		}
+	}
+	// 3.
+	for i, dm := range maps {
+		id, err := r.saveDiskMap(ctx, dm)
+		if err != nil {
+			return fmt.Errorf("import snapshot %s disk %s: %w", m.ID, m.Disks[i].Name, err)
+		}
+		m.Disks[i].DiskMap = id
+	}
+	m.Replica = &Replica{Source: im.source, Copied: r.now().UTC()}
+	if m.WriterMetadata != nil {
+		ref, err := r.saveWriterMetadata(ctx, m.ID, doc)
+		if err == nil && *ref != *m.WriterMetadata {
+			err = fmt.Errorf("writer metadata: %w: does not match the source's manifest", ErrCorrupt)
+		}
+		if err != nil {
+			r.dropManifest(ctx, m.ID)
+			return fmt.Errorf("import snapshot %s: %w", m.ID, err)
+		}
+	}
+	data, err := r.saveManifest(ctx, m)
+	if err != nil {
+		r.dropManifest(ctx, m.ID)
+		return fmt.Errorf("import snapshot %s: %w", m.ID, err)
+	}
+	// 4.
+	if err := r.idx.PutSnapshot(m.ID, m.Session, data); err != nil {
+		r.dropManifest(ctx, m.ID)
+		return fmt.Errorf("import snapshot %s: commit: %w", m.ID, err)
+	}
+	r.views.committed(m.Host, maps)
+	im.recordLate(true)
+	if protect {
+		if err := r.SetProtected(ctx, m.ID, true); err != nil {
+			return fmt.Errorf("import snapshot %s: %w", m.ID, err)
+		}
+	}
+	return nil
+}
+
+// settle waits until every chunk the import saved is in a durable,
+// indexed pack, flushing the open pack.
+func (im *Import) settle(ctx context.Context) error {
+	im.mu.Lock()
+	deps := append([]*pending(nil), im.deps...)
+	im.mu.Unlock()
+	for _, pe := range deps {
+		select {
+		case <-pe.added:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := im.r.packer.flush(ctx); err != nil {
+		return err
+	}
+	for _, pe := range deps {
+		if err := pe.wait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Settle makes what the import saved so far durable and indexed, and
+// records its replica map entries (a sync calls it between disks, so
+// that a crash loses little).
+func (im *Import) Settle(ctx context.Context) error {
+	if err := im.settle(ctx); err != nil {
+		return err
+	}
+	im.recordLate(true)
+	return nil
+}
