@@ -19,8 +19,8 @@ type Options struct {
 	KeepProtected bool
 	// Parallel is the chunk requests in flight (default 4).
 	Parallel int
-	// Batch is the chunk IDs of one request (default and at most
-	// apiv1.MaxChunksPerRequest).
+	// Batch is the chunk IDs of one request (default DefaultBatch, at
+	// most apiv1.MaxChunksPerRequest).
 	Batch int
 	// Now is the clock of MaxAge (default time.Now).
 	Now func() time.Time
@@ -34,6 +34,11 @@ type Options struct {
 // MaxParallel bounds Options.Parallel.
 const MaxParallel = 32
 
+// DefaultBatch is Options.Batch by default: 64 chunks of 128 KiB on
+// average, 8 MiB a request, so that progress and a resumed sync lose
+// little to an interrupted request.
+const DefaultBatch = 64
+
 func (o *Options) defaults() error {
 	for _, g := range []string{o.Host, o.VM} {
 		if _, err := path.Match(g, ""); err != nil {
@@ -44,9 +49,10 @@ func (o *Options) defaults() error {
 		o.Parallel = 4
 	}
 	o.Parallel = min(o.Parallel, MaxParallel)
-	if o.Batch <= 0 || o.Batch > apiv1.MaxChunksPerRequest {
-		o.Batch = apiv1.MaxChunksPerRequest
+	if o.Batch <= 0 {
+		o.Batch = DefaultBatch
 	}
+	o.Batch = min(o.Batch, apiv1.MaxChunksPerRequest)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
