@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shadowvault/shadowvault/apiv1"
+)
+
+var syncCmd = command{
+	name:    "sync",
+	args:    "--from URL --from-token-file FILE",
+	summary: "copy snapshots from another server into this one (pull), sending only the chunks it lacks",
+	about: `The server named by --server (the target) reads the source server --from
+with a replication token of the source (shadowvault token create --role
+replication, on the source), copies every selected snapshot it does not
+hold yet and waits for the job's end, printing progress. A sync killed or
+failed is started again and resumes: nothing stored is sent again. Needs
+an admin token of the target. See docs/REPLICATION.md.
+`,
+}
+
+type syncOpts struct {
+	cf                  clientFlags
+	from, fromTokenFile string
+	host, vm, maxAge    string
+	limitRate           string
+	parallel            int
+	keepProtected, json bool
+	detach              bool
+}
+
+func syncFlags() (*flag.FlagSet, *syncOpts) {
+	fs := syncCmd.flagSet()
+	o := &syncOpts{}
+	o.cf.register(fs)
+	fs.StringVar(&o.from, "from", "", "the source server's `URL`")
+	fs.StringVar(&o.fromTokenFile, "from-token-file", "", "read the source's replication token from `FILE`")
+	fs.StringVar(&o.host, "host", "", "copy only snapshots of hosts matching this `GLOB`")
+	fs.StringVar(&o.vm, "vm", "", "copy only snapshots of VMs matching this `GLOB`")
+	fs.StringVar(&o.maxAge, "max-age", "", "copy only snapshots younger than this `DURATION` (e.g. 720h)")
+	fs.StringVar(&o.limitRate, "limit-rate", "", "read at most this many bytes per second from the source: `RATE` such as 500K, 20M, 1G")
+	fs.IntVar(&o.parallel, "parallel", 4, "chunk requests in flight (1 to 32)")
+	fs.BoolVar(&o.keepProtected, "keep-protected", false, "protect a copy when the source's snapshot is protected")
+	fs.BoolVar(&o.detach, "detach", false, "start the job and print its id without waiting")
+	fs.BoolVar(&o.json, "json", false, jsonHelp)
+	return fs, o
+}
+
+// parseRate reads a rate of bytes per second: a number with an optional
+// K, M or G (powers of 1024) suffix.
+func parseRate(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	mult := int64(1)
+	switch strings.ToUpper(s[len(s)-1:]) {
+	case "K":
+		mult = 1 << 10
+	case "M":
+		mult = 1 << 20
+	case "G":
+		mult = 1 << 30
+	}
+	if mult > 1 {
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, usageErrorf("--limit-rate %q: want a rate such as 500K, 20M or 1G", s)
+	}
+	return n * mult, nil
+}
+
+func cmdSync(args []string) int {
+	fs, o := syncFlags()
+	if pos := parseArgs(fs, args); len(pos) != 0 {
+		return fail(usageErrorf("sync takes no arguments"))
+	}
+	req, err := o.request()
+	if err != nil {
+		return fail(err)
+	}
+	c, ctx, stop, err := o.cf.start()
+	if err != nil {
+		return fail(err)
+	}
+	defer stop()
+	var started apiv1.SyncStarted
+	if err := c.DoJSON(ctx, http.MethodPost, "/api/v1/sync", req, &started); err != nil {
+		return fail(err)
+	}
+	if o.detach {
+		if o.json {
+			return printJSON(started)
+		}
+		fmt.Fprintf(stdout, "sync job %s started\n", started.Job)
+		return exitOK
+	}
+	job, err := waitSync(ctx, func(ctx context.Context) (apiv1.JobDetail, error) {
+		var j apiv1.JobDetail
+		err := c.DoJSON(ctx, http.MethodGet, "/api/v1/jobs/"+started.Job, nil, &j)
+		return j, err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if o.json {
+		if code := printJSON(job.JobRecord); code != exitOK {
+			return code
+		}
+	} else {
+		printSync(job)
+	}
+	if job.Result != apiv1.JobSuccess {
+		return fail(fmt.Errorf("sync job %s %s: %s", job.ID, job.Result, job.Error))
+	}
+	return exitOK
+}
+
+func (o *syncOpts) request() (apiv1.SyncRequest, error) {
+	if o.from == "" || o.fromTokenFile == "" {
+		return apiv1.SyncRequest{}, usageErrorf("sync needs --from URL and --from-token-file FILE")
+	}
+	from, err := parseServer(o.from, false)
+	if err != nil {
+		return apiv1.SyncRequest{}, errors.New(strings.Replace(err.Error(), "--server", "--from", 1))
+	}
+	b, err := os.ReadFile(o.fromTokenFile)
+	if err != nil {
+		return apiv1.SyncRequest{}, usageErrorf("--from-token-file: %v", errText(err))
+	}
+	rate, err := parseRate(o.limitRate)
+	if err != nil {
+		return apiv1.SyncRequest{}, err
+	}
+	return apiv1.SyncRequest{Source: from, SourceToken: strings.TrimSpace(string(b)), Host: o.host, VM: o.vm,
+		MaxAge: o.maxAge, RateLimit: rate, Parallel: o.parallel, KeepProtected: o.keepProtected}, nil
+}
+
+// waitSync polls the job until it ends, writing its progress to stderr.
+func waitSync(ctx context.Context, get func(context.Context) (apiv1.JobDetail, error)) (apiv1.JobDetail, error) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		j, err := get(ctx)
+		if err != nil {
+			return j, err
+		}
+		if j.Result != apiv1.JobRunning {
+			return j, nil
+		}
+		if st := j.Sync; st != nil {
+			fmt.Fprintf(stderr, "sync: %d snapshots copied, %d chunks sent (%s), %d skipped\n",
+				st.Snapshots, st.ChunksSent, humanBytes(st.BytesSent), st.ChunksSkipped)
+		}
+		select {
+		case <-ctx.Done():
+			return j, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func printSync(j apiv1.JobDetail) {
+	t := newTable()
+	t.row("job\t%s", j.ID)
+	t.row("result\t%s", j.Result)
+	if st := j.Sync; st != nil {
+		t.row("source\t%s (%s)", st.Source, st.URL)
+		t.row("snapshots copied\t%d", st.Snapshots)
+		t.row("snapshots present\t%d", st.SnapshotsSkipped)
+		t.row("chunks sent\t%d", st.ChunksSent)
+		t.row("chunks skipped\t%d", st.ChunksSkipped)
+		t.row("bytes sent\t%s", humanBytes(st.BytesSent))
+		t.row("bytes stored\t%s", humanBytes(st.BytesStored))
+	}
+	if !j.End.IsZero() {
+		t.row("took\t%s", j.End.Sub(j.Start).Round(time.Millisecond))
+	}
+	t.end()
+}
