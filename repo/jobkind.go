@@ -25,7 +25,9 @@ func (k JobKind) String() string {
 }
 
 // JobKinds lists every kind.
-func JobKinds() []JobKind { return []JobKind{JobBackup, JobPrune, JobCheck, JobRepair, JobForget, JobSync} }
+func JobKinds() []JobKind {
+	return []JobKind{JobBackup, JobPrune, JobCheck, JobRepair, JobForget, JobSync}
+}
 
 // ParseJobKind reads a kind's name.
 func ParseJobKind(s string) (JobKind, error) {

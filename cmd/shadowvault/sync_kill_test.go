@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shadowvault/shadowvault/agent"
+	"github.com/shadowvault/shadowvault/apiv1"
+	"github.com/shadowvault/shadowvault/internal/testserver"
+)
+
+// TestSyncKillResume: the target is the real binary, pulling from a
+// source server with the sync verb at a limited rate. It is killed with
+// SIGKILL twice mid-sync, each time once it has stored more; after each
+// kill the repository check is clean and lists no snapshot that is not
+// whole, and the sync resumed sends exactly the chunks the target did not
+// store before the kill. The finished copy restores byte-identical.
+func TestSyncKillResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills the real binary mid-sync")
+	}
+	dir := t.TempDir()
+	src := testserver.Start(t, testserver.Options{Encrypted: true})
+	disk := filepath.Join(dir, "big.raw")
+	data := randomFile(t, disk, 56<<20)
+	rc, err := agent.Backup(context.Background(), src.Client(""), agent.BackupOptions{
+		Host: "HV01", VM: "SQL01", Type: "full", Consistency: "application", Disks: []string{disk},
+		ReceiptKey: hex.EncodeToString(src.Key), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, _, _, err := src.Repo.Counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tok, err := src.Tokens.Create(apiv1.RoleReplication, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokFile := filepath.Join(dir, "source.token")
+	if err := os.WriteFile(tokFile, []byte(tok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	syncArgs := []string{"sync", "--from", src.URL, "--from-token-file", tokFile, "--limit-rate", "24M", "--json"}
+
+	target := startServer(t, dir)
+	stored := 0 // chunks the target held before the last kill
+	for kill := 1; kill <= 2; kill++ {
+		out, _, code := cli(t, target, "", append(syncArgs, "--detach")...)
+		if code != 0 || !strings.Contains(out, `"job"`) {
+			t.Fatalf("sync --detach: exit %d: %s", code, out)
+		}
+		// Kill once the target stored more than before.
+		deadline := time.Now().Add(30 * time.Second)
+		for targetChunks(t, target) <= stored {
+			if time.Now().After(deadline) {
+				t.Fatal("the target stored nothing new")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		target.kill()
+		target = startServer(t, dir)
+		var res apiv1.CheckResult
+		if err := target.client().DoJSON(context.Background(), http.MethodPost, "/api/v1/check",
+			apiv1.CheckRequest{ReadDataPercent: 100}, &res); err != nil || !res.OK {
+			t.Fatalf("check after kill %d: %v %+v", kill, err, res)
+		}
+		stored = targetChunks(t, target)
+		if stored >= total {
+			t.Fatalf("kill %d came too late: the target has all %d chunks", kill, total)
+		}
+		if n := checkAllSnapshots(t, target, map[string][]byte{"big.raw": data}); n != 0 {
+			t.Fatalf("after kill %d the target lists %d snapshots of a sync that did not finish", kill, n)
+		}
+		t.Logf("kill %d: the target holds %d of %d chunks", kill, stored, total)
+	}
+	out, _, code := cli(t, target, "", syncArgs...)
+	if code != 0 {
+		t.Fatalf("resumed sync: exit %d: %s", code, out)
+	}
+	var job apiv1.JobRecord
+	if err := json.Unmarshal([]byte(out), &job); err != nil || job.Sync == nil {
+		t.Fatalf("sync --json: %v: %s", err, out)
+	}
+	if job.Sync.ChunksSent != int64(total-stored) || job.Sync.ChunksSkipped != int64(stored) || job.Sync.Snapshots != 1 {
+		t.Fatalf("resumed sync: %+v, want %d chunks sent and %d skipped (stored before the kill)", job.Sync, total-stored, stored)
+	}
+	var buf bytes.Buffer
+	if _, err := target.client().Restore(context.Background(), rc.Snapshot, "big.raw", "original", &buf, nil); err != nil || !bytes.Equal(buf.Bytes(), data) {
+		t.Fatalf("restore of the copy: %v (equal %v)", err, bytes.Equal(buf.Bytes(), data))
+	}
+	if out, _, code := cli(t, target, "", "check", "--read-data", "all"); code != 0 {
+		t.Fatalf("check --read-data all on the target: exit %d: %s", code, out)
+	}
+}
+
+// targetChunks returns the chunks the server indexes.
+func targetChunks(t *testing.T, s *server) int {
+	t.Helper()
+	var st apiv1.Stats
+	if err := s.client().DoJSON(context.Background(), http.MethodGet, "/api/v1/stats", nil, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Chunks
+}
