@@ -91,6 +91,14 @@ func (cp *copier) snapshot(ctx context.Context, dst Target, source string, m *re
 		return err
 	}
 	defer im.Close()
+	committed := false
+	defer func() {
+		if !committed {
+			// What arrived is kept for the next run: made durable and
+			// entered in the map, even though this run failed.
+			_ = im.Settle(context.WithoutCancel(ctx))
+		}
+	}()
 	out := *m
 	out.Disks = append([]repo.ManifestDisk(nil), m.Disks...)
 	maps := make([]*diskmap.Map, len(out.Disks))
@@ -108,5 +116,9 @@ func (cp *copier) snapshot(ctx context.Context, dst Target, source string, m *re
 			return fmt.Errorf("writer metadata: %w", err)
 		}
 	}
-	return im.Commit(ctx, &out, maps, doc, protect)
+	if err := im.Commit(ctx, &out, maps, doc, protect); err != nil {
+		return err
+	}
+	committed = true
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/shadowvault/shadowvault/agent"
 	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/internal/testserver"
+	"github.com/shadowvault/shadowvault/repo"
 )
 
 // TestSyncKillResume: the target is the real binary, pulling from a
@@ -114,3 +115,86 @@ func targetChunks(t *testing.T, s *server) int {
 	}
 	return st.Chunks
 }
+
+// TestSyncSourceKilled: the source is the real binary and is killed with
+// SIGKILL mid-sync; the target's job fails, and a sync from the source
+// started again (at another address: the map is keyed by the source
+// repository's id) sends only what the target lacks.
+func TestSyncSourceKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills the real binary mid-sync")
+	}
+	dir := t.TempDir()
+	source := startServer(t, dir)
+	disk := filepath.Join(dir, "big.raw")
+	data := randomFile(t, disk, 40<<20)
+	if _, _, code := cli(t, source, "", "backup", "--host", "HV01", "--vm", "FS01", disk); code != 0 {
+		t.Fatal("backup to the source failed")
+	}
+	out, _, code := cli(t, source, "", "token", "create", "--role", "replication", "--json")
+	var created apiv1.TokenCreated
+	if code != 0 || json.Unmarshal([]byte(out), &created) != nil {
+		t.Fatalf("token create --role replication: exit %d: %s", code, out)
+	}
+	var st apiv1.Stats
+	if err := source.client().DoJSON(context.Background(), http.MethodGet, "/api/v1/stats", nil, &st); err != nil {
+		t.Fatal(err)
+	}
+	total := st.Chunks
+	target := testserver.Start(t, testserver.Options{Encrypted: true})
+	start := func(url string) string {
+		var started apiv1.SyncStarted
+		err := target.Client("").DoJSON(context.Background(), http.MethodPost, "/api/v1/sync",
+			apiv1.SyncRequest{Source: url, SourceToken: created.Token, RateLimit: 16 << 20}, &started)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return started.Job
+	}
+	job := start(source.url)
+	deadline := time.Now().Add(30 * time.Second)
+	for n, _, _, _ := target.Repo.Counts(); n == 0; n, _, _, _ = target.Repo.Counts() {
+		if time.Now().After(deadline) {
+			t.Fatal("the target stored nothing")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	source.kill()
+	var j apiv1.JobDetail
+	for j.Result == "" || j.Result == apiv1.JobRunning {
+		if time.Now().After(deadline) {
+			t.Fatal("the sync job did not fail with its source gone")
+		}
+		if err := target.Client("").DoJSON(context.Background(), http.MethodGet, "/api/v1/jobs/"+job, nil, &j); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if j.Result != apiv1.JobFailed {
+		t.Fatalf("sync with its source killed: %s", j.Result)
+	}
+	stored, _, _, _ := target.Repo.Counts()
+	if snaps, _ := target.Repo.Snapshots(repoFilter()); len(snaps) != 0 {
+		t.Fatalf("the failed sync left %d snapshots", len(snaps))
+	}
+	source = startServer(t, dir)
+	job = start(source.url)
+	for j.Result = apiv1.JobRunning; j.Result == apiv1.JobRunning; time.Sleep(20 * time.Millisecond) {
+		if err := target.Client("").DoJSON(context.Background(), http.MethodGet, "/api/v1/jobs/"+job, nil, &j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if j.Result != apiv1.JobSuccess || j.Sync.ChunksSent != int64(total-stored) || j.Sync.ChunksSkipped != int64(stored) {
+		t.Fatalf("resumed sync: %s %s %+v, want %d sent and %d skipped", j.Result, j.Error, j.Sync, total-stored, stored)
+	}
+	snaps, err := target.Repo.Snapshots(repoFilter())
+	if err != nil || len(snaps) != 1 {
+		t.Fatalf("%d snapshots on the target (%v)", len(snaps), err)
+	}
+	var buf bytes.Buffer
+	if _, err := target.Client("").Restore(context.Background(), snaps[0].ID, "big.raw", "raw", &buf, nil); err != nil || !bytes.Equal(buf.Bytes(), data) {
+		t.Fatalf("restore of the copy: %v", err)
+	}
+}
+
+func repoFilter() repo.Filter { return repo.Filter{} }
