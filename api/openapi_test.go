@@ -300,6 +300,14 @@ func wire[T any]() {
 }
 
 func init() {
+	wire[apiv1.ChunksRequest]()
+	wire[apiv1.ReplicationInfo]()
+	wire[apiv1.ReplicationSnapshot]()
+	wire[apiv1.ReplicationSnapshots]()
+	wire[apiv1.SyncRequest]()
+	wire[apiv1.SyncStarted]()
+	wire[apiv1.SyncStats]()
+	wire[apiv1.Replica]()
 	wire[apiv1.AbortResult]()
 	wire[apiv1.BackupType]()
 	wire[apiv1.CheckRequest]()
