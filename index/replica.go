@@ -1,6 +1,7 @@
 package index
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -119,4 +120,39 @@ func (x *Index) ReplicaCount(source string) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// bucketReplicaSnaps records, per source repository, the snapshot ids a
+// sync copied from it (value: when, Unix seconds), so that a copy the
+// target's own retention forgot is not copied again.
+var bucketReplicaSnaps = []byte("replicasnaps")
+
+// PutReplicaSnapshot records that snapshot id of source was copied.
+func (x *Index) PutReplicaSnapshot(source, id string, when time.Time) error {
+	return x.db.Update(func(tx *bolt.Tx) error {
+		top, err := tx.CreateBucketIfNotExists(bucketReplicaSnaps)
+		if err != nil {
+			return err
+		}
+		b, err := top.CreateBucketIfNotExists([]byte(source))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(id), binary.LittleEndian.AppendUint64(nil, uint64(when.Unix())))
+	})
+}
+
+// ReplicaSnapshotCopied reports whether snapshot id of source was copied
+// here before.
+func (x *Index) ReplicaSnapshotCopied(source, id string) (bool, error) {
+	found := false
+	err := x.db.View(func(tx *bolt.Tx) error {
+		if top := tx.Bucket(bucketReplicaSnaps); top != nil {
+			if b := top.Bucket([]byte(source)); b != nil {
+				found = b.Get([]byte(id)) != nil
+			}
+		}
+		return nil
+	})
+	return found, err
 }

@@ -51,6 +51,21 @@ func TestSyncKeepsWhatTheSourceForgot(t *testing.T) {
 	}
 	assertCopy(t, dst, rc1.Snapshot, v, vhdx)
 	check(t, dst)
+
+	// The target's own retention: a copy it forgets is not copied again
+	// while the source still has it.
+	if st, code, _ := call(t, dst.URL, http.MethodPut, "/api/v1/snapshots/"+rc2.Snapshot+"/protected", dst.AdminToken, false); st != http.StatusOK {
+		t.Fatalf("unprotect on the target: %d %s", st, code)
+	}
+	if st, code, _ := call(t, dst.URL, http.MethodDelete, "/api/v1/snapshots/"+rc2.Snapshot, dst.AdminToken, nil); st != http.StatusOK {
+		t.Fatalf("forget on the target: %d %s", st, code)
+	}
+	if j := syncJob(t, dst, req); j.Sync.Snapshots != 0 || j.Sync.ChunksSent != 0 {
+		t.Fatalf("sync after the target forgot a copy: %+v, want nothing copied", j.Sync)
+	}
+	if _, err := dst.Repo.Snapshot(rc2.Snapshot); err == nil {
+		t.Fatal("the copy the target forgot came back")
+	}
 }
 
 // TestReplicationTokenRefused: a replication token reads what a sync

@@ -43,12 +43,16 @@ func Run(ctx context.Context, src Source, dst Target, o Options, limit *Limiter)
 		if !repo.ValidSnapshotID(m.ID) {
 			return c.stats(), fmt.Errorf("source: snapshot id %q is not one", m.ID)
 		}
-		have, prot, err := dst.Has(m.ID)
+		state, prot, err := dst.Has(info.RepositoryID, m.ID)
 		if err != nil {
 			return c.stats(), err
 		}
 		protect := o.KeepProtected && s.Protected
-		if have {
+		if state == repo.ReplicaForgotten {
+			c.skippedSnap.Add(1) // the target's retention removed it
+			continue
+		}
+		if state == repo.ReplicaListed {
 			c.skippedSnap.Add(1)
 			if protect && !prot {
 				if err := dst.Protect(ctx, m.ID); err != nil {
@@ -58,7 +62,12 @@ func Run(ctx context.Context, src Source, dst Target, o Options, limit *Limiter)
 			continue
 		}
 		cp := &copier{src: src, o: &o, c: c, limit: limit, identity: identity, checkPlain: checkPlain}
-		if err := cp.snapshot(ctx, dst, info.RepositoryID, m, protect); err != nil {
+		err = cp.snapshot(ctx, dst, info.RepositoryID, m, protect)
+		if errors.Is(err, repo.ErrSnapshotExists) {
+			c.skippedSnap.Add(1) // another sync stored it meanwhile
+			continue
+		}
+		if err != nil {
 			return c.stats(), fmt.Errorf("snapshot %s (%s/%s): %w", m.ID, m.Host, m.VM, err)
 		}
 		c.snapshots.Add(1)

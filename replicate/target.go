@@ -2,7 +2,6 @@ package replicate
 
 import (
 	"context"
-	"errors"
 
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/diskmap"
@@ -13,9 +12,9 @@ import (
 type Target interface {
 	// IDs is how the target computes chunk IDs.
 	IDs() chunk.Hasher
-	// Has reports whether the target lists snapshot id, and whether it
-	// is protected there.
-	Has(id string) (ok, protected bool, err error)
+	// Has tells whether the target lists snapshot id of source (and
+	// whether it is protected there), or copied it before and forgot it.
+	Has(source, id string) (repo.ReplicaState, bool, error)
 	// Protect marks a snapshot the target lists protected.
 	Protect(ctx context.Context, id string) error
 	// Begin starts storing one snapshot copied from source (the source
@@ -50,17 +49,9 @@ var _ Target = Local{}
 // IDs is the repository's ID scheme.
 func (l Local) IDs() chunk.Hasher { return l.R.IDs() }
 
-// Has looks id up in the catalogue.
-func (l Local) Has(id string) (bool, bool, error) {
-	_, err := l.R.Snapshot(id)
-	if errors.Is(err, repo.ErrUnknownSnapshot) {
-		return false, false, nil
-	}
-	if err != nil {
-		return false, false, err
-	}
-	prot, err := l.R.Protected()
-	return true, prot[id], err
+// Has looks id up in the catalogue and the record of copies.
+func (l Local) Has(source, id string) (repo.ReplicaState, bool, error) {
+	return l.R.ReplicaOf(source, id)
 }
 
 // Protect marks id protected.

@@ -225,3 +225,33 @@ func (r *Repository) ReferencedDiskMap(id chunk.ID) bool {
 	}
 	return false
 }
+
+// ReplicaState is what a repository knows of a snapshot of a source.
+type ReplicaState int
+
+// Replica states.
+const (
+	// ReplicaAbsent: never copied here.
+	ReplicaAbsent ReplicaState = 1 + iota
+	// ReplicaListed: the catalogue lists it.
+	ReplicaListed
+	// ReplicaForgotten: copied before and forgotten since (this
+	// repository's retention); a sync does not copy it again.
+	ReplicaForgotten
+)
+
+// ReplicaOf tells whether snapshot id of source is here, and whether it
+// is protected.
+func (r *Repository) ReplicaOf(source, id string) (ReplicaState, bool, error) {
+	if _, err := r.Snapshot(id); err == nil {
+		prot, err := r.idx.Protected()
+		return ReplicaListed, prot[id], err
+	} else if !errors.Is(err, ErrUnknownSnapshot) {
+		return 0, false, err
+	}
+	copied, err := r.idx.ReplicaSnapshotCopied(source, id)
+	if err != nil || !copied {
+		return ReplicaAbsent, false, err
+	}
+	return ReplicaForgotten, false, nil
+}

@@ -32,6 +32,12 @@ func (im *Import) Commit(ctx context.Context, m *Manifest, maps []*diskmap.Map, 
 	if len(maps) != len(m.Disks) {
 		return fmt.Errorf("import snapshot %s: %d disk maps for %d disks", m.ID, len(maps), len(m.Disks))
 	}
+	// One commit of an id at a time: two syncs of one snapshot (the same
+	// source under two URLs) store it once.
+	if !r.claimImport(m.ID) {
+		return fmt.Errorf("import snapshot %s: being stored by another sync: %w", m.ID, ErrSnapshotExists)
+	}
+	defer r.releaseImport(m.ID)
 	if _, err := r.idx.Snapshot(m.ID); err == nil {
 		return fmt.Errorf("import snapshot %s: %w", m.ID, ErrSnapshotExists)
 	} else if !errors.Is(err, index.ErrNotFound) {
@@ -81,6 +87,9 @@ func (im *Import) Commit(ctx context.Context, m *Manifest, maps []*diskmap.Map, 
 	}
 	r.views.committed(m.Host, maps)
 	im.recordLate(true)
+	if err := r.idx.PutReplicaSnapshot(im.source, m.ID, m.Replica.Copied); err != nil {
+		r.log.Error("replica: copy not recorded (a sync after its forget would copy it again)", "snapshot", m.ID, "err", err)
+	}
 	if protect {
 		if err := r.SetProtected(ctx, m.ID, true); err != nil {
 			return fmt.Errorf("import snapshot %s: %w", m.ID, err)
@@ -122,4 +131,25 @@ func (im *Import) Settle(ctx context.Context) error {
 	}
 	im.recordLate(true)
 	return nil
+}
+
+// claimImport marks snapshot id as being committed by an import, unless
+// another import commits it.
+func (r *Repository) claimImport(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.importing == nil {
+		r.importing = map[string]bool{}
+	}
+	if r.importing[id] {
+		return false
+	}
+	r.importing[id] = true
+	return true
+}
+
+func (r *Repository) releaseImport(id string) {
+	r.mu.Lock()
+	delete(r.importing, id)
+	r.mu.Unlock()
 }
