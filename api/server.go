@@ -70,6 +70,8 @@ type Server struct {
 	// (replication.go); syncs are the sync jobs running (sync.go).
 	replReads *semaphore.Weighted
 	syncs     syncs
+	// pushes are the imports other servers push through (push.go).
+	pushes pushes
 }
 
 // mapCacheBytes bounds the decoded disk maps kept across requests (a map
@@ -197,6 +199,7 @@ func (s *Server) Handler() http.Handler {
 		r.With(allow(apiv1.RoleAdmin)).Post("/repair/index", s.repairIndex)
 		r.With(allow(apiv1.RoleAdmin)).Post("/check", s.check)
 		r.With(allow(apiv1.RoleAdmin)).Post("/sync", s.startSync)
+		r.Route("/replication/push", s.pushRoutes)
 		r.Route("/replication", s.replicationRoutes)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

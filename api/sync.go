@@ -58,22 +58,31 @@ func (s *Server) startSync(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if !s.syncs.begin(req.Source) {
-		writeError(w, r, errf(http.StatusConflict, apiv1.CodeSyncRunning, "a sync from "+req.Source+" is running"))
+	// Pull from a source server into this repository, or push this
+	// repository's snapshots to a target server.
+	peer := req.Source
+	var src replicate.Source = &replicate.HTTPSource{URL: req.Source, Token: req.SourceToken, HTTP: &http.Client{}}
+	var dst replicate.Target = replicate.Local{R: s.repo}
+	if req.Target != "" {
+		peer = req.Target
+		src = replicate.LocalSource{R: s.repo}
+		dst = &replicate.HTTPTarget{HTTPSource: replicate.HTTPSource{URL: req.Target, Token: req.TargetToken, HTTP: &http.Client{}}}
+	}
+	if !s.syncs.begin(peer) {
+		writeError(w, r, errf(http.StatusConflict, apiv1.CodeSyncRunning, "a sync with "+peer+" is running"))
 		return
 	}
-	job := s.repo.BeginSyncJob(repo.TriggerOf(r.Context()), req.Source)
+	job := s.repo.BeginSyncJob(repo.TriggerOf(r.Context()), peer)
 	o.Logger = job.Logger()
-	src := &replicate.HTTPSource{URL: req.Source, Token: req.SourceToken, HTTP: &http.Client{}}
 	go func() {
-		defer s.syncs.end(req.Source)
-		s.runSync(context.Background(), job, src, req, o)
+		defer s.syncs.end(peer)
+		s.runSync(context.Background(), job, src, dst, peer, req.RateLimit, o)
 	}()
 	writeJSON(w, http.StatusAccepted, apiv1.SyncStarted{Job: job.ID()})
 }
 
 // runSync runs one sync job to its end.
-func (s *Server) runSync(ctx context.Context, job *repo.JobRun, src replicate.Source, req apiv1.SyncRequest, o replicate.Options) {
+func (s *Server) runSync(ctx context.Context, job *repo.JobRun, src replicate.Source, dst replicate.Target, peer string, rate int64, o replicate.Options) {
 	var last replicate.Stats
 	var mu sync.Mutex
 	o.Progress = func(st replicate.Stats) {
@@ -81,16 +90,16 @@ func (s *Server) runSync(ctx context.Context, job *repo.JobRun, src replicate.So
 		defer mu.Unlock()
 		s.m.syncProgress(last, st)
 		last = st
-		job.SetSync(syncStatsToRepo(st, req.Source))
+		job.SetSync(syncStatsToRepo(st, peer))
 	}
-	st, err := replicate.Run(ctx, src, replicate.Local{R: s.repo}, o, replicate.NewLimiter(req.RateLimit))
+	st, err := replicate.Run(ctx, src, dst, o, replicate.NewLimiter(rate))
 	mu.Lock()
 	s.m.syncProgress(last, st)
 	mu.Unlock()
-	rec := syncStatsToRepo(st, req.Source)
+	rec := syncStatsToRepo(st, peer)
 	fill := func(jr *repo.JobRecord) { jr.Sync, jr.Bytes, jr.NewBytes = &rec, rec.BytesSent, rec.BytesStored }
 	if err != nil {
-		job.Logger().Error("sync failed", "source", req.Source, "err", err)
+		job.Logger().Error("sync failed", "peer", peer, "err", err)
 		job.End(repo.JobFailed, err, fill)
 		return
 	}
@@ -109,12 +118,19 @@ func syncOptions(req apiv1.SyncRequest) (replicate.Options, error) {
 		return errf(http.StatusBadRequest, apiv1.CodeBadRequest, field+": "+why)
 	}
 	var o replicate.Options
-	u, err := url.Parse(req.Source)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return o, bad("source", "not an http(s) URL of a server")
+	peer, tok, field := req.Source, req.SourceToken, "source"
+	if req.Target != "" {
+		if req.Source != "" || req.SourceToken != "" {
+			return o, bad("target", "a sync pulls from a source or pushes to a target, not both")
+		}
+		peer, tok, field = req.Target, req.TargetToken, "target"
 	}
-	if req.SourceToken == "" || len(req.SourceToken) > maxSyncToken {
-		return o, bad("source_token", "a token of the source server is required")
+	u, err := url.Parse(peer)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return o, bad(field, "not an http(s) URL of a server")
+	}
+	if tok == "" || len(tok) > maxSyncToken {
+		return o, bad(field+"_token", "a token of the "+field+" server is required")
 	}
 	for _, g := range []struct{ field, v string }{{"host", req.Host}, {"vm", req.VM}} {
 		if _, err := path.Match(g.v, ""); err != nil || len(g.v) > 256 {

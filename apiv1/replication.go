@@ -76,9 +76,13 @@ type ChunksRequest struct {
 // SyncRequest starts a sync job on the target: POST /api/v1/sync (admin).
 type SyncRequest struct {
 	// Source is the source server's URL, SourceToken a replication (or
-	// admin) token of it.
-	Source      string `json:"source"`
-	SourceToken string `json:"source_token"`
+	// admin) token of it: this server pulls. Or Target is the target
+	// server's URL, TargetToken a push (or admin) token of it: this server
+	// pushes its own snapshots. Exactly one of Source and Target.
+	Source      string `json:"source,omitempty"`
+	SourceToken string `json:"source_token,omitempty"`
+	Target      string `json:"target,omitempty"`
+	TargetToken string `json:"target_token,omitempty"`
 	// Host and VM are globs (empty: every one).
 	Host string `json:"host,omitempty"`
 	VM   string `json:"vm,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/diskmap"
 	"github.com/shadowvault/shadowvault/repo"
 )
@@ -25,10 +26,14 @@ func Run(ctx context.Context, src Source, dst Target, o Options, limit *Limiter)
 		return Stats{}, errors.New("source: no repository id")
 	}
 	c := &counters{source: info.RepositoryID}
-	identity := info.IDFingerprint == Fingerprint(dst.IDs())
+	fp, err := dst.Fingerprint(ctx)
+	if err != nil {
+		return c.stats(), fmt.Errorf("target: %w", err)
+	}
+	identity := info.IDFingerprint == fp
 	// A plain source's IDs can be checked by anyone; equal fingerprints
 	// mean the target's own hash is the source's ID.
-	checkPlain := info.IDScheme == "plain" && !identity
+	checkPlain := info.IDScheme == apiv1.IDSchemePlain && !identity
 	snaps, err := src.Snapshots(ctx)
 	if err != nil {
 		return c.stats(), fmt.Errorf("source: list snapshots: %w", err)
@@ -55,14 +60,14 @@ func Run(ctx context.Context, src Source, dst Target, o Options, limit *Limiter)
 		if state == repo.ReplicaListed {
 			c.skippedSnap.Add(1)
 			if protect && !prot {
-				if err := dst.Protect(ctx, m.ID); err != nil {
+				if err := dst.Protect(ctx, info.RepositoryID, m.ID); err != nil {
 					return c.stats(), err
 				}
 			}
 			continue
 		}
 		cp := &copier{src: src, o: &o, c: c, limit: limit, identity: identity, checkPlain: checkPlain}
-		err = cp.snapshot(ctx, dst, info.RepositoryID, m, protect)
+		err = cp.snapshot(ctx, dst, info, m, protect)
 		if errors.Is(err, repo.ErrSnapshotExists) {
 			c.skippedSnap.Add(1) // another sync stored it meanwhile
 			continue
@@ -94,8 +99,8 @@ type copier struct {
 }
 
 // snapshot copies one snapshot: its disks' chunks, then the commit.
-func (cp *copier) snapshot(ctx context.Context, dst Target, source string, m *repo.Manifest, protect bool) error {
-	im, err := dst.Begin(source)
+func (cp *copier) snapshot(ctx context.Context, dst Target, info apiv1.ReplicationInfo, m *repo.Manifest, protect bool) error {
+	im, err := dst.Begin(ctx, info)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package replicate
 import (
 	"context"
 
+	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/diskmap"
 	"github.com/shadowvault/shadowvault/repo"
@@ -10,16 +11,16 @@ import (
 
 // Target is the repository a sync copies to.
 type Target interface {
-	// IDs is how the target computes chunk IDs.
-	IDs() chunk.Hasher
+	// Fingerprint is the target's chunk ID fingerprint (Fingerprint).
+	Fingerprint(ctx context.Context) (string, error)
 	// Has tells whether the target lists snapshot id of source (and
 	// whether it is protected there), or copied it before and forgot it.
 	Has(source, id string) (repo.ReplicaState, bool, error)
-	// Protect marks a snapshot the target lists protected.
-	Protect(ctx context.Context, id string) error
-	// Begin starts storing one snapshot copied from source (the source
-	// repository's id).
-	Begin(source string) (Import, error)
+	// Protect marks the target's copy of snapshot id of source protected.
+	Protect(ctx context.Context, source, id string) error
+	// Begin starts storing one snapshot copied from the source src
+	// describes.
+	Begin(ctx context.Context, src apiv1.ReplicationInfo) (Import, error)
 }
 
 // Import stores one snapshot on a target; *repo.Import is one. Save is
@@ -46,8 +47,8 @@ type Local struct{ R *repo.Repository }
 
 var _ Target = Local{}
 
-// IDs is the repository's ID scheme.
-func (l Local) IDs() chunk.Hasher { return l.R.IDs() }
+// Fingerprint is the repository's ID fingerprint.
+func (l Local) Fingerprint(context.Context) (string, error) { return Fingerprint(l.R.IDs()), nil }
 
 // Has looks id up in the catalogue and the record of copies.
 func (l Local) Has(source, id string) (repo.ReplicaState, bool, error) {
@@ -55,7 +56,9 @@ func (l Local) Has(source, id string) (repo.ReplicaState, bool, error) {
 }
 
 // Protect marks id protected.
-func (l Local) Protect(ctx context.Context, id string) error { return l.R.SetProtected(ctx, id, true) }
+func (l Local) Protect(ctx context.Context, _, id string) error { return l.R.SetProtected(ctx, id, true) }
 
 // Begin starts a repo.Import.
-func (l Local) Begin(source string) (Import, error) { return l.R.BeginImport(source) }
+func (l Local) Begin(_ context.Context, src apiv1.ReplicationInfo) (Import, error) {
+	return l.R.BeginImport(src.RepositoryID)
+}

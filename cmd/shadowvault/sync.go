@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -16,20 +15,24 @@ import (
 
 var syncCmd = command{
 	name:    "sync",
-	args:    "--from URL --from-token-file FILE",
-	summary: "copy snapshots from another server into this one (pull), sending only the chunks it lacks",
-	about: `The server named by --server (the target) reads the source server --from
-with a replication token of the source (shadowvault token create --role
-replication, on the source), copies every selected snapshot it does not
-hold yet and waits for the job's end, printing progress. A sync killed or
-failed is started again and resumes: nothing stored is sent again. Needs
-an admin token of the target. See docs/REPLICATION.md.
+	args:    "--from URL --from-token-file FILE | --to URL --to-token-file FILE",
+	summary: "copy snapshots between servers, sending only the chunks the target lacks: pull (--from) or push (--to)",
+	about: `With --from, the server named by --server (the target) pulls from the
+source server --from with a replication token of the source (shadowvault
+token create --role replication, on the source). With --to, the server
+named by --server (the source) pushes its own snapshots to the target --to
+with a push token of the target (token create --role push, on the target).
+Either way the job copies every selected snapshot the target does not hold
+yet, and the verb waits for its end, printing progress. A sync killed or
+failed is started again and resumes: nothing stored is sent again. Needs an
+admin token of the server running the job. See docs/REPLICATION.md.
 `,
 }
 
 type syncOpts struct {
 	cf                  clientFlags
 	from, fromTokenFile string
+	to, toTokenFile     string
 	host, vm, maxAge    string
 	limitRate           string
 	parallel            int
@@ -43,6 +46,8 @@ func syncFlags() (*flag.FlagSet, *syncOpts) {
 	o.cf.register(fs)
 	fs.StringVar(&o.from, "from", "", "the source server's `URL`")
 	fs.StringVar(&o.fromTokenFile, "from-token-file", "", "read the source's replication token from `FILE`")
+	fs.StringVar(&o.to, "to", "", "push to the target server at `URL` instead")
+	fs.StringVar(&o.toTokenFile, "to-token-file", "", "read the target's push token from `FILE`")
 	fs.StringVar(&o.host, "host", "", "copy only snapshots of hosts matching this `GLOB`")
 	fs.StringVar(&o.vm, "vm", "", "copy only snapshots of VMs matching this `GLOB`")
 	fs.StringVar(&o.maxAge, "max-age", "", "copy only snapshots younger than this `DURATION` (e.g. 720h)")
@@ -126,23 +131,35 @@ func cmdSync(args []string) int {
 }
 
 func (o *syncOpts) request() (apiv1.SyncRequest, error) {
-	if o.from == "" || o.fromTokenFile == "" {
-		return apiv1.SyncRequest{}, usageErrorf("sync needs --from URL and --from-token-file FILE")
+	peer, file, flag := o.from, o.fromTokenFile, "--from"
+	if o.to != "" || o.toTokenFile != "" {
+		if o.from != "" || o.fromTokenFile != "" {
+			return apiv1.SyncRequest{}, usageErrorf("sync takes --from or --to, not both")
+		}
+		peer, file, flag = o.to, o.toTokenFile, "--to"
 	}
-	from, err := parseServer(o.from, false)
-	if err != nil {
-		return apiv1.SyncRequest{}, errors.New(strings.Replace(err.Error(), "--server", "--from", 1))
+	if peer == "" || file == "" {
+		return apiv1.SyncRequest{}, usageErrorf("sync needs --from URL and --from-token-file FILE, or --to URL and --to-token-file FILE")
 	}
-	b, err := os.ReadFile(o.fromTokenFile)
+	u, err := parseServer(peer, false)
 	if err != nil {
-		return apiv1.SyncRequest{}, usageErrorf("--from-token-file: %v", errText(err))
+		return apiv1.SyncRequest{}, usageErrorf("%s %q: want SCHEME://HOST[:PORT] of a server (%v)", flag, peer, errText(err))
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return apiv1.SyncRequest{}, usageErrorf("%s-token-file: %v", flag, errText(err))
 	}
 	rate, err := parseRate(o.limitRate)
 	if err != nil {
 		return apiv1.SyncRequest{}, err
 	}
-	return apiv1.SyncRequest{Source: from, SourceToken: strings.TrimSpace(string(b)), Host: o.host, VM: o.vm,
-		MaxAge: o.maxAge, RateLimit: rate, Parallel: o.parallel, KeepProtected: o.keepProtected}, nil
+	req := apiv1.SyncRequest{Host: o.host, VM: o.vm, MaxAge: o.maxAge, RateLimit: rate, Parallel: o.parallel, KeepProtected: o.keepProtected}
+	if flag == "--to" {
+		req.Target, req.TargetToken = u, strings.TrimSpace(string(b))
+	} else {
+		req.Source, req.SourceToken = u, strings.TrimSpace(string(b))
+	}
+	return req, nil
 }
 
 // waitSync polls the job until it ends, writing its progress to stderr.

@@ -198,3 +198,70 @@ func TestSyncSourceKilled(t *testing.T) {
 }
 
 func repoFilter() repo.Filter { return repo.Filter{} }
+
+// TestSyncPushKilled: the source binary pushes with `sync --to` to a
+// target server with a push token, is killed with SIGKILL mid-push, and
+// pushes again after its restart: the target lists no partial snapshot
+// after the kill, and the second push sends only what the target lacks.
+func TestSyncPushKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills the real binary mid-sync")
+	}
+	dir := t.TempDir()
+	source := startServer(t, dir)
+	disk := filepath.Join(dir, "big.raw")
+	data := randomFile(t, disk, 40<<20)
+	if _, _, code := cli(t, source, "", "backup", "--host", "HV01", "--vm", "FS01", disk); code != 0 {
+		t.Fatal("backup to the source failed")
+	}
+	var st apiv1.Stats
+	if err := source.client().DoJSON(context.Background(), http.MethodGet, "/api/v1/stats", nil, &st); err != nil {
+		t.Fatal(err)
+	}
+	target := testserver.Start(t, testserver.Options{Encrypted: true})
+	_, tok, err := target.Tokens.Create(apiv1.RolePush, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokFile := filepath.Join(dir, "target.token")
+	if err := os.WriteFile(tokFile, []byte(tok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"sync", "--to", target.URL, "--to-token-file", tokFile, "--limit-rate", "16M", "--json"}
+	if _, _, code := cli(t, source, "", append(args, "--detach")...); code != 0 {
+		t.Fatal("sync --to --detach failed")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for n, _, _, _ := target.Repo.Counts(); n == 0; n, _, _, _ = target.Repo.Counts() {
+		if time.Now().After(deadline) {
+			t.Fatal("the target stored nothing")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	source.kill()
+	if snaps, _ := target.Repo.Snapshots(repoFilter()); len(snaps) != 0 {
+		t.Fatalf("the killed push left %d snapshots", len(snaps))
+	}
+	source = startServer(t, dir)
+	// The target finishes the requests that were in flight at the kill
+	// (their packs upload in the background): count what it holds once
+	// that settled.
+	time.Sleep(300 * time.Millisecond)
+	stored, _, _, _ := target.Repo.Counts()
+	out, _, code := cli(t, source, "", args...)
+	var job apiv1.JobRecord
+	if code != 0 || json.Unmarshal([]byte(out), &job) != nil || job.Sync == nil {
+		t.Fatalf("second push: exit %d: %s", code, out)
+	}
+	if job.Sync.Snapshots != 1 || job.Sync.ChunksSent != int64(st.Chunks-stored) || job.Sync.ChunksSkipped != int64(stored) {
+		t.Fatalf("second push: %+v, want 1 snapshot and %d chunks sent (%d stored before the kill)", job.Sync, st.Chunks-stored, stored)
+	}
+	snaps, err := target.Repo.Snapshots(repoFilter())
+	if err != nil || len(snaps) != 1 {
+		t.Fatalf("%d snapshots on the target (%v)", len(snaps), err)
+	}
+	var buf bytes.Buffer
+	if _, err := target.Client("").Restore(context.Background(), snaps[0].ID, "big.raw", "raw", &buf, nil); err != nil || !bytes.Equal(buf.Bytes(), data) {
+		t.Fatalf("restore of the pushed copy: %v", err)
+	}
+}

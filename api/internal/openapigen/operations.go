@@ -660,7 +660,7 @@ func operations() []op {
 			desc:    "Who the cookie's session is and its CSRF token (the page cannot read the HttpOnly cookie), or logged_in false without a live session.",
 			answers: []answer{ok[apiv1.UISession](200, "The session, or logged_in false.", uiSessionExample)},
 		},
-	}, replicationOperations()...)
+	}, append(replicationOperations(), pushOperations()...)...)
 }
 
 // restoreOp is a restore, GET or HEAD.

@@ -88,3 +88,92 @@ func replicationOperations() []op {
 		},
 	}
 }
+
+// pushOperations are the routes a target serves another server's push
+// sync job through.
+func pushOperations() []op {
+	pushers := []apiv1.Role{admin, apiv1.RolePush}
+	importID := pathParam("import", "The import's id, as beginning it answered.")
+	noImport := fail(404, "No such import (ended, or idle for more than 10 minutes).", apiv1.CodeNotFound)
+	state := func(desc string) answer { return ok[apiv1.PushState](200, desc, `{"state":"ok"}`) }
+	return []op{
+		{
+			method: "POST", path: "/api/v1/replication/push/", id: "pushBegin", tag: "replication", roles: pushers,
+			summary: "Begin a pushed import of one snapshot",
+			desc:    "The pusher describes its repository (id and ID scheme); the answer names the import and describes this one. At most 16 imports at once.",
+			body:    &reqBody{required: true, content: []content{jsonBody[apiv1.PushBegin]("")}},
+			answers: []answer{
+				ok[apiv1.PushBegun](200, "The import.", ""),
+				fail(400, "No source repository id.", apiv1.CodeBadName),
+				fail(503, "Too many imports in flight.", apiv1.CodeBusy),
+				errJSONBody, errTooLarge,
+			},
+		},
+		{
+			method: "POST", path: "/api/v1/replication/push/has", id: "pushHas", tag: "replication", roles: pushers,
+			summary: "Whether this repository holds a copy of a source's snapshot",
+			body:    &reqBody{required: true, content: []content{jsonBody[apiv1.PushSnapshot]("")}},
+			answers: []answer{state("`absent`, `listed` (and whether protected) or `forgotten` (copied, then removed by this repository's retention)."),
+				fail(400, "Not a snapshot id.", apiv1.CodeBadRequest), errJSONBody, errTooLarge},
+		},
+		{
+			method: "POST", path: "/api/v1/replication/push/protect", id: "pushProtect", tag: "replication", roles: pushers,
+			summary: "Protect the copy of a source's snapshot",
+			body:    &reqBody{required: true, content: []content{jsonBody[apiv1.PushSnapshot]("")}},
+			answers: []answer{state("Protected."), fail(400, "Not a snapshot id.", apiv1.CodeBadRequest),
+				fail(403, "The snapshot is not a copy from that source.", apiv1.CodeForbidden),
+				fail(404, "No such snapshot.", apiv1.CodeUnknownSnapshot), errJSONBody, errTooLarge},
+		},
+		{
+			method: "POST", path: "/api/v1/replication/push/{import}/lookup", id: "pushLookup", tag: "replication", roles: pushers,
+			summary: "This repository's chunks of source chunk IDs",
+			params:  []*Parameter{importID},
+			body:    &reqBody{required: true, content: []content{jsonBody[apiv1.PushLookup]("")}},
+			answers: []answer{ok[apiv1.PushIDs](200, "One ID per ID asked, empty for unknown.", ""),
+				fail(400, "More than 4096 IDs, or one that is not 64 hex digits.", apiv1.CodeBadRequest), noImport, errJSONBody, errTooLarge},
+		},
+		{
+			method: "POST", path: "/api/v1/replication/push/{import}/chunks", id: "pushChunks", tag: "replication", roles: pushers,
+			summary: "Store chunks",
+			desc:    "A chunk stream as the source's chunk route sends it (at most 256 frames); each chunk is hashed here and stored as this repository's own.",
+			params:  []*Parameter{importID},
+			body:    &reqBody{required: true, content: []content{{mediaType: "application/octet-stream", schema: binary("The chunk frames.")}}},
+			answers: []answer{ok[apiv1.PushIDs](200, "This repository's ID of each chunk, and the bytes stored new.", ""),
+				fail(400, "A malformed or cut stream, or a chunk that does not match a source ID this repository can check.", apiv1.CodeBadRequest, apiv1.CodeTruncatedBody, apiv1.CodeCorruptData),
+				noImport, fail(503, "The storage backend failed.", apiv1.CodeStorage)},
+		},
+		{
+			method: "POST", path: "/api/v1/replication/push/{import}/settle", id: "pushSettle", tag: "replication", roles: pushers,
+			summary: "Make the chunks stored so far durable",
+			params:  []*Parameter{importID},
+			answers: []answer{state("Durable and indexed."), noImport, fail(503, "The storage backend failed.", apiv1.CodeStorage)},
+		},
+		{
+			method: "PUT", path: "/api/v1/replication/push/{import}/maps/{i}", id: "pushMap", tag: "replication", roles: pushers,
+			summary: "A disk map of the snapshot to commit",
+			desc:    "Disk `i` (in the manifest's order) in this repository's chunk IDs, encoded (SVDM); at most 2 GiB.",
+			params:  []*Parameter{importID, {Name: "i", In: "path", Required: true, Description: "The disk's index in the manifest (0 to 63).", Schema: &Schema{Type: "integer", Minimum: ptr[int64](0)}}},
+			body:    &reqBody{required: true, content: []content{{mediaType: "application/octet-stream", schema: binary("The disk map.")}}},
+			answers: []answer{state("Kept for the commit."), fail(400, "A bad index or a disk map that does not decode.", apiv1.CodeBadRequest),
+				fail(413, "A disk map over 2 GiB.", apiv1.CodeBodyTooLarge), noImport},
+		},
+		{
+			method: "POST", path: "/api/v1/replication/push/{import}/commit", id: "pushCommit", tag: "replication", roles: pushers,
+			summary: "Commit the snapshot",
+			desc: "Stores the disk maps, the writer metadata document and the manifest (the source's id, session and receipt), then commits the snapshot, " +
+				"in the durability order of a backup. A snapshot held or forgotten here answers its state and stores nothing.",
+			params:  []*Parameter{importID},
+			body:    &reqBody{required: true, content: []content{jsonBody[apiv1.PushCommit]("")}},
+			answers: []answer{state("`ok`: committed; `listed` or `forgotten`: not stored."),
+				fail(400, "No manifest, or disk maps missing.", apiv1.CodeBadRequest),
+				fail(500, "A chunk a disk map names is not stored.", apiv1.CodeCorruptData), noImport,
+				fail(503, "The storage backend failed.", apiv1.CodeStorage)},
+		},
+		{
+			method: "DELETE", path: "/api/v1/replication/push/{import}/", id: "pushEnd", tag: "replication", roles: pushers,
+			summary: "End an import",
+			params:  []*Parameter{importID},
+			answers: []answer{state("Ended (also when it was not open).")},
+		},
+	}
+}
