@@ -56,7 +56,9 @@ func (l Local) Has(source, id string) (repo.ReplicaState, bool, error) {
 }
 
 // Protect marks id protected.
-func (l Local) Protect(ctx context.Context, _, id string) error { return l.R.SetProtected(ctx, id, true) }
+func (l Local) Protect(ctx context.Context, _, id string) error {
+	return l.R.SetProtected(ctx, id, true)
+}
 
 // Begin starts a repo.Import.
 func (l Local) Begin(_ context.Context, src apiv1.ReplicationInfo) (Import, error) {

@@ -162,8 +162,8 @@ func pushOperations() []op {
 			summary: "Commit the snapshot",
 			desc: "Stores the disk maps, the writer metadata document and the manifest (the source's id, session and receipt), then commits the snapshot, " +
 				"in the durability order of a backup. A snapshot held or forgotten here answers its state and stores nothing.",
-			params:  []*Parameter{importID},
-			body:    &reqBody{required: true, content: []content{jsonBody[apiv1.PushCommit]("")}},
+			params: []*Parameter{importID},
+			body:   &reqBody{required: true, content: []content{jsonBody[apiv1.PushCommit]("")}},
 			answers: []answer{state("`ok`: committed; `listed` or `forgotten`: not stored."),
 				fail(400, "No manifest, or disk maps missing.", apiv1.CodeBadRequest),
 				fail(500, "A chunk a disk map names is not stored.", apiv1.CodeCorruptData), noImport,
