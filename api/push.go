@@ -32,7 +32,7 @@ import (
 // Bounds of pushes.
 const (
 	maxPushImports  = 16
-	maxPushDisks    = 64
+	maxPushDisks    = 256
 	maxPushMap      = 2 << 30
 	maxPushCommit   = 4*repo.MaxWriterMetadata/3 + 64<<20
 	maxPushChunkReq = apiv1.MaxChunksPerRequest * (apiv1.MaxChunkFrame + chunk.IDSize + 4)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/diskmap"
@@ -45,8 +46,8 @@ func Run(ctx context.Context, src Source, dst Target, o Options, limit *Limiter)
 		if !o.selected(m.Host, m.VM, m.Time) {
 			continue
 		}
-		if !repo.ValidSnapshotID(m.ID) {
-			return c.stats(), fmt.Errorf("source: snapshot id %q is not one", m.ID)
+		if err := validManifest(m); err != nil {
+			return c.stats(), fmt.Errorf("source: %w", err)
 		}
 		state, prot, err := dst.Has(info.RepositoryID, m.ID)
 		if err != nil {
@@ -135,4 +136,46 @@ func (cp *copier) snapshot(ctx context.Context, dst Target, info apiv1.Replicati
 	}
 	committed = true
 	return nil
+}
+
+// validManifest checks what a target takes as names from a source's
+// manifest: the snapshot id (an object name), host, VM and disk names (in
+// routes and listings), as an upload would have been checked.
+func validManifest(m *repo.Manifest) error {
+	if !repo.ValidSnapshotID(m.ID) {
+		return fmt.Errorf("snapshot id %q is not one", m.ID)
+	}
+	for _, n := range []string{m.Host, m.VM} {
+		if !validName(n) {
+			return fmt.Errorf("snapshot %s: host or VM name %q", m.ID, n)
+		}
+	}
+	seen := map[string]bool{}
+	for _, d := range m.Disks {
+		if !validName(d.Name) || seen[d.Name] {
+			return fmt.Errorf("snapshot %s: disk name %q", m.ID, d.Name)
+		}
+		seen[d.Name] = true
+	}
+	if len(m.Disks) == 0 || len(m.Disks) > maxDisks {
+		return fmt.Errorf("snapshot %s: %d disks", m.ID, len(m.Disks))
+	}
+	return nil
+}
+
+// maxDisks bounds the disks of a snapshot copied (as a session's).
+const maxDisks = 256
+
+// validName is the rule of the API's names: 1 to 128 bytes of UTF-8
+// without control characters, "/", "\\" or ":", not "." or "..".
+func validName(s string) bool {
+	if s == "" || len(s) > 128 || s == "." || s == ".." || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == '/' || r == '\\' || r == ':' {
+			return false
+		}
+	}
+	return true
 }

@@ -152,7 +152,7 @@ func pushOperations() []op {
 			method: "PUT", path: "/api/v1/replication/push/{import}/maps/{i}", id: "pushMap", tag: "replication", roles: pushers,
 			summary: "A disk map of the snapshot to commit",
 			desc:    "Disk `i` (in the manifest's order) in this repository's chunk IDs, encoded (SVDM); at most 2 GiB.",
-			params:  []*Parameter{importID, {Name: "i", In: "path", Required: true, Description: "The disk's index in the manifest (0 to 63).", Schema: &Schema{Type: "integer", Minimum: ptr[int64](0)}}},
+			params:  []*Parameter{importID, {Name: "i", In: "path", Required: true, Description: "The disk's index in the manifest (0 to 255).", Schema: &Schema{Type: "integer", Minimum: ptr[int64](0)}}},
 			body:    &reqBody{required: true, content: []content{{mediaType: "application/octet-stream", schema: binary("The disk map.")}}},
 			answers: []answer{state("Kept for the commit."), fail(400, "A bad index or a disk map that does not decode.", apiv1.CodeBadRequest),
 				fail(413, "A disk map over 2 GiB.", apiv1.CodeBodyTooLarge), noImport},
