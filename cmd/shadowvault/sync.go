@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/shadowvault/shadowvault/apiv1"
+	"github.com/shadowvault/shadowvault/replicate"
+	"github.com/shadowvault/shadowvault/repo"
 )
 
 var syncCmd = command{
@@ -33,6 +35,9 @@ type syncOpts struct {
 	cf                  clientFlags
 	from, fromTokenFile string
 	to, toTokenFile     string
+	fromRepo, fromState string // the offline form
+	repo, state         string
+	rate                int64
 	host, vm, maxAge    string
 	limitRate           string
 	parallel            int
@@ -55,6 +60,12 @@ func syncFlags() (*flag.FlagSet, *syncOpts) {
 	fs.IntVar(&o.parallel, "parallel", 4, "chunk requests in flight (1 to 32)")
 	fs.BoolVar(&o.keepProtected, "keep-protected", false, "protect a copy when the source's snapshot is protected")
 	fs.BoolVar(&o.detach, "detach", false, "start the job and print its id without waiting")
+	fs.StringVar(&o.fromRepo, "from-repo", "", "offline: copy from the repository at `PATH|s3://...` (its server stopped) into --repo")
+	fs.StringVar(&o.fromState, "from-state", "", "offline: the source repository's state `DIR` (default as serve)")
+	fs.StringVar(&o.repo, "repo", "", "offline: the target repository `PATH|s3://...` (its server stopped)")
+	fs.StringVar(&o.state, "state", "", "offline: the target's state `DIR` (default as serve)")
+	registerKeyFlags(fs, false)
+	registerS3Flags(fs)
 	fs.BoolVar(&o.json, "json", false, jsonHelp)
 	return fs, o
 }
@@ -88,6 +99,12 @@ func cmdSync(args []string) int {
 	fs, o := syncFlags()
 	if pos := parseArgs(fs, args); len(pos) != 0 {
 		return fail(usageErrorf("sync takes no arguments"))
+	}
+	if o.fromRepo != "" || o.repo != "" {
+		if o.fromRepo == "" || o.repo == "" || o.from != "" || o.to != "" {
+			return fail(usageErrorf("the offline sync takes --from-repo and --repo (and neither --from nor --to)"))
+		}
+		return o.syncOffline()
 	}
 	req, err := o.request()
 	if err != nil {
@@ -191,16 +208,46 @@ func printSync(j apiv1.JobDetail) {
 	t.row("job\t%s", j.ID)
 	t.row("result\t%s", j.Result)
 	if st := j.Sync; st != nil {
-		t.row("source\t%s (%s)", st.Source, st.URL)
-		t.row("snapshots copied\t%d", st.Snapshots)
-		t.row("snapshots present\t%d", st.SnapshotsSkipped)
-		t.row("chunks sent\t%d", st.ChunksSent)
-		t.row("chunks skipped\t%d", st.ChunksSkipped)
-		t.row("bytes sent\t%s", humanBytes(st.BytesSent))
-		t.row("bytes stored\t%s", humanBytes(st.BytesStored))
+		syncRows(t, *st)
 	}
 	if !j.End.IsZero() {
 		t.row("took\t%s", j.End.Sub(j.Start).Round(time.Millisecond))
 	}
 	t.end()
+}
+
+func syncRows(t *table, st apiv1.SyncStats) {
+	t.row("source\t%s %s", st.Source, st.URL)
+	t.row("snapshots copied\t%d", st.Snapshots)
+	t.row("snapshots present\t%d", st.SnapshotsSkipped)
+	t.row("chunks sent\t%d", st.ChunksSent)
+	t.row("chunks skipped\t%d", st.ChunksSkipped)
+	t.row("bytes sent\t%s", humanBytes(st.BytesSent))
+	t.row("bytes stored\t%s", humanBytes(st.BytesStored))
+}
+
+func printSyncStats(st repo.SyncStats) {
+	t := newTable()
+	syncRows(t, syncStatsToWire(st))
+	t.end()
+}
+
+func syncStatsToWire(st repo.SyncStats) apiv1.SyncStats {
+	return apiv1.SyncStats{Source: st.Source, URL: st.URL, Snapshots: st.Snapshots, SnapshotsSkipped: st.SnapshotsSkipped,
+		ChunksSent: st.ChunksSent, ChunksSkipped: st.ChunksSkipped, BytesSent: st.BytesSent, BytesStored: st.BytesStored}
+}
+
+// options are the selection and tuning of the offline form.
+func (o *syncOpts) options() (replicate.Options, error) {
+	ro := replicate.Options{Host: o.host, VM: o.vm, Parallel: o.parallel, KeepProtected: o.keepProtected}
+	if o.maxAge != "" {
+		d, err := time.ParseDuration(o.maxAge)
+		if err != nil || d <= 0 {
+			return ro, usageErrorf("--max-age %q: want a duration such as 720h", o.maxAge)
+		}
+		ro.MaxAge = d
+	}
+	rate, err := parseRate(o.limitRate)
+	o.rate = rate
+	return ro, err
 }

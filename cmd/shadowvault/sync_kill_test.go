@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -263,5 +264,44 @@ func TestSyncPushKilled(t *testing.T) {
 	var buf bytes.Buffer
 	if _, err := target.Client("").Restore(context.Background(), snaps[0].ID, "big.raw", "raw", &buf, nil); err != nil || !bytes.Equal(buf.Bytes(), data) {
 		t.Fatalf("restore of the pushed copy: %v", err)
+	}
+}
+
+// TestSyncOffline: `sync --from-repo A --repo B` with both servers
+// stopped copies A's snapshots into B (each opened with the master key
+// its server cached in the state directory; different keys), and B's
+// server then restores them; a second run copies nothing.
+func TestSyncOffline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the real binary, two repositories")
+	}
+	dirA, dirB := t.TempDir(), t.TempDir()
+	a := startServer(t, dirA)
+	disk := filepath.Join(dirA, "d.raw")
+	data := randomFile(t, disk, 6<<20)
+	if _, _, code := cli(t, a, "", "backup", "--host", "HV01", "--vm", "VM1", disk); code != 0 {
+		t.Fatal("backup failed")
+	}
+	a.kill()
+	b := startServer(t, dirB)
+	b.kill()
+	args := []string{"sync", "--from-repo", filepath.Join(dirA, "data"), "--repo", filepath.Join(dirB, "data"), "--json"}
+	run := func() apiv1.SyncStats {
+		out, err := exec.Command(binary, args...).Output()
+		var st apiv1.SyncStats
+		if err != nil || json.Unmarshal(out, &st) != nil {
+			t.Fatalf("offline sync: %v: %s", err, out)
+		}
+		return st
+	}
+	if st := run(); st.Snapshots != 1 || st.ChunksSent == 0 {
+		t.Fatalf("offline sync: %+v", st)
+	}
+	if st := run(); st.Snapshots != 0 || st.SnapshotsSkipped != 1 || st.ChunksSent != 0 {
+		t.Fatalf("second offline sync: %+v", st)
+	}
+	b = startServer(t, dirB)
+	if n := checkAllSnapshots(t, b, map[string][]byte{"d.raw": data}); n != 1 {
+		t.Fatalf("%d snapshots on the target", n)
 	}
 }
