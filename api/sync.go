@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path"
@@ -53,13 +55,22 @@ func (s *Server) startSync(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	o, err := syncOptions(req)
+	id, err := s.beginSync(repo.TriggerOf(r.Context()), req)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	// Pull from a source server into this repository, or push this
-	// repository's snapshots to a target server.
+	writeJSON(w, http.StatusAccepted, apiv1.SyncStarted{Job: id})
+}
+
+// beginSync checks req and starts its job, pulling from a source server
+// into this repository or pushing this repository's snapshots to a
+// target server, and returns the job's id.
+func (s *Server) beginSync(trigger repo.JobTrigger, req apiv1.SyncRequest) (string, error) {
+	o, err := syncOptions(req)
+	if err != nil {
+		return "", err
+	}
 	peer := req.Source
 	var src replicate.Source = &replicate.HTTPSource{URL: req.Source, Token: req.SourceToken, HTTP: &http.Client{}}
 	var dst replicate.Target = replicate.Local{R: s.repo}
@@ -69,16 +80,41 @@ func (s *Server) startSync(w http.ResponseWriter, r *http.Request) {
 		dst = &replicate.HTTPTarget{HTTPSource: replicate.HTTPSource{URL: req.Target, Token: req.TargetToken, HTTP: &http.Client{}}}
 	}
 	if !s.syncs.begin(peer) {
-		writeError(w, r, errf(http.StatusConflict, apiv1.CodeSyncRunning, "a sync with "+peer+" is running"))
-		return
+		return "", errf(http.StatusConflict, apiv1.CodeSyncRunning, "a sync with "+peer+" is running")
 	}
-	job := s.repo.BeginSyncJob(repo.TriggerOf(r.Context()), peer)
+	job := s.repo.BeginSyncJob(trigger, peer)
 	o.Logger = job.Logger()
 	go func() {
 		defer s.syncs.end(peer)
 		s.runSync(context.Background(), job, src, dst, peer, req.RateLimit, o)
 	}()
-	writeJSON(w, http.StatusAccepted, apiv1.SyncStarted{Job: job.ID()})
+	return job.ID(), nil
+}
+
+// ScheduleSync runs the sync req every interval until ctx ends (serve
+// --sync-job); a run still going when the next is due is not doubled.
+func (s *Server) ScheduleSync(ctx context.Context, req apiv1.SyncRequest, every time.Duration) error {
+	if every <= 0 {
+		return errors.New("sync schedule: the interval must be positive")
+	}
+	if _, err := syncOptions(req); err != nil {
+		return fmt.Errorf("sync schedule: %w", err)
+	}
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := s.beginSync(repo.TriggerSchedule, req); err != nil {
+				s.log.Warn("scheduled sync not started", "source", req.Source, "target", req.Target, "err", err)
+			}
+		}
+	}()
+	return nil
 }
 
 // runSync runs one sync job to its end.

@@ -305,3 +305,55 @@ func TestSyncOffline(t *testing.T) {
 		t.Fatalf("%d snapshots on the target", n)
 	}
 }
+
+// TestSyncSchedule: serve --sync-job FILE --sync-interval runs the pull by
+// itself: the snapshot arrives, and the job history holds scheduled sync
+// jobs, the later ones copying nothing.
+func TestSyncSchedule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the real binary")
+	}
+	dir := t.TempDir()
+	src := testserver.Start(t, testserver.Options{Encrypted: true})
+	disk := filepath.Join(dir, "d.raw")
+	randomFile(t, disk, 2<<20)
+	rc, err := agent.Backup(context.Background(), src.Client(""), agent.BackupOptions{
+		Host: "HV01", VM: "VM1", Type: "full", Consistency: "application", Disks: []string{disk},
+		ReceiptKey: hex.EncodeToString(src.Key), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tok, err := src.Tokens.Create(apiv1.RoleReplication, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, _ := json.Marshal(apiv1.SyncRequest{Source: src.URL, SourceToken: tok})
+	jobFile := filepath.Join(dir, "sync.json")
+	if err := os.WriteFile(jobFile, job, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := startServerArgs(t, dir, "--sync-job", jobFile, "--sync-interval", "200ms")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var list apiv1.JobList
+		if err := target.client().DoJSON(context.Background(), http.MethodGet, "/api/v1/jobs?kind=sync&result=success", nil, &list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Jobs) >= 2 {
+			last := list.Jobs[0] // newest first
+			if last.Trigger != apiv1.TriggerSchedule || last.Sync == nil || last.Sync.ChunksSent != 0 || last.Sync.SnapshotsSkipped != 1 {
+				t.Fatalf("the latest scheduled sync: %+v %+v", last, last.Sync)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d scheduled syncs succeeded", len(list.Jobs))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var m apiv1.Snapshot
+	if err := target.client().DoJSON(context.Background(), http.MethodGet, "/api/v1/snapshots/"+rc.Snapshot, nil, &m); err != nil || m.Replica == nil {
+		t.Fatalf("the copy on the target: %v %+v", err, m.Replica)
+	}
+}
