@@ -2,6 +2,9 @@ package replicate_test
 
 import (
 	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/zeebo/blake3"
@@ -73,6 +76,20 @@ func TestSyncTwoServers(t *testing.T) {
 		t.Fatalf("third sync: %+v, want nothing copied", j.Sync)
 	}
 	check(t, dst)
+
+	// Metrics: what was sent and skipped, and the last success, per source.
+	_, _, body := call(t, dst.URL, http.MethodGet, "/metrics", dst.AdminToken, nil)
+	id := src.Repo.Config().ID
+	for _, want := range []string{
+		fmt.Sprintf(`shadowvault_sync_chunks_sent_total{source="%s"} %d`, id, int64(len(first))+fresh),
+		fmt.Sprintf(`shadowvault_sync_chunks_skipped_total{source="%s"} %d`, id, int64(len(second))-fresh),
+		`shadowvault_sync_bytes_sent_total{source="` + id + `"}`,
+		`shadowvault_sync_last_success_timestamp_seconds{source="` + id + `"}`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 // assertCopy restores both disks of snapshot id on s, in the original
