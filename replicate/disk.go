@@ -44,7 +44,7 @@ func (cp *copier) disk(ctx context.Context, im Import, d repo.ManifestDisk) (*di
 	var need []chunk.ID
 	for start := 0; start < len(order); start += lookupGroup {
 		group := order[start:min(start+lookupGroup, len(order))]
-		err := im.Lookup(group, cp.identity, func(i int, dst chunk.ID, ok bool) {
+		err := im.Lookup(ctx, group, cp.identity, func(i int, dst chunk.ID, ok bool) {
 			if !ok {
 				need = append(need, group[i])
 				return

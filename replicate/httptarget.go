@@ -72,9 +72,9 @@ func (t *HTTPTarget) Info(ctx context.Context) (apiv1.ReplicationInfo, error) {
 }
 
 // Has asks the target what it knows of a snapshot of source.
-func (t *HTTPTarget) Has(source, id string) (repo.ReplicaState, bool, error) {
+func (t *HTTPTarget) Has(ctx context.Context, source, id string) (repo.ReplicaState, bool, error) {
 	var st apiv1.PushState
-	err := t.postJSON(context.Background(), http.MethodPost, "/api/v1/replication/push/has", apiv1.PushSnapshot{Source: source, Snapshot: id}, &st)
+	err := t.postJSON(ctx, http.MethodPost, "/api/v1/replication/push/has", apiv1.PushSnapshot{Source: source, Snapshot: id}, &st)
 	if err != nil {
 		return 0, false, err
 	}
@@ -109,7 +109,7 @@ type httpImport struct {
 	path string
 }
 
-func (h *httpImport) Lookup(srcs []chunk.ID, _ bool, fn func(i int, dst chunk.ID, ok bool)) error {
+func (h *httpImport) Lookup(ctx context.Context, srcs []chunk.ID, _ bool, fn func(i int, dst chunk.ID, ok bool)) error {
 	for start := 0; start < len(srcs); start += apiv1.MaxPushLookup {
 		group := srcs[start:min(start+apiv1.MaxPushLookup, len(srcs))]
 		req := apiv1.PushLookup{IDs: make([]string, len(group))}
@@ -117,7 +117,7 @@ func (h *httpImport) Lookup(srcs []chunk.ID, _ bool, fn func(i int, dst chunk.ID
 			req.IDs[i] = id.String()
 		}
 		var out apiv1.PushIDs
-		if err := h.t.postJSON(context.Background(), http.MethodPost, h.path+"/lookup", req, &out); err != nil {
+		if err := h.t.postJSON(ctx, http.MethodPost, h.path+"/lookup", req, &out); err != nil {
 			return err
 		}
 		if len(out.IDs) != len(group) {

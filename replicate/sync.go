@@ -49,7 +49,7 @@ func Run(ctx context.Context, src Source, dst Target, o Options, limit *Limiter)
 		if err := validManifest(m); err != nil {
 			return c.stats(), fmt.Errorf("source: %w", err)
 		}
-		state, prot, err := dst.Has(info.RepositoryID, m.ID)
+		state, prot, err := dst.Has(ctx, info.RepositoryID, m.ID)
 		if err != nil {
 			return c.stats(), err
 		}

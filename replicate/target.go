@@ -15,7 +15,7 @@ type Target interface {
 	Fingerprint(ctx context.Context) (string, error)
 	// Has tells whether the target lists snapshot id of source (and
 	// whether it is protected there), or copied it before and forgot it.
-	Has(source, id string) (repo.ReplicaState, bool, error)
+	Has(ctx context.Context, source, id string) (repo.ReplicaState, bool, error)
 	// Protect marks the target's copy of snapshot id of source protected.
 	Protect(ctx context.Context, source, id string) error
 	// Begin starts storing one snapshot copied from the source src
@@ -23,12 +23,13 @@ type Target interface {
 	Begin(ctx context.Context, src apiv1.ReplicationInfo) (Import, error)
 }
 
-// Import stores one snapshot on a target; *repo.Import is one. Save is
+// Import stores one snapshot on a target (a repo.Import, or one held by a
+// push target over HTTP). Save is
 // called from several goroutines at once.
 type Import interface {
 	// Lookup finds the target's chunk for each source ID (identity: both
 	// compute IDs alike).
-	Lookup(srcs []chunk.ID, identity bool, fn func(i int, dst chunk.ID, ok bool)) error
+	Lookup(ctx context.Context, srcs []chunk.ID, identity bool, fn func(i int, dst chunk.ID, ok bool)) error
 	// Ref records a dependency on a chunk Lookup found.
 	Ref(dst chunk.ID)
 	// Save stores a chunk's plaintext and returns its target ID, and the
@@ -51,7 +52,7 @@ var _ Target = Local{}
 func (l Local) Fingerprint(context.Context) (string, error) { return Fingerprint(l.R.IDs()), nil }
 
 // Has looks id up in the catalogue and the record of copies.
-func (l Local) Has(source, id string) (repo.ReplicaState, bool, error) {
+func (l Local) Has(_ context.Context, source, id string) (repo.ReplicaState, bool, error) {
 	return l.R.ReplicaOf(source, id)
 }
 
@@ -62,5 +63,17 @@ func (l Local) Protect(ctx context.Context, _, id string) error {
 
 // Begin starts a repo.Import.
 func (l Local) Begin(_ context.Context, src apiv1.ReplicationInfo) (Import, error) {
-	return l.R.BeginImport(src.RepositoryID)
+	im, err := l.R.BeginImport(src.RepositoryID)
+	if err != nil {
+		return nil, err
+	}
+	return localImport{im}, nil
+}
+
+// localImport is a repo.Import as an Import.
+type localImport struct{ *repo.Import }
+
+// Lookup asks the repository's index and replica map.
+func (l localImport) Lookup(_ context.Context, srcs []chunk.ID, identity bool, fn func(int, chunk.ID, bool)) error {
+	return l.Import.Lookup(srcs, identity, fn)
 }
