@@ -24,8 +24,7 @@ type Target interface {
 }
 
 // Import stores one snapshot on a target (a repo.Import, or one held by a
-// push target over HTTP). Save is
-// called from several goroutines at once.
+// push target over HTTP). Save is called from several goroutines at once.
 type Import interface {
 	// Lookup finds the target's chunk for each source ID (identity: both
 	// compute IDs alike).

@@ -137,23 +137,29 @@ func (im *Import) Ref(dst chunk.ID) {
 }
 
 // recordLate records the late aliases whose chunks are indexed; with wait
-// it waits for every one first.
+// it waits for every one first (never holding im.mu while it waits).
 func (im *Import) recordLate(wait bool) {
 	im.mu.Lock()
-	var ready []index.Alias
-	keep := im.late[:0]
-	for _, la := range im.late {
-		if la.pe != nil && !wait && !la.pe.settled() {
-			keep = append(keep, la)
-			continue
-		}
-		if la.pe != nil && la.pe.wait(context.Background()) != nil {
-			continue
-		}
-		ready = append(ready, la.a)
-	}
-	im.late = keep
+	late := im.late
+	im.late = nil
 	im.mu.Unlock()
+	var ready []index.Alias
+	var keep []lateAlias
+	for _, la := range late {
+		switch {
+		case la.pe == nil:
+			ready = append(ready, la.a)
+		case !wait && !la.pe.settled():
+			keep = append(keep, la)
+		case la.pe.wait(context.Background()) == nil:
+			ready = append(ready, la.a)
+		}
+	}
+	if len(keep) > 0 {
+		im.mu.Lock()
+		im.late = append(im.late, keep...)
+		im.mu.Unlock()
+	}
 	if err := im.r.idx.PutAliases(ready); err != nil {
 		im.r.log.Error("replica map: entries not recorded (a later sync fetches those chunks again)", "source", im.source, "err", err)
 	}
