@@ -2,9 +2,11 @@ package replicate_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/internal/miniotest"
@@ -40,8 +42,10 @@ func TestSyncKeepsWhatTheSourceForgot(t *testing.T) {
 	if st, code, _ := call(t, src.URL, http.MethodDelete, "/api/v1/snapshots/"+rc1.Snapshot, src.AdminToken, nil); st != http.StatusOK {
 		t.Fatalf("forget on the source: %d %s", st, code)
 	}
-	if st, code, data := call(t, src.URL, http.MethodPost, "/api/v1/prune", src.AdminToken, apiv1.PruneRequest{Grace: "0s"}); st != http.StatusOK {
-		t.Fatalf("prune on the source: %d %s %s", st, code, data)
+	st, code, data := call(t, src.URL, http.MethodPost, "/api/v1/prune", src.AdminToken, apiv1.PruneRequest{Grace: "1ns"})
+	var pr apiv1.PruneResult
+	if err := json.Unmarshal(data, &pr); st != http.StatusOK || err != nil || pr.BytesFreed == 0 {
+		t.Fatalf("prune on the source: %d %s %s: want bytes freed", st, code, data)
 	}
 	if _, err := src.Repo.Snapshot(rc1.Snapshot); err == nil {
 		t.Fatal("the source still lists the forgotten snapshot")
@@ -196,4 +200,56 @@ func TestSyncToMinIO(t *testing.T) {
 	if j := syncJob(t, dst, req); j.Sync.ChunksSent != 0 || j.Sync.SnapshotsSkipped != 1 {
 		t.Fatalf("sync after restart: %+v", j.Sync)
 	}
+}
+
+// TestSyncDuringPrune: prunes (a grace of 1ns) run on the target again and again
+// while a sync stores into it; the copy is whole and the target checks
+// clean.
+func TestSyncDuringPrune(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two servers, a few seconds")
+	}
+	src := testserver.Start(t, testserver.Options{Encrypted: true})
+	dst := testserver.Start(t, testserver.Options{Encrypted: true, PackSize: 1 << 20})
+	v := newVM(t, 51, 0, 12<<20)
+	rc := backup(t, src, "HV01", "VM1", writeFile(t, v.dir+"/d.raw", v.data))
+	st, code, data := call(t, dst.URL, http.MethodPost, "/api/v1/sync", dst.AdminToken,
+		apiv1.SyncRequest{Source: src.URL, SourceToken: replicationToken(t, src), RateLimit: 3 << 20, Parallel: 2})
+	if st != http.StatusAccepted {
+		t.Fatalf("sync: %d %s %s", st, code, data)
+	}
+	var started apiv1.SyncStarted
+	if err := json.Unmarshal(data, &started); err != nil {
+		t.Fatal(err)
+	}
+	prunes := 0
+	for jobRunning(t, dst, started.Job) {
+		if st, code, data := call(t, dst.URL, http.MethodPost, "/api/v1/prune", dst.AdminToken, apiv1.PruneRequest{Grace: "1ns"}); st != http.StatusOK {
+			t.Fatalf("prune: %d %s %s", st, code, data)
+		}
+		prunes++
+		time.Sleep(50 * time.Millisecond)
+	}
+	j := waitJob(t, dst.URL, dst.AdminToken, started.Job)
+	if j.Sync.Snapshots != 1 {
+		t.Fatalf("sync: %+v", j.Sync)
+	}
+	if prunes < 2 {
+		t.Fatalf("only %d prunes ran during the sync", prunes)
+	}
+	if got := restore(t, dst, rc.Snapshot, "d.raw", "raw"); string(got) != string(v.data) {
+		t.Fatal("the copy differs")
+	}
+	check(t, dst)
+}
+
+// jobRunning reports whether job id on s still runs.
+func jobRunning(t *testing.T, s *testserver.Server, id string) bool {
+	t.Helper()
+	_, _, data := call(t, s.URL, http.MethodGet, "/api/v1/jobs/"+id, s.AdminToken, nil)
+	var j apiv1.JobRecord
+	if err := json.Unmarshal(data, &j); err != nil {
+		t.Fatal(err)
+	}
+	return j.Result == apiv1.JobRunning
 }
