@@ -362,6 +362,7 @@ func init() {
 	wire[apiv1.Receipt]()
 	wire[apiv1.ReceiptKey]()
 	wire[apiv1.RepairResult]()
+	wire[apiv1.RevertResult]()
 	wire[apiv1.Role]()
 	wire[apiv1.Session]()
 	wire[apiv1.SessionInfo]()

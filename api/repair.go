@@ -32,6 +32,26 @@ func (s *Server) repairIndex(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, RebuildResult(st))
 }
 
+// repairVersions gives the objects the catalogue needs their locked
+// version back: POST /api/v1/repair/versions.
+func (s *Server) repairVersions(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), maintenanceTimeout)
+	defer cancel()
+	res, err := s.repo.RevertLocked(ctx)
+	if errors.Is(err, repo.ErrNotLocked) {
+		err = errf(http.StatusConflict, apiv1.CodeNotLocked, err.Error())
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := apiv1.RevertResult{Reverted: map[string]int{}, Seconds: res.Seconds}
+	for t, n := range res.Reverted {
+		out.Reverted[string(t)] = n
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 // check checks the repository: POST /api/v1/check. It answers 200 whether
 // or not damage was found; "ok" tells which, and "damaged" names each
 // snapshot disk that cannot be restored in full.

@@ -197,6 +197,7 @@ func (s *Server) Handler() http.Handler {
 		r.With(allow(apiv1.RoleAdmin)).Get("/tokens", s.listTokens)
 		r.With(allow(apiv1.RoleAdmin)).Delete("/tokens/{id}", s.revokeToken)
 		r.With(allow(apiv1.RoleAdmin)).Post("/repair/index", s.repairIndex)
+		r.With(allow(apiv1.RoleAdmin)).Post("/repair/versions", s.repairVersions)
 		r.With(allow(apiv1.RoleAdmin)).Post("/check", s.check)
 		r.With(allow(apiv1.RoleAdmin)).Post("/sync", s.startSync)
 		r.Route("/replication/push", s.pushRoutes)

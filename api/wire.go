@@ -42,11 +42,15 @@ func snapshotToWire(m *repo.Manifest) apiv1.Snapshot {
 }
 
 func snapshotSummaryToWire(m *repo.Manifest) apiv1.SnapshotSummary {
-	return apiv1.SnapshotSummary{
+	out := apiv1.SnapshotSummary{
 		ID: m.ID, Host: m.Host, VM: m.VM, Time: m.Time.Format(time.RFC3339),
 		BackupType: m.BackupType, Consistency: m.Consistency, LogicalBytes: m.LogicalBytes(),
 		Disks: wireSlice(m.Disks, snapshotDiskToWire),
 	}
+	if t := m.Receipt.ImmutableUntil; !t.IsZero() {
+		out.ImmutableUntil = t.Format(time.RFC3339)
+	}
+	return out
 }
 
 func snapshotDiskToWire(d repo.ManifestDisk) apiv1.SnapshotDisk {

@@ -132,11 +132,17 @@ func TestWireMatchesRecords(t *testing.T) {
 				Consistency  receipt.Consistency `json:"consistency"`
 				LogicalBytes int64               `json:"logical_bytes"`
 				Disks        []repo.ManifestDisk `json:"disks"`
+				// The receipt's Object Lock date, when it has one.
+				ImmutableUntil string `json:"immutable_until,omitempty"`
 			}
-			sameJSON(t, "snapshot summary", summary{
+			want := summary{
 				ID: m.ID, Host: m.Host, VM: m.VM, Time: m.Time.Format("2006-01-02T15:04:05Z07:00"),
 				BackupType: m.BackupType, Consistency: m.Consistency, LogicalBytes: m.LogicalBytes(), Disks: m.Disks,
-			}, snapshotSummaryToWire(&m))
+			}
+			if t := m.Receipt.ImmutableUntil; !t.IsZero() {
+				want.ImmutableUntil = t.Format("2006-01-02T15:04:05Z07:00")
+			}
+			sameJSON(t, "snapshot summary", want, snapshotSummaryToWire(&m))
 			sameJSON(t, "policy", p, policyToWire(p))
 			if got := policyFromWire(policyToWire(p)); got != p {
 				t.Errorf("policy %+v comes back as %+v", p, got)

@@ -54,6 +54,7 @@ const (
 	CodeUnknownPolicy    Code = "UNKNOWN_POLICY"   // a schedule names a retention policy that is not stored
 	CodeInventoryLimit   Code = "INVENTORY_TOO_LARGE"
 	CodeBusy             Code = "REPOSITORY_BUSY" // maintenance while backups are in flight
+	CodeNotLocked        Code = "NOT_LOCKED"      // an Object Lock operation on a repository that does not lock
 	CodeStorage          Code = "STORAGE_ERROR"
 	CodeCorruptData      Code = "CORRUPT_DATA"
 	CodeJobNotFound      Code = "JOB_NOT_FOUND" // no job of that id in the history
@@ -110,7 +111,7 @@ var codes = []Code{
 	CodeBadSchedule,
 	CodeUnknownPolicy,
 	CodeInventoryLimit,
-	CodeBusy,
+	CodeBusy, CodeNotLocked,
 	CodeStorage,
 	CodeCorruptData,
 	CodeJobNotFound,

@@ -28,6 +28,17 @@ type PruneResult struct {
 	LiveChunks      int     `json:"live_chunks"`
 	BytesFreed      int64   `json:"bytes_freed"`
 	Seconds         float64 `json:"seconds"`
+	// Under S3 Object Lock a removed object is hidden at once and its
+	// bytes stay until its retention passes; every prune then deletes
+	// what has become free. BytesPurged is what this prune deleted of
+	// objects removed before (and now), BytesLocked what still waits,
+	// until LockedUntil at the earliest.
+	BytesPurged int64 `json:"bytes_purged,omitempty"`
+	// LocksExtended counts the objects of kept snapshots whose lock this
+	// prune extended to its time plus the lock period.
+	LocksExtended int       `json:"locks_extended,omitempty"`
+	BytesLocked   int64     `json:"bytes_locked,omitempty"`
+	LockedUntil   time.Time `json:"locked_until,omitzero"`
 }
 
 // CheckRequest is the body of POST /api/v1/check; an empty body checks
@@ -128,4 +139,11 @@ type Stats struct {
 // Health is the answer to GET /healthz.
 type Health struct {
 	Status string `json:"status"`
+}
+
+// RevertResult is the answer to POST /api/v1/repair/versions: how many
+// objects of each type got their first (locked) version back.
+type RevertResult struct {
+	Reverted map[string]int `json:"reverted"`
+	Seconds  float64        `json:"seconds"`
 }

@@ -26,6 +26,9 @@ type SnapshotSummary struct {
 	// Protected: no retention policy removes the snapshot (PUT
 	// .../protected); left out when false.
 	Protected bool `json:"protected,omitempty"`
+	// ImmutableUntil (RFC 3339) is when the snapshot's Object Lock ends,
+	// as its receipt says; left out for a repository that does not lock.
+	ImmutableUntil string `json:"immutable_until,omitempty"`
 }
 
 // Snapshot is a snapshot's manifest as a client sees it: GET

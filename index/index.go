@@ -38,7 +38,7 @@ var (
 	bucketJobs    = []byte("jobs")
 	bucketJobLogs = []byte("joblogs")
 	allBuckets    = [][]byte{bucketMeta, bucketChunks, bucketPacks, bucketSnapshots, bucketSessions, bucketTokens,
-		bucketPolicies, bucketProtected, bucketOrphans, bucketForgets, bucketSchedules, bucketInventory, bucketJobs, bucketJobLogs}
+		bucketPolicies, bucketProtected, bucketOrphans, bucketForgets, bucketSchedules, bucketInventory, bucketJobs, bucketJobLogs, bucketLocks}
 )
 
 // SchemaVersion is the layout of the buckets; it is checked at Open.

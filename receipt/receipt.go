@@ -40,7 +40,12 @@ type Receipt struct {
 	TruncateLogs bool        `json:"truncate_logs"`
 	Disks        []Disk      `json:"disks"`
 	CommittedAt  time.Time   `json:"committed_at"`
-	Signature    string      `json:"signature,omitempty"`
+	// ImmutableUntil is set by a server whose storage locks objects (S3
+	// Object Lock): until then no credential can delete or change what
+	// the snapshot needs. Receipts without it are signed over the same
+	// fields as ever.
+	ImmutableUntil time.Time `json:"immutable_until,omitzero"`
+	Signature      string    `json:"signature,omitempty"`
 }
 
 // ErrBadSignature is returned when a receipt does not verify.

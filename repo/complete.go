@@ -181,6 +181,13 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 		}
 		rc.Disks = append(rc.Disks, rd)
 	}
+	// The objects the snapshot needs are locked at least as long as the
+	// receipt says, before the manifest can list it.
+	if l := backend.LockerOf(r.be); l != nil {
+		if err := r.lockSnapshot(ctx, l, disks, m, &rc); err != nil {
+			return nil, err
+		}
+	}
 	if err := receipt.Sign(&rc, r.key); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -82,11 +83,16 @@ type packer struct {
 	slots   chan struct{} // upload concurrency
 	uploads sync.WaitGroup
 	scratch sync.Pool
+	// spillDir, if set, holds the packs being filled and uploaded
+	// (spill.go); spills maps each file-backed writer to its file.
+	spillDir string
+	spills   map[*pack.Writer]*spillFile // guarded by mu
 }
 
-func newPacker(be backend.Backend, codec pack.Codec, idx *index.Index, target, parallel int, log *slog.Logger, now func() time.Time) *packer {
+func newPacker(be backend.Backend, codec pack.Codec, idx *index.Index, target, parallel int, log *slog.Logger, now func() time.Time, spillDir string) *packer {
 	return &packer{
 		be: be, codec: codec, idx: idx, target: target, log: log, now: now,
+		spillDir: spillDir, spills: make(map[*pack.Writer]*spillFile),
 		reserved: make(map[chunk.ID]*pending), storing: make(map[chunk.ID]int),
 		removing: make(map[chunk.ID]chan struct{}),
 		slots:    make(chan struct{}, parallel),
@@ -152,7 +158,7 @@ func (p *packer) saveAs(ctx context.Context, id chunk.ID, data []byte, alias *in
 
 	p.mu.Lock()
 	if p.cur == nil {
-		p.cur = p.codec.NewWriter(p.target)
+		p.cur = p.newWriterLocked()
 		p.curState = &packState{done: make(chan struct{})}
 	}
 	p.cur.Add(id, stored, len(data), c)
@@ -179,6 +185,21 @@ func (p *packer) saveAs(ctx context.Context, id chunk.ID, data []byte, alias *in
 		}
 	}
 	return n, pe, nil
+}
+
+// newWriterLocked starts a pack: in a spill file when the packer has a
+// spill directory and the file can be made, else in memory. p.mu is held.
+func (p *packer) newWriterLocked() *pack.Writer {
+	if p.spillDir != "" {
+		sf, err := newSpillFile(p.spillDir)
+		if err == nil {
+			w := p.codec.NewFileWriter(sf.f)
+			p.spills[w] = sf
+			return w
+		}
+		p.log.Warn("pack kept in memory", "err", err)
+	}
+	return p.codec.NewWriter(p.target)
 }
 
 func (p *packer) detachLocked() (*pack.Writer, *packState, []*pending) {
@@ -230,9 +251,26 @@ func (p *packer) upload(ctx context.Context, w *pack.Writer, s *packState, ids [
 func (p *packer) write(w *pack.Writer, aliases []index.Alias) error {
 	start := time.Now()
 	entries := append([]pack.Entry(nil), w.Entries()...)
-	data, name, err := w.Finish()
-	if err != nil {
-		return err
+	var body io.ReadSeeker
+	var size int64
+	var name chunk.ID
+	if w.File() != nil {
+		p.mu.Lock()
+		sf := p.spills[w]
+		delete(p.spills, w)
+		p.mu.Unlock()
+		defer sf.close()
+		var err error
+		if size, name, err = w.FinishFile(); err != nil {
+			return err
+		}
+		body = sf.f
+	} else {
+		data, id, err := w.Finish()
+		if err != nil {
+			return err
+		}
+		body, size, name = bytes.NewReader(data), int64(len(data)), id
 	}
 	p.mu.Lock()
 	for ch := p.removing[name]; ch != nil; ch = p.removing[name] {
@@ -252,15 +290,15 @@ func (p *packer) write(w *pack.Writer, aliases []index.Alias) error {
 	h := backend.Handle{Type: backend.TypePack, Name: name.String()}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	if err := p.be.Put(ctx, h, bytes.NewReader(data), int64(len(data))); err != nil {
+	if err := p.be.Put(ctx, h, body, size); err != nil {
 		p.log.Error("pack upload failed", "pack", name.Short(), "err", err)
 		return fmt.Errorf("store pack: %w", err)
 	}
-	if err := p.idx.AddPackAliased(name, int64(len(data)), indexEntries(entries), aliases, p.now()); err != nil {
+	if err := p.idx.AddPackAliased(name, size, indexEntries(entries), aliases, p.now()); err != nil {
 		p.log.Error("pack index commit failed", "pack", name.Short(), "err", err)
 		return fmt.Errorf("index pack: %w", err)
 	}
-	p.log.Debug("pack stored", "pack", name.Short(), "chunks", len(entries), "bytes", len(data), "took", time.Since(start))
+	p.log.Debug("pack stored", "pack", name.Short(), "chunks", len(entries), "bytes", size, "took", time.Since(start))
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/index"
+	"github.com/shadowvault/shadowvault/repo/backend"
 )
 
 // PruneOptions tune a prune.
@@ -34,6 +35,17 @@ type PruneResult struct {
 	LiveChunks      int     `json:"live_chunks"`
 	BytesFreed      int64   `json:"bytes_freed"`
 	Seconds         float64 `json:"seconds"`
+	// Under S3 Object Lock a removed object is hidden at once and its
+	// bytes stay until its retention passes; every prune then deletes
+	// what has become free. BytesPurged is what this prune deleted of
+	// objects removed before (and now), BytesLocked what still waits,
+	// until LockedUntil at the earliest.
+	BytesPurged int64 `json:"bytes_purged,omitempty"`
+	// LocksExtended counts the objects of kept snapshots whose lock this
+	// prune extended to its time plus the lock period.
+	LocksExtended int       `json:"locks_extended,omitempty"`
+	BytesLocked   int64     `json:"bytes_locked,omitempty"`
+	LockedUntil   time.Time `json:"locked_until,omitzero"`
 }
 
 // packUse is how much of a pack is still referenced.
@@ -82,6 +94,12 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 		return res, fmt.Errorf("prune: %w", err)
 	}
 	ph.done("uses")
+	if l := backend.LockerOf(r.be); l != nil {
+		if res.LocksExtended, err = r.renewLocks(ctx, l, uses, maps, now); err != nil {
+			return res, fmt.Errorf("prune: %w", err)
+		}
+		ph.done("locks")
+	}
 	var remove, rewrite []chunk.ID
 	for id, u := range uses {
 		if !u.info.Created.IsZero() && now.Sub(u.info.Created) < o.Grace {
@@ -133,9 +151,16 @@ func (r *Repository) Prune(ctx context.Context, o PruneOptions) (PruneResult, er
 	}
 	res.OrphansDeleted, res.DiskMapsDeleted, res.BytesFreed = oc.packs, oc.maps, res.BytesFreed+oc.freed
 	ph.done("orphans")
+	if l := backend.LockerOf(r.be); l != nil {
+		if err := r.purge(ctx, l, &res); err != nil {
+			return res, fmt.Errorf("prune: %w", err)
+		}
+		ph.done("purge")
+	}
 	res.Seconds = time.Since(start).Seconds()
 	r.log.Info("prune done", "packs_deleted", res.PacksDeleted, "packs_rewritten", res.PacksRewritten,
 		"orphans_deleted", res.OrphansDeleted, "bytes_freed", res.BytesFreed, "live_chunks", res.LiveChunks,
+		"bytes_purged", res.BytesPurged, "bytes_locked", res.BytesLocked,
 		"took", time.Since(start).Round(time.Millisecond), slog.Group("phases", ph.took...))
 	return res, nil
 }

@@ -104,7 +104,12 @@ func cmdBackup(args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	log.Info("backup complete: receipt verified", "snapshot", rc.Snapshot, "truncate_logs", rc.TruncateLogs)
+	if rc.ImmutableUntil.IsZero() {
+		log.Info("backup complete: receipt verified", "snapshot", rc.Snapshot, "truncate_logs", rc.TruncateLogs)
+	} else {
+		log.Info("backup complete: receipt verified", "snapshot", rc.Snapshot, "truncate_logs", rc.TruncateLogs,
+			"immutable_until", rc.ImmutableUntil)
+	}
 	return printJSON(rc)
 }
 

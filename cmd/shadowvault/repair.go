@@ -23,7 +23,7 @@ import (
 )
 
 var (
-	repairCmd = command{name: "repair", args: "index", summary: "repair the repository"}
+	repairCmd = command{name: "repair", args: "index|versions", summary: "repair the repository"}
 
 	repairIndexCmd = command{
 		name:    "repair index",
@@ -58,6 +58,9 @@ func repairFlags() (*flag.FlagSet, *repairOpts) {
 // cmdRepair runs `shadowvault repair index`.
 func cmdRepair(args []string) int {
 	sub, rest := subverb(args)
+	if sub == "versions" {
+		return cmdRepairVersions(rest)
+	}
 	if sub != "index" {
 		return groupUsage(&repairCmd, sub)
 	}

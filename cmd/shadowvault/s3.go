@@ -32,6 +32,9 @@ var s3Flags struct {
 	tls, insecure        bool
 	createBucket         bool
 	maxConns             int
+	// objectLock is --object-lock as given (an age; empty: no lock).
+	objectLock, lockMode string
+	lockSlack            time.Duration
 }
 
 // registerS3Flags adds the --s3-* flags to fs. Empty flags fall back to the
@@ -46,6 +49,35 @@ func registerS3Flags(fs *flag.FlagSet) {
 	fs.BoolVar(&f.insecure, "s3-insecure", false, "accept any TLS certificate (testing only)")
 	fs.BoolVar(&f.createBucket, "s3-create-bucket", false, "create the bucket if it does not exist")
 	fs.IntVar(&f.maxConns, "s3-max-conns", s3.DefaultMaxConns, "most connections (`N`) open to the S3 server")
+	fs.StringVar(&f.objectLock, "object-lock", "", "S3 Object Lock: every snapshot is immutable for this `AGE` (30d, 720h) after its commit; the bucket must have Object Lock (one --s3-create-bucket makes is)")
+	fs.StringVar(&f.lockMode, "object-lock-mode", "compliance", "`compliance` (nobody can delete a locked object early) or governance (a user with the bypass permission can)")
+	fs.DurationVar(&f.lockSlack, "object-lock-slack", 24*time.Hour, "added to every retention date, so that a reused pack's lock is extended at most once per `DURATION`")
+}
+
+// errLocalLock refuses --object-lock for a local repository.
+var errLocalLock = usageErrorf("--object-lock needs an S3 repository (s3://bucket/prefix); a local directory cannot lock its files")
+
+// lockAsked reports whether --object-lock asks for a lock.
+func lockAsked() bool { return s3Flags.objectLock != "" && s3Flags.objectLock != "off" }
+
+// lockPolicy reads the --object-lock flags.
+func lockPolicy() (backend.LockPolicy, error) {
+	f := s3Flags
+	if !lockAsked() {
+		return backend.LockPolicy{}, nil
+	}
+	period, err := parseAge(f.objectLock)
+	if err != nil || period <= 0 {
+		return backend.LockPolicy{}, usageErrorf("--object-lock %q: want an age such as 30d or 720h", f.objectLock)
+	}
+	mode, err := backend.ParseLockMode(f.lockMode)
+	if err != nil {
+		return backend.LockPolicy{}, usageErrorf("--object-lock-mode: %v", err)
+	}
+	if f.lockSlack < 0 {
+		return backend.LockPolicy{}, usageErrorf("--object-lock-slack must not be negative")
+	}
+	return backend.LockPolicy{Mode: mode, Period: period, Slack: f.lockSlack}, nil
 }
 
 // uploadParallelism is repo.Options.ParallelUploads for the repository at
@@ -76,6 +108,9 @@ func s3Config(url string) (s3.Config, error) {
 	}
 	cfg.UseTLS, cfg.InsecureSkipVerify = f.tls, f.insecure
 	cfg.CreateBucket, cfg.MaxConns = f.createBucket, f.maxConns
+	if cfg.Lock, err = lockPolicy(); err != nil {
+		return cfg, err
+	}
 	cfg = s3.ConfigFromEnv(cfg)
 	if cfg.AccessKey == "" || cfg.SecretKey == "" {
 		return cfg, fmt.Errorf("s3 repository %s: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or --s3-access-key and --s3-secret-key)", url)
@@ -98,6 +133,11 @@ func openS3(ctx context.Context, url string) (backend.Backend, string, error) {
 		return nil, "", fmt.Errorf("open %s: %w", url, err)
 	}
 	slog.Info("s3 repository", "where", be.String(), "max_conns", cfg.MaxConns)
+	if cfg.Lock.Enabled() {
+		slog.Info("object lock", "mode", cfg.Lock.Mode, "period", cfg.Lock.Period, "slack", cfg.Lock.Slack)
+	} else if on, err := be.BucketLocks(octx); err == nil && on {
+		slog.Warn("the bucket has Object Lock but --object-lock is not given: new snapshots are not immutable")
+	}
 	return retry.New(be, retry.Options{Notify: logRetry}), defaultS3State, nil
 }
 

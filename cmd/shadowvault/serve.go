@@ -88,6 +88,12 @@ func cmdServe(args []string) int {
 	if jobHistoryKeep, err = parseAge(jobHistory); err != nil || jobHistoryKeep <= 0 {
 		return fail(usageErrorf("serve: --job-history %q: want an age such as 30d or 720h", jobHistory))
 	}
+	if _, err := lockPolicy(); err != nil {
+		return fail(err)
+	}
+	if lockAsked() && !strings.HasPrefix(o.repoPath, "s3://") {
+		return fail(errLocalLock)
+	}
 	tlsFiles = [2]string{o.tlsCert, o.tlsKey}
 	tuneMemory(o.memLimit)
 	log := newLogger(level)
@@ -143,6 +149,9 @@ func openBackend(ctx context.Context, path string) (backend.Backend, string, err
 	if strings.HasPrefix(path, "s3://") {
 		return openS3(ctx, path)
 	}
+	if lockAsked() {
+		return nil, "", errLocalLock
+	}
 	be, err := local.Open(path)
 	return be, path, err
 }
@@ -183,7 +192,7 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 	}
 	defer idx.Close()
 	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: key, SessionLease: lease, ParallelUploads: uploadParallelism(repoPath),
-		JobHistory: jobHistoryKeep, MasterKey: master})
+		JobHistory: jobHistoryKeep, MasterKey: master, SpillDir: filepath.Join(state, "spill")})
 	if err != nil {
 		return err
 	}

@@ -78,6 +78,7 @@ func commandList() []section {
 			{&pruneCmd, flagsOf(pruneFlags)},
 			{&checkCmd, flagsOf(checkFlags)},
 			{&repairIndexCmd, flagsOf(repairFlags)},
+			{&repairVersionsCmd, flagsOf(repairVersionsFlags)},
 			{&syncCmd, flagsOf(syncFlags)},
 			{&jobsCmd, flagsOf(jobsFlags)},
 			{&jobsShowCmd, flagsOf(jobsShowFlags)},

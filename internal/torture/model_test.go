@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/shadowvault/shadowvault/receipt"
 )
@@ -62,6 +63,7 @@ type counters struct {
 type world struct {
 	mu        sync.Mutex
 	pub       ed25519.PublicKey   // the receipt key, from the first start
+	lock      time.Duration       // the Object Lock period (0: none)
 	sessions  map[string]*session // by session id
 	bySnap    map[string]*session // receipted sessions, by snapshot id
 	forgotten map[string]int      // snapshot -> kill number of a 2xx forget
@@ -122,7 +124,7 @@ func (w *world) liveSnapshots(host, vm string) []string {
 
 // receipted records a receipt; it returns the problems with it.
 func (w *world) receipted(s *session, raw []byte, rc receipt.Receipt, afterKill bool) []string {
-	probs := checkReceipt(s, rc, w.pub)
+	probs := checkReceipt(s, rc, w.pub, w.lock)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s.state, s.rcRaw, s.rc = sessReceipted, raw, rc
@@ -137,7 +139,7 @@ func (w *world) receipted(s *session, raw []byte, rc receipt.Receipt, afterKill 
 // checkReceipt checks a receipt against the session and the receipt key:
 // the signature, and what the agent checks before it tells VSS the backup
 // is complete (every stream's size and BLAKE3).
-func checkReceipt(s *session, rc receipt.Receipt, pub ed25519.PublicKey) []string {
+func checkReceipt(s *session, rc receipt.Receipt, pub ed25519.PublicKey, lock time.Duration) []string {
 	var p []string
 	bad := func(format string, args ...any) {
 		p = append(p, fmt.Sprintf("receipt of session %s (snapshot %s): ", s.id, rc.Snapshot)+fmt.Sprintf(format, args...))
@@ -154,6 +156,9 @@ func checkReceipt(s *session, rc receipt.Receipt, pub ed25519.PublicKey) []strin
 	}
 	if rc.Snapshot == "" {
 		bad("no snapshot id")
+	}
+	if want := rc.CommittedAt.Add(lock); lock > 0 && !rc.ImmutableUntil.Equal(want) || lock == 0 && !rc.ImmutableUntil.IsZero() {
+		bad("immutable_until %v, want %v (committed_at + the lock period %v)", rc.ImmutableUntil, want, lock)
 	}
 	if len(rc.Disks) != len(s.disks) {
 		bad("%d disks, the session uploaded %d", len(rc.Disks), len(s.disks))

@@ -39,12 +39,17 @@ func buildBinary(dir string) (string, error) {
 // and again on one repository. Its stdout and stderr go to logPath.
 type server struct {
 	bin, repoDir, logPath string
-	packSize              int
-	addr                  string
-	cmd                   *exec.Cmd
-	exited                chan struct{} // closed when cmd has been waited for
-	killed                bool          // the test killed or stopped it
-	starts                int
+	// stateDir is --state (empty: the repository directory holds it);
+	// args are more serve flags and env more environment variables (an
+	// S3 repository's).
+	stateDir  string
+	args, env []string
+	packSize  int
+	addr      string
+	cmd       *exec.Cmd
+	exited    chan struct{} // closed when cmd has been waited for
+	killed    bool          // the test killed or stopped it
+	starts    int
 }
 
 func freeAddr() (string, error) {
@@ -84,8 +89,13 @@ func (s *server) startOnce() error {
 	defer logf.Close() // the child has its own descriptor
 	s.starts++
 	fmt.Fprintf(logf, "=== torture: start #%d on %s at %s\n", s.starts, s.addr, time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(s.bin, "serve", "--repo", s.repoDir, "--listen", s.addr,
-		"--session-lease", "1m", "--init-pack-size", strconv.Itoa(s.packSize), "--memory-limit", "512")
+	args := []string{"serve", "--repo", s.repoDir, "--listen", s.addr,
+		"--session-lease", "1m", "--init-pack-size", strconv.Itoa(s.packSize), "--memory-limit", "512"}
+	if s.stateDir != "" {
+		args = append(args, "--state", s.stateDir)
+	}
+	cmd := exec.Command(s.bin, append(args, s.args...)...)
+	cmd.Env = append(os.Environ(), s.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return err
@@ -160,7 +170,11 @@ func (s *server) url() string { return "http://" + s.addr }
 
 // adminToken reads the token the first start wrote.
 func (s *server) adminToken() (string, error) {
-	b, err := os.ReadFile(filepath.Join(s.repoDir, "admin.token"))
+	dir := s.repoDir
+	if s.stateDir != "" {
+		dir = s.stateDir
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "admin.token"))
 	return strings.TrimSpace(string(b)), err
 }
 

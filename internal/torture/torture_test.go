@@ -34,6 +34,7 @@ type run struct {
 	t        *testing.T
 	seed     uint64
 	kills    int
+	name     string // the -run pattern that replays it
 	dir      string
 	srv      *server
 	w        *world
@@ -51,15 +52,24 @@ func TestTorture(t *testing.T) {
 	if testing.Short() {
 		t.Skip("torture test: kills a real server many times; skipped with -short")
 	}
-	seed := envInt(t, "SHADOWVAULT_TORTURE_SEED", rand.Uint64()>>1)
 	kills := int(envInt(t, "SHADOWVAULT_TORTURE_KILLS", 50))
-	t.Logf("seed %d, %d kills; replay with SHADOWVAULT_TORTURE_SEED=%d SHADOWVAULT_TORTURE_KILLS=%d go test -count=1 -v -run Torture ./internal/torture/",
-		seed, kills, seed, kills)
+	torture(t, kills, "TestTorture$", 0, func(dir string) *server {
+		return &server{repoDir: filepath.Join(dir, "repo")}
+	})
+}
+
+// torture runs the workload on the server newServer describes (its
+// repository and flags; binary, log and pack size are set here), killing
+// it kills times. name is the -run pattern that replays the run.
+func torture(t *testing.T, kills int, name string, lock time.Duration, newServer func(dir string) *server) {
+	seed := envInt(t, "SHADOWVAULT_TORTURE_SEED", rand.Uint64()>>1)
+	t.Logf("seed %d, %d kills; replay with SHADOWVAULT_TORTURE_SEED=%d SHADOWVAULT_TORTURE_KILLS=%d go test -count=1 -v -run '%s' ./internal/torture/",
+		seed, kills, seed, kills, name)
 	dir, err := os.MkdirTemp("", "shadowvault-torture-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ru := &run{t: t, seed: seed, kills: kills, dir: dir, start: time.Now(), w: newWorld(), pool: newPool(seed), tm: &timing{},
+	ru := &run{t: t, seed: seed, kills: kills, name: name, dir: dir, start: time.Now(), w: newWorld(), pool: newPool(seed), tm: &timing{},
 		keepOn: os.Getenv("SHADOWVAULT_TORTURE_KEEP_GOING") != "", reported: map[string]bool{}, ops: map[string]bool{}}
 	ops := os.Getenv("SHADOWVAULT_TORTURE_OPS")
 	if ops == "" {
@@ -87,7 +97,9 @@ func TestTorture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ru.srv = &server{bin: bin, repoDir: filepath.Join(dir, "repo"), logPath: filepath.Join(dir, "server.log"), packSize: packSize}
+	ru.w.lock = lock
+	ru.srv = newServer(dir)
+	ru.srv.bin, ru.srv.logPath, ru.srv.packSize = bin, filepath.Join(dir, "server.log"), packSize
 	t.Cleanup(ru.srv.kill)
 	ru.startServer(0)
 	if ru.token, err = ru.srv.adminToken(); err != nil {
@@ -252,8 +264,8 @@ func (ru *run) report(n int, viol []string) {
 func (ru *run) fatal(n int, format string, args ...any) {
 	ru.t.Helper()
 	ru.summary(time.Since(ru.start))
-	ru.t.Fatalf("%s\nreplay: SHADOWVAULT_TORTURE_SEED=%d SHADOWVAULT_TORTURE_KILLS=%d go test -count=1 -v -run Torture ./internal/torture/ (timing differs between runs)\nserver log %s, last 100 lines:\n%s",
-		fmt.Sprintf(format, args...), ru.seed, max(n, 1), ru.srv.logPath, tail(ru.srv.logPath, 100))
+	ru.t.Fatalf("%s\nreplay: SHADOWVAULT_TORTURE_SEED=%d SHADOWVAULT_TORTURE_KILLS=%d go test -count=1 -v -run '%s' ./internal/torture/ (timing differs between runs)\nserver log %s, last 100 lines:\n%s",
+		fmt.Sprintf(format, args...), ru.seed, max(n, 1), ru.name, ru.srv.logPath, tail(ru.srv.logPath, 100))
 }
 
 func (ru *run) summary(took time.Duration) {
@@ -292,7 +304,7 @@ func (ru *run) enoughHappened() {
 		{"backup", "incremental uploads", st.incrementals, st.kills / 5},
 		{"forget", "snapshots forgotten", st.forgotten, st.kills / 5},
 		{"prune", "prunes that deleted or rewrote packs", st.prunesEffective, st.kills / 10},
-		{"repair", "index repairs", st.repairs, st.kills / 10},
+		{"repair", "index repairs", st.repairs, st.kills / 25},
 		{"backup", "kills during a complete", st.killsDuring["complete"], st.kills / 20},
 		{"prune", "kills during a prune", st.killsDuring["prune"], st.kills / 20},
 		{"repair", "kills during an index repair", st.killsDuring["repair"], st.kills / 20},

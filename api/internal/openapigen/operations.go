@@ -499,6 +499,18 @@ func operations() []op {
 			},
 		},
 		{
+			method: "POST", path: "/api/v1/repair/versions", id: "repairVersions", tag: "maintenance", roles: []apiv1.Role{admin},
+			summary: "Give the objects the catalogue needs their locked versions back (S3 Object Lock)",
+			desc: "For each pack the index lists and each listed snapshot's manifest, disk maps and writer metadata, and the config, makes the first stored version " +
+				"current again where someone with the bucket's credentials hid it behind a delete marker or wrote a new version over it. " +
+				"Key slots come back only when none is left in sight. Pruned packs and forgotten manifests stay removed. Run a check afterwards.",
+			answers: []answer{
+				ok[apiv1.RevertResult](200, "How many objects of each type were reverted.", `{"reverted":{"config":0,"snapshots":2,"diskmaps":2,"metadata":0,"packs":5},"seconds":0.3}`),
+				fail(409, "The repository's storage does not lock objects.", apiv1.CodeNotLocked),
+				fail(503, "The storage backend failed.", apiv1.CodeStorage),
+			},
+		},
+		{
 			method: "POST", path: "/api/v1/repair/index", id: "repairIndex", tag: "maintenance", roles: []apiv1.Role{admin},
 			summary: "Rebuild the index and catalogue from the backend",
 			desc: "Reads every pack trailer and manifest, then swaps the index in one transaction: a kill at any moment leaves the old index or the new one. " +

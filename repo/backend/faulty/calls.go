@@ -10,14 +10,14 @@ import (
 
 // enter counts a call of op, waits for its gate and latency, and returns
 // the fault that applies to it, if any.
-func (f *Backend) enter(ctx context.Context, op Op) (*Fault, error) {
+func (f *Backend) enter(ctx context.Context, op Op, t backend.Type) (*Fault, error) {
 	f.mu.Lock()
 	f.calls[op]++
 	call := f.calls[op]
 	gate, latency := f.gates[op], f.latency
 	var fault *Fault
 	for i := range f.faults[op] {
-		if f.faults[op][i].covers(call) {
+		if f.faults[op][i].covers(call) && (f.faults[op][i].Type == "" || f.faults[op][i].Type == t) {
 			ft := f.faults[op][i]
 			fault = &ft
 			break
@@ -46,7 +46,7 @@ func (f *Backend) enter(ctx context.Context, op Op) (*Fault, error) {
 
 // Put stores through the inner backend unless a fault says otherwise.
 func (f *Backend) Put(ctx context.Context, h backend.Handle, r io.ReadSeeker, size int64) error {
-	fault, err := f.enter(ctx, OpPut)
+	fault, err := f.enter(ctx, OpPut, h.Type)
 	switch {
 	case err != nil:
 		return err
@@ -62,7 +62,7 @@ func (f *Backend) Put(ctx context.Context, h backend.Handle, r io.ReadSeeker, si
 
 // ReadAt reads through the inner backend unless a fault says otherwise.
 func (f *Backend) ReadAt(ctx context.Context, h backend.Handle, p []byte, off int64) (int, error) {
-	fault, err := f.enter(ctx, OpReadAt)
+	fault, err := f.enter(ctx, OpReadAt, h.Type)
 	switch {
 	case err != nil:
 		return 0, err
@@ -86,7 +86,7 @@ func (f *Backend) ReadAt(ctx context.Context, h backend.Handle, p []byte, off in
 
 // Stat asks the inner backend unless a fault says otherwise.
 func (f *Backend) Stat(ctx context.Context, h backend.Handle) (backend.ObjectInfo, error) {
-	fault, err := f.enter(ctx, OpStat)
+	fault, err := f.enter(ctx, OpStat, h.Type)
 	switch {
 	case err != nil:
 		return backend.ObjectInfo{}, err
@@ -103,7 +103,7 @@ func (f *Backend) Stat(ctx context.Context, h backend.Handle) (backend.ObjectInf
 // List lists through the inner backend unless a fault says otherwise. With
 // After, the whole listing is delivered and then fails.
 func (f *Backend) List(ctx context.Context, t backend.Type, fn func(backend.ObjectInfo) error) error {
-	fault, err := f.enter(ctx, OpList)
+	fault, err := f.enter(ctx, OpList, t)
 	switch {
 	case err != nil:
 		return err
@@ -119,7 +119,7 @@ func (f *Backend) List(ctx context.Context, t backend.Type, fn func(backend.Obje
 
 // Remove removes through the inner backend unless a fault says otherwise.
 func (f *Backend) Remove(ctx context.Context, h backend.Handle) error {
-	fault, err := f.enter(ctx, OpRemove)
+	fault, err := f.enter(ctx, OpRemove, h.Type)
 	switch {
 	case err != nil:
 		return err

@@ -42,6 +42,9 @@ type Fault struct {
 	From  int   // first affected call, counting from 1
 	Count int   // affected calls from From on; 0 means all of them
 	Err   error // what affected calls return
+	// Type, if set, limits the fault to calls on objects of that type
+	// (the calls are counted all the same).
+	Type backend.Type
 	// After runs the call on the inner backend first and returns Err
 	// anyway: a Put that stored the object but reported failure.
 	After bool
@@ -141,3 +144,6 @@ func (f *Backend) Calls(op Op) int {
 	defer f.mu.Unlock()
 	return f.calls[op]
 }
+
+// Unwrap returns the backend f wraps.
+func (f *Backend) Unwrap() backend.Backend { return f.Backend }

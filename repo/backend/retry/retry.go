@@ -49,7 +49,7 @@ func (o Options) withDefaults() Options {
 func Retryable(err error) bool {
 	for _, final := range []error{
 		backend.ErrNotFound, backend.ErrInvalidRange, backend.ErrInvalidHandle,
-		backend.ErrPermission, context.Canceled,
+		backend.ErrPermission, backend.ErrLocked, context.Canceled,
 	} {
 		if errors.Is(err, final) {
 			return false

@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
+
+	"github.com/shadowvault/shadowvault/repo/backend"
 )
 
 // Defaults applied by Open to zero fields of Config.
@@ -41,6 +44,13 @@ type Config struct {
 	// PartSize is the multipart part size in bytes (default 32 MiB, at
 	// least 5 MiB). Objects up to this size go up in a single PUT.
 	PartSize int64
+	// Lock, when enabled, writes the objects a restore needs with an
+	// Object Lock retention date (the bucket must have Object Lock on; a
+	// bucket Open creates gets it).
+	Lock backend.LockPolicy
+	// Now is the clock retention dates are computed from (time.Now when
+	// nil). For tests.
+	Now func() time.Time
 }
 
 // ParseURL reads a repository location of the form s3://bucket/prefix into a
@@ -114,6 +124,11 @@ func (cfg Config) resolved() (Config, error) {
 	}
 	if cfg.PartSize == 0 {
 		cfg.PartSize = DefaultPartSize
+	}
+	if cfg.Lock.Enabled() {
+		if _, err := backend.ParseLockMode(string(cfg.Lock.Mode)); err != nil {
+			return cfg, fmt.Errorf("s3: object lock: %w", err)
+		}
 	}
 	if cfg.PartSize < MinPartSize {
 		return cfg, fmt.Errorf("s3: part size %d is below the S3 minimum of %d", cfg.PartSize, MinPartSize)

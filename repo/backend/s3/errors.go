@@ -77,6 +77,13 @@ func classifyResponse(resp minio.ErrorResponse) error {
 		// The object's absence says nothing here: the repository itself
 		// is gone or misconfigured. Report it as it is.
 		return nil
+	case "InvalidRequest":
+		// MinIO's answer to a delete or a shorter retention of a locked
+		// version (AWS answers AccessDenied).
+		if strings.Contains(resp.Message, "WORM") {
+			return backend.ErrLocked
+		}
+		return nil
 	case "InvalidRange":
 		return backend.ErrInvalidRange
 	case minio.AccessDenied, "InvalidAccessKeyId", "SignatureDoesNotMatch",

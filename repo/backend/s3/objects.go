@@ -35,7 +35,7 @@ func (b *Backend) Put(ctx context.Context, h backend.Handle, r io.ReadSeeker, si
 	// makes sure none outlives a failed upload.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	_, err = b.client.PutObject(ctx, b.cfg.Bucket, b.key(h), body, size, minio.PutObjectOptions{
+	opts := minio.PutObjectOptions{
 		ContentType: "application/octet-stream",
 		PartSize:    uint64(b.cfg.PartSize),
 		NumThreads:  uint(min(4, b.cfg.MaxConns)),
@@ -45,7 +45,9 @@ func (b *Backend) Put(ctx context.Context, h backend.Handle, r io.ReadSeeker, si
 		// Chunks carry their own BLAKE3 check end to end either way.
 		DisableContentSha256: true,
 		SendContentMd5:       !b.cfg.UseTLS,
-	})
+	}
+	b.retention(h.Type, &opts)
+	_, err = b.client.PutObject(ctx, b.cfg.Bucket, b.key(h), body, size, opts)
 	if err != nil {
 		return wrap(ctx, "put", h, err)
 	}

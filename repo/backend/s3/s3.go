@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"path"
@@ -72,22 +73,51 @@ func (b *Backend) ensureBucket(ctx context.Context) error {
 		return wrap(ctx, "open", bucket, err)
 	}
 	if ok {
-		return nil
+		return b.checkLock(ctx)
 	}
 	if !b.cfg.CreateBucket {
 		return fmt.Errorf("open %s at %s: the bucket does not exist (create it, or let shadowvault create it)", bucket, b.cfg.Endpoint)
 	}
-	err = b.client.MakeBucket(ctx, b.cfg.Bucket, minio.MakeBucketOptions{Region: b.cfg.Region})
+	err = b.client.MakeBucket(ctx, b.cfg.Bucket, minio.MakeBucketOptions{Region: b.cfg.Region, ObjectLocking: b.cfg.Lock.Enabled()})
 	if err != nil {
 		// Another process may have created it in the meantime.
 		code := minio.ToErrorResponse(err).Code
 		if code == "BucketAlreadyOwnedByYou" || code == "BucketAlreadyExists" {
-			return nil
+			return b.checkLock(ctx)
 		}
 		return wrap(ctx, "create", bucket, err)
 	}
 	return nil
 }
+
+// checkLock makes sure that a backend asked to lock has a bucket that can:
+// without Object Lock on the bucket S3 would refuse every locked PUT.
+func (b *Backend) checkLock(ctx context.Context) error {
+	if !b.cfg.Lock.Enabled() {
+		return nil
+	}
+	on, err := b.BucketLocks(ctx)
+	if err != nil {
+		return err
+	}
+	if !on {
+		return fmt.Errorf("%w: %s has no Object Lock; it can only be turned on when the bucket is created (let shadowvault create a new bucket, or create one with object locking)", ErrNoObjectLock, bucketName(b.cfg.Bucket))
+	}
+	return nil
+}
+
+// BucketLocks reports whether the bucket has Object Lock on.
+func (b *Backend) BucketLocks(ctx context.Context) (bool, error) {
+	state, _, _, _, err := b.client.GetObjectLockConfig(ctx, b.cfg.Bucket)
+	if err != nil && minio.ToErrorResponse(err).Code != "ObjectLockConfigurationNotFoundError" {
+		return false, wrap(ctx, "object lock configuration of", bucketName(b.cfg.Bucket), err)
+	}
+	return state == "Enabled", nil
+}
+
+// ErrNoObjectLock is returned by Open when locking is asked for and the
+// bucket cannot lock.
+var ErrNoObjectLock = errors.New("the bucket cannot lock objects")
 
 // Close releases the idle connections. Calls in flight are not affected;
 // the Backend stays usable and opens new connections when needed.
@@ -95,6 +125,9 @@ func (b *Backend) Close() error {
 	b.transport.CloseIdleConnections()
 	return nil
 }
+
+// Bucket is the bucket's name.
+func (b *Backend) Bucket() string { return b.cfg.Bucket }
 
 // String describes where the repository is, for logs.
 func (b *Backend) String() string {

@@ -110,3 +110,6 @@ func (b *Backend) List(ctx context.Context, t backend.Type, fn func(backend.Obje
 }
 
 func plainSize(n int64) int64 { return max(n-Overhead, 0) }
+
+// Unwrap returns the backend b seals.
+func (b *Backend) Unwrap() backend.Backend { return b.Backend }
