@@ -3,6 +3,7 @@ package replicate_test
 import (
 	"context"
 	"encoding/json"
+	"crypto/rand"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/internal/miniotest"
 	"github.com/shadowvault/shadowvault/internal/testserver"
+	"github.com/shadowvault/shadowvault/repo/backend"
 	"github.com/shadowvault/shadowvault/repo/backend/s3"
 )
 
@@ -252,4 +254,60 @@ func jobRunning(t *testing.T, s *testserver.Server, id string) bool {
 		t.Fatal(err)
 	}
 	return j.Result == apiv1.JobRunning
+}
+
+// TestSyncToLockedMinIO: the target's bucket has Object Lock (governance,
+// no slack): every pack and disk map a copy needs is locked at least its
+// period past the copy's commit, as a backup's would be, although the
+// packs were written (and locked) before it.
+func TestSyncToLockedMinIO(t *testing.T) {
+	if testing.Short() {
+		t.Skip("MinIO")
+	}
+	srv := miniotest.Start(t)
+	period := time.Hour
+	be, err := s3.Open(context.Background(), s3.Config{Endpoint: srv.Endpoint, Bucket: "locked", Prefix: "offsite",
+		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, CreateBucket: true,
+		Lock: backend.LockPolicy{Mode: backend.LockGovernance, Period: period}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { be.Close() })
+	src := testserver.Start(t, testserver.Options{Encrypted: true})
+	dst := testserver.Start(t, testserver.Options{Encrypted: true, Backend: be, PackSize: 256 << 10})
+	v := newVM(t, 61, 0, 0)
+	v.data = make([]byte, 3<<20)
+	_, _ = rand.Read(v.data)
+	rc := backup(t, src, "HV01", "VM1", writeFile(t, v.dir+"/d.raw", v.data))
+	// Slow enough that the first packs are written well before the commit.
+	j := syncJob(t, dst, apiv1.SyncRequest{Source: src.URL, SourceToken: replicationToken(t, src), RateLimit: 2 << 20, Parallel: 1})
+	t.Logf("sync: %+v", j.Sync)
+	m, err := dst.Repo.Snapshot(rc.Snapshot)
+	if err != nil || m.Replica == nil {
+		t.Fatalf("copy: %v", err)
+	}
+	want := m.Replica.Copied.Add(period).Truncate(time.Second)
+	n := 0
+	err = be.List(context.Background(), backend.TypePack, func(fi backend.ObjectInfo) error {
+		until, err := be.LockedUntil(context.Background(), fi.Handle)
+		if err != nil {
+			return err
+		}
+		if until.Before(want) {
+			t.Errorf("pack %s locked until %s, want at least %s", fi.Handle.Name, until, want)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n < 2 {
+		t.Fatalf("%d packs listed: %v", n, err)
+	}
+	assertCopyRaw(t, dst, rc.Snapshot, "d.raw", v.data)
+}
+
+func assertCopyRaw(t *testing.T, s *testserver.Server, id, disk string, want []byte) {
+	t.Helper()
+	if got := restore(t, s, id, disk, "raw"); string(got) != string(want) {
+		t.Fatalf("snapshot %s disk %s restores differently", id, disk)
+	}
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/diskmap"
 	"github.com/shadowvault/shadowvault/index"
+	"github.com/shadowvault/shadowvault/repo/backend"
 )
 
 // Commit stores the copied snapshot m, whose disks are maps (in the
@@ -16,8 +18,10 @@ import (
 //  1. and 2. every chunk the maps reference is in a durable, indexed
 //     pack (those this import saved are waited for; every one is looked
 //     up once more);
-//  3. the disk maps, the writer metadata document (doc, if m names one)
-//     and the manifest are stored;
+//  3. the disk maps are stored, and on a locked backend everything the
+//     copy needs is locked for the target's period; then the writer
+//     metadata document (doc, if m names one) and the manifest are
+//     stored;
 //  4. the snapshot is committed to the catalogue; then, with protect, it
 //     is marked protected.
 //
@@ -65,6 +69,23 @@ func (im *Import) Commit(ctx context.Context, m *Manifest, maps []*diskmap.Map, 
 		m.Disks[i].DiskMap = id
 	}
 	m.Replica = &Replica{Source: im.source, Copied: r.now().UTC()}
+	// On a locked backend (S3 Object Lock), every object the copy needs
+	// is locked for the target's own period from the copy's commit, as a
+	// backup's are, before the manifest can list it. The receipt stays
+	// the source's: its immutable_until is the source's promise.
+	if l := backend.LockerOf(r.be); l != nil {
+		ids := make([]chunk.ID, len(m.Disks))
+		for i, d := range m.Disks {
+			ids[i] = d.DiskMap
+		}
+		hs, err := r.lockHandles(ctx, maps, ids)
+		if err == nil {
+			_, err = r.ensureLocked(ctx, l, hs, m.Replica.Copied.Add(l.LockPolicy().Period), false)
+		}
+		if err != nil {
+			return fmt.Errorf("import snapshot %s: lock: %w", m.ID, err)
+		}
+	}
 	if m.WriterMetadata != nil {
 		ref, err := r.saveWriterMetadata(ctx, m.ID, doc)
 		if err == nil && *ref != *m.WriterMetadata {
