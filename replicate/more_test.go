@@ -2,8 +2,8 @@ package replicate_test
 
 import (
 	"context"
-	"encoding/json"
 	"crypto/rand"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
