@@ -99,33 +99,69 @@ func chunkLengths(dm *diskmap.Map) (map[chunk.ID]int64, []chunk.ID, error) {
 	return lengths, order, nil
 }
 
+// batchSaver is an Import that stores a batch of chunks in one call (a
+// push target: one request per batch instead of one per chunk).
+type batchSaver interface {
+	SaveBatch(ctx context.Context, srcs []chunk.ID, data [][]byte) ([]chunk.ID, int64, error)
+}
+
 // transfer fetches need from the source in batches, several in flight,
 // checks each chunk and saves it on the target, recording its target ID
 // in trans.
 func (cp *copier) transfer(ctx context.Context, im Import, need []chunk.ID, lengths map[chunk.ID]int64, trans map[chunk.ID]chunk.ID) error {
 	var mu sync.Mutex // guards trans while the batches run
+	record := func(src, dst chunk.ID, n int, stored int64) error {
+		if cp.identity && dst != src {
+			return fmt.Errorf("%w: chunk %s: content does not match its ID", ErrBadChunk, src.Short())
+		}
+		mu.Lock()
+		trans[src] = dst
+		mu.Unlock()
+		cp.c.sent.Add(1)
+		cp.c.bytesSent.Add(int64(n))
+		cp.c.stored.Add(stored)
+		return nil
+	}
+	bs, batched := im.(batchSaver)
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(cp.o.Parallel)
 	for start := 0; start < len(need); start += cp.o.Batch {
 		batch := need[start:min(start+cp.o.Batch, len(need))]
 		g.Go(func() error {
 			next := 0
+			var held [][]byte // a batchSaver's chunks, copied
 			err := cp.src.Chunks(ctx, batch, func(id chunk.ID, data []byte) error {
 				if next >= len(batch) || id != batch[next] {
 					return fmt.Errorf("%w: chunk %s out of order", ErrBadChunk, id.Short())
 				}
 				next++
-				dst, err := cp.save(ctx, im, id, data, lengths[id])
+				if err := cp.check(ctx, id, data, lengths[id]); err != nil {
+					return err
+				}
+				if batched {
+					held = append(held, append([]byte(nil), data...))
+					return nil
+				}
+				dst, stored, err := im.Save(ctx, id, data)
 				if err != nil {
 					return err
 				}
-				mu.Lock()
-				trans[id] = dst
-				mu.Unlock()
-				return nil
+				return record(id, dst, len(data), int64(stored))
 			})
 			if err == nil && next != len(batch) {
 				err = fmt.Errorf("%w: %d of %d chunks sent", ErrBadChunk, next, len(batch))
+			}
+			if err == nil && batched {
+				var dsts []chunk.ID
+				var stored int64
+				if dsts, stored, err = bs.SaveBatch(ctx, batch, held); err == nil {
+					for i, dst := range dsts {
+						if err = record(batch[i], dst, len(held[i]), 0); err != nil {
+							break
+						}
+					}
+					cp.c.stored.Add(stored)
+				}
 			}
 			if err == nil && cp.o.Progress != nil {
 				cp.o.Progress(cp.c.stats())
@@ -136,28 +172,19 @@ func (cp *copier) transfer(ctx context.Context, im Import, need []chunk.ID, leng
 	return g.Wait()
 }
 
-// save checks one chunk from the source and stores it on the target.
-func (cp *copier) save(ctx context.Context, im Import, id chunk.ID, data []byte, want int64) (chunk.ID, error) {
+// check checks one chunk from the source against its disk map and, when
+// it can, its ID, and paces the transfer.
+func (cp *copier) check(ctx context.Context, id chunk.ID, data []byte, want int64) error {
 	if int64(len(data)) != want {
-		return id, fmt.Errorf("%w: chunk %s: %d bytes, the disk map says %d", ErrBadChunk, id.Short(), len(data), want)
+		return fmt.Errorf("%w: chunk %s: %d bytes, the disk map says %d", ErrBadChunk, id.Short(), len(data), want)
 	}
 	if err := cp.limit.Wait(ctx, len(data)); err != nil {
-		return id, err
+		return err
 	}
 	if cp.checkPlain && chunk.Sum(data) != id {
-		return id, fmt.Errorf("%w: chunk %s: content does not match its ID", ErrBadChunk, id.Short())
+		return fmt.Errorf("%w: chunk %s: content does not match its ID", ErrBadChunk, id.Short())
 	}
-	dst, n, err := im.Save(ctx, id, data)
-	if err != nil {
-		return dst, err
-	}
-	if cp.identity && dst != id {
-		return dst, fmt.Errorf("%w: chunk %s: content does not match its ID", ErrBadChunk, id.Short())
-	}
-	cp.c.sent.Add(1)
-	cp.c.bytesSent.Add(int64(len(data)))
-	cp.c.stored.Add(int64(n))
-	return dst, nil
+	return nil
 }
 
 // maxChunk bounds a chunk's length in a disk map from the source.

@@ -26,6 +26,10 @@ type HTTPTarget struct {
 
 var _ Target = (*HTTPTarget)(nil)
 
+// maxPushAnswer bounds an answer of a push target (a lookup of
+// apiv1.MaxPushLookup IDs answers about 280 KiB).
+const maxPushAnswer = 1 << 20
+
 // postJSON posts req to path and decodes the answer into out.
 func (t *HTTPTarget) postJSON(ctx context.Context, method, path string, req, out any) error {
 	var body []byte
@@ -47,7 +51,7 @@ func (t *HTTPTarget) send(ctx context.Context, method, path string, body []byte,
 	if out == nil {
 		return nil
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxInfoBody)).Decode(out); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxPushAnswer)).Decode(out); err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	return nil
@@ -143,20 +147,41 @@ func (h *httpImport) Ref(chunk.ID) {}
 
 // Save sends one chunk and returns the ID the target computed.
 func (h *httpImport) Save(ctx context.Context, src chunk.ID, data []byte) (chunk.ID, int, error) {
-	var body bytes.Buffer
-	body.Grow(chunk.IDSize + 4 + len(data))
-	body.Write(src[:])
-	body.Write(binary.BigEndian.AppendUint32(nil, uint32(len(data))))
-	body.Write(data)
-	var out apiv1.PushIDs
-	if err := h.t.send(ctx, http.MethodPost, h.path+"/chunks", body.Bytes(), &out); err != nil {
+	dsts, stored, err := h.SaveBatch(ctx, []chunk.ID{src}, [][]byte{data})
+	if err != nil {
 		return chunk.ID{}, 0, err
 	}
-	if len(out.IDs) != 1 {
-		return chunk.ID{}, 0, fmt.Errorf("target: %d chunk IDs for 1 chunk", len(out.IDs))
+	return dsts[0], int(stored), nil
+}
+
+// SaveBatch sends chunks in one request (at most
+// apiv1.MaxChunksPerRequest) and returns the IDs the target computed and
+// the bytes it stored new.
+func (h *httpImport) SaveBatch(ctx context.Context, srcs []chunk.ID, data [][]byte) ([]chunk.ID, int64, error) {
+	if len(srcs) != len(data) || len(srcs) > apiv1.MaxChunksPerRequest {
+		return nil, 0, fmt.Errorf("push: %d chunks in one request", len(srcs))
 	}
-	dst, err := chunk.ParseID(out.IDs[0])
-	return dst, int(out.StoredBytes), err
+	var body bytes.Buffer
+	for i, src := range srcs {
+		body.Write(src[:])
+		body.Write(binary.BigEndian.AppendUint32(nil, uint32(len(data[i]))))
+		body.Write(data[i])
+	}
+	var out apiv1.PushIDs
+	if err := h.t.send(ctx, http.MethodPost, h.path+"/chunks", body.Bytes(), &out); err != nil {
+		return nil, 0, err
+	}
+	if len(out.IDs) != len(srcs) {
+		return nil, 0, fmt.Errorf("target: %d chunk IDs for %d chunks", len(out.IDs), len(srcs))
+	}
+	dsts := make([]chunk.ID, len(srcs))
+	for i, v := range out.IDs {
+		var err error
+		if dsts[i], err = chunk.ParseID(v); err != nil {
+			return nil, 0, fmt.Errorf("target: %w", err)
+		}
+	}
+	return dsts, out.StoredBytes, nil
 }
 
 func (h *httpImport) Settle(ctx context.Context) error {
