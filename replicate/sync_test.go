@@ -12,6 +12,7 @@ import (
 	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/internal/testserver"
+	"github.com/shadowvault/shadowvault/receipt"
 )
 
 // TestSyncTwoServers: a target server pulls from a source server (both
@@ -46,6 +47,9 @@ func TestSyncTwoServers(t *testing.T) {
 	}
 	if m.Receipt.Signature != rc1.Signature || m.Replica == nil {
 		t.Errorf("the copy's receipt is not the source's original, or no replica origin: %+v", m.Replica)
+	}
+	if err := receipt.Verify(m.Receipt, src.Key); err != nil {
+		t.Errorf("the copy's receipt does not verify with the source's receipt key: %v", err)
 	}
 	check(t, dst)
 
