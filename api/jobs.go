@@ -141,7 +141,8 @@ func jobRecordToWire(rec repo.JobRecord) apiv1.JobRecord {
 	}
 	if st := rec.Sync; st != nil {
 		out.Sync = &apiv1.SyncStats{Source: st.Source, URL: st.URL, Snapshots: st.Snapshots, SnapshotsSkipped: st.SnapshotsSkipped,
-			ChunksSent: st.ChunksSent, ChunksSkipped: st.ChunksSkipped, BytesSent: st.BytesSent, BytesStored: st.BytesStored}
+			ChunksSent: st.ChunksSent, ChunksSkipped: st.ChunksSkipped, BytesSent: st.BytesSent, BytesStored: st.BytesStored,
+			DisksVerified: st.DisksVerified}
 	}
 	return out
 }

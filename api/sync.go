@@ -144,7 +144,8 @@ func (s *Server) runSync(ctx context.Context, job *repo.JobRun, src replicate.So
 
 func syncStatsToRepo(st replicate.Stats, url string) repo.SyncStats {
 	return repo.SyncStats{Source: st.Source, URL: url, Snapshots: st.Snapshots, SnapshotsSkipped: st.SnapshotsSkipped,
-		ChunksSent: st.ChunksSent, ChunksSkipped: st.ChunksSkipped, BytesSent: st.BytesSent, BytesStored: st.BytesStored}
+		ChunksSent: st.ChunksSent, ChunksSkipped: st.ChunksSkipped, BytesSent: st.BytesSent, BytesStored: st.BytesStored,
+		DisksVerified: st.DisksVerified}
 }
 
 // syncOptions checks a sync request; a bad field is 400 BAD_REQUEST
@@ -186,6 +187,9 @@ func syncOptions(req apiv1.SyncRequest) (replicate.Options, error) {
 	if req.RateLimit < 0 {
 		return o, bad("rate_limit", "bytes per second, 0 for no limit")
 	}
-	o.Host, o.VM, o.Parallel, o.KeepProtected = req.Host, req.VM, req.Parallel, req.KeepProtected
+	if req.Verify && req.Target != "" {
+		return o, bad("verify", "a push cannot read its copy back: verify on the target (pull), or check it there")
+	}
+	o.Host, o.VM, o.Parallel, o.KeepProtected, o.Verify = req.Host, req.VM, req.Parallel, req.KeepProtected, req.Verify
 	return o, nil
 }

@@ -95,6 +95,10 @@ type SyncRequest struct {
 	Parallel int `json:"parallel,omitempty"`
 	// KeepProtected marks a copy protected when the source's snapshot is.
 	KeepProtected bool `json:"keep_protected,omitempty"`
+	// Verify reads each copy back before its commit and checks each
+	// disk's original file against the manifest's stream BLAKE3 (a pull
+	// only: the target reads, the source cannot).
+	Verify bool `json:"verify,omitempty"`
 }
 
 // SyncStarted is the answer to POST /api/v1/sync (202): the job, to
@@ -118,4 +122,6 @@ type SyncStats struct {
 	// BytesStored what the target stored new (compressed).
 	BytesSent   int64 `json:"bytes_sent"`
 	BytesStored int64 `json:"bytes_stored"`
+	// DisksVerified were read back and checked (verify).
+	DisksVerified int64 `json:"disks_verified,omitempty"`
 }

@@ -156,3 +156,24 @@ func (x *Index) ReplicaSnapshotCopied(source, id string) (bool, error) {
 	})
 	return found, err
 }
+
+// DeleteAliases removes the entries of srcs from source's map (a copy
+// that did not verify: its chunks are fetched again next time).
+func (x *Index) DeleteAliases(source string, srcs []chunk.ID) error {
+	return x.db.Update(func(tx *bolt.Tx) error {
+		top := tx.Bucket(bucketReplicas)
+		if top == nil {
+			return nil
+		}
+		b := top.Bucket([]byte(source))
+		if b == nil {
+			return nil
+		}
+		for _, s := range srcs {
+			if err := b.Delete(s[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

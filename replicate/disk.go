@@ -40,6 +40,9 @@ func (cp *copier) disk(ctx context.Context, im Import, d repo.ManifestDisk) (*di
 	if err != nil {
 		return nil, err
 	}
+	if cp.o.Verify {
+		cp.srcIDs = append(cp.srcIDs, order...)
+	}
 	trans := make(map[chunk.ID]chunk.ID, len(order))
 	var need []chunk.ID
 	for start := 0; start < len(order); start += lookupGroup {

@@ -17,6 +17,10 @@ type Options struct {
 	MaxAge time.Duration
 	// KeepProtected marks a copy protected when the source's is.
 	KeepProtected bool
+	// Verify reads each copy back on the target before its commit and
+	// checks each disk's original against the stream BLAKE3 of its
+	// manifest (a local target only).
+	Verify bool
 	// Parallel is the chunk requests in flight (default 4).
 	Parallel int
 	// Batch is the chunk IDs of one request (default DefaultBatch, at

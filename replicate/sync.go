@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shadowvault/shadowvault/apiv1"
+	"github.com/shadowvault/shadowvault/chunk"
 	"github.com/shadowvault/shadowvault/diskmap"
 	"github.com/shadowvault/shadowvault/repo"
 )
@@ -89,8 +90,14 @@ func Run(ctx context.Context, src Source, dst Target, o Options, limit *Limiter)
 	return st, nil
 }
 
+// unmapper is an Import that can drop replica map entries.
+type unmapper interface{ Unmap(srcs []chunk.ID) error }
+
 // copier copies snapshots of one source.
 type copier struct {
+	// srcIDs are the source chunk IDs of the snapshot being copied, kept
+	// for Unmap when Verify is on.
+	srcIDs []chunk.ID
 	src        Source
 	o          *Options
 	c          *counters
@@ -124,6 +131,25 @@ func (cp *copier) snapshot(ctx context.Context, dst Target, info apiv1.Replicati
 		if err := im.Settle(ctx); err != nil {
 			return fmt.Errorf("disk %s: %w", d.Name, err)
 		}
+	}
+	if cp.o.Verify {
+		v, ok := dst.(verifier)
+		if !ok {
+			return fmt.Errorf("verify: the target cannot read a copy back (a push target checks chunks only)")
+		}
+		n, err := v.Verify(ctx, &out, maps)
+		if errors.Is(err, ErrVerify) {
+			// What arrived is not trusted again: the next sync fetches it.
+			if u, ok := im.(unmapper); ok {
+				if uerr := u.Unmap(cp.srcIDs); uerr != nil {
+					cp.o.Logger.Error("verify failed and the replica map kept its entries", "snapshot", m.ID, "err", uerr)
+				}
+			}
+		}
+		if err != nil {
+			return err
+		}
+		cp.c.verified.Add(int64(n))
 	}
 	var doc []byte
 	if m.WriterMetadata != nil {

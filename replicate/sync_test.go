@@ -30,12 +30,15 @@ func TestSyncTwoServers(t *testing.T) {
 	paths, vhdx := v.files(t)
 	rc1 := backup(t, src, "HV01", "SQL01", paths...)
 	tok := replicationToken(t, src)
-	req := apiv1.SyncRequest{Source: src.URL, SourceToken: tok, Parallel: 3, KeepProtected: true}
+	req := apiv1.SyncRequest{Source: src.URL, SourceToken: tok, Parallel: 3, KeepProtected: true, Verify: true}
 
 	j := syncJob(t, dst, req)
 	first := chunkSet(t, src, rc1.Snapshot)
 	if j.Sync == nil || j.Sync.Snapshots != 1 || j.Sync.ChunksSent != int64(len(first)) || j.Sync.ChunksSkipped != 0 {
 		t.Fatalf("first sync: %+v, want 1 snapshot and %d chunks sent", j.Sync, len(first))
+	}
+	if j.Sync.DisksVerified != 2 {
+		t.Errorf("first sync verified %d disks, want 2", j.Sync.DisksVerified)
 	}
 	if j.Sync.Source != src.Repo.Config().ID {
 		t.Errorf("sync source %q, want the source repository id %q", j.Sync.Source, src.Repo.Config().ID)

@@ -73,3 +73,36 @@ func TestSyncRefusesBadChunks(t *testing.T) {
 		t.Fatal("the copy differs")
 	}
 }
+
+// TestSyncVerifyCatchesSubstitutedContent: a source with a key of its own
+// sends a chunk whose content it changed; the target cannot check a keyed
+// ID, so the chunk itself passes, but with Verify the copy read back does
+// not give the stream BLAKE3 of the source's signed receipt: the sync
+// fails with ErrVerify and lists nothing. Without Verify it would be
+// stored, which is why docs/REPLICATION.md recommends it.
+func TestSyncVerifyCatchesSubstitutedContent(t *testing.T) {
+	src := testserver.Start(t, testserver.Options{Encrypted: true})
+	dst := testserver.Start(t, testserver.Options{Encrypted: true})
+	v := newVM(t, 43, 0, 3<<20)
+	backup(t, src, "HV01", "VM1", writeFile(t, v.dir+"/d.raw", v.data))
+	flip := func(i int, id chunk.ID, d []byte) (chunk.ID, []byte) {
+		if i == 0 {
+			d[7] ^= 1
+		}
+		return id, d
+	}
+	ctx := context.Background()
+	_, err := replicate.Run(ctx, tamperSource{replicate.LocalSource{R: src.Repo}, flip}, replicate.Local{R: dst.Repo},
+		replicate.Options{Logger: quiet, Verify: true}, nil)
+	if !errors.Is(err, replicate.ErrVerify) {
+		t.Fatalf("sync of substituted content with verify: %v, want ErrVerify", err)
+	}
+	if list, _ := dst.Repo.Snapshots(repo.Filter{}); len(list) != 0 {
+		t.Fatalf("the target lists %d snapshots", len(list))
+	}
+	st, err := replicate.Run(ctx, replicate.LocalSource{R: src.Repo}, replicate.Local{R: dst.Repo},
+		replicate.Options{Logger: quiet, Verify: true}, nil)
+	if err != nil || st.Snapshots != 1 || st.DisksVerified != 1 {
+		t.Fatalf("clean sync with verify: %+v %v", st, err)
+	}
+}

@@ -261,3 +261,11 @@ func (r *Repository) ReplicaOf(source, id string) (ReplicaState, bool, error) {
 	}
 	return ReplicaForgotten, false, nil
 }
+
+// Unmap removes the replica map entries of source chunks srcs, after a
+// copy that did not verify, so that the next sync fetches them again
+// instead of trusting what arrived.
+func (im *Import) Unmap(srcs []chunk.ID) error {
+	im.recordLate(true)
+	return im.r.idx.DeleteAliases(im.source, srcs)
+}

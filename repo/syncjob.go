@@ -18,6 +18,7 @@ type SyncStats struct {
 	ChunksSkipped    int64  `json:"chunks_skipped"`
 	BytesSent        int64  `json:"bytes_sent"`
 	BytesStored      int64  `json:"bytes_stored"`
+	DisksVerified    int64  `json:"disks_verified,omitempty"`
 }
 
 // BeginSyncJob starts the job of a sync in the history: the caller ends

@@ -42,6 +42,7 @@ type syncOpts struct {
 	limitRate           string
 	parallel            int
 	keepProtected, json bool
+	verify              bool
 	detach              bool
 }
 
@@ -59,6 +60,7 @@ func syncFlags() (*flag.FlagSet, *syncOpts) {
 	fs.StringVar(&o.limitRate, "limit-rate", "", "read at most this many bytes per second from the source: `RATE` such as 500K, 20M, 1G")
 	fs.IntVar(&o.parallel, "parallel", 4, "chunk requests in flight (1 to 32)")
 	fs.BoolVar(&o.keepProtected, "keep-protected", false, "protect a copy when the source's snapshot is protected")
+	fs.BoolVar(&o.verify, "verify", false, "read each copy back on the target before its commit and check every disk against its stream BLAKE3 (pull and offline)")
 	fs.BoolVar(&o.detach, "detach", false, "start the job and print its id without waiting")
 	fs.StringVar(&o.fromRepo, "from-repo", "", "offline: copy from the repository at `PATH|s3://...` (its server stopped) into --repo")
 	fs.StringVar(&o.fromState, "from-state", "", "offline: the source repository's state `DIR` (default as serve)")
@@ -170,7 +172,7 @@ func (o *syncOpts) request() (apiv1.SyncRequest, error) {
 	if err != nil {
 		return apiv1.SyncRequest{}, err
 	}
-	req := apiv1.SyncRequest{Host: o.host, VM: o.vm, MaxAge: o.maxAge, RateLimit: rate, Parallel: o.parallel, KeepProtected: o.keepProtected}
+	req := apiv1.SyncRequest{Host: o.host, VM: o.vm, MaxAge: o.maxAge, RateLimit: rate, Parallel: o.parallel, KeepProtected: o.keepProtected, Verify: o.verify}
 	if flag == "--to" {
 		req.Target, req.TargetToken = u, strings.TrimSpace(string(b))
 	} else {
@@ -234,12 +236,13 @@ func printSyncStats(st repo.SyncStats) {
 
 func syncStatsToWire(st repo.SyncStats) apiv1.SyncStats {
 	return apiv1.SyncStats{Source: st.Source, URL: st.URL, Snapshots: st.Snapshots, SnapshotsSkipped: st.SnapshotsSkipped,
-		ChunksSent: st.ChunksSent, ChunksSkipped: st.ChunksSkipped, BytesSent: st.BytesSent, BytesStored: st.BytesStored}
+		ChunksSent: st.ChunksSent, ChunksSkipped: st.ChunksSkipped, BytesSent: st.BytesSent, BytesStored: st.BytesStored,
+		DisksVerified: st.DisksVerified}
 }
 
 // options are the selection and tuning of the offline form.
 func (o *syncOpts) options() (replicate.Options, error) {
-	ro := replicate.Options{Host: o.host, VM: o.vm, Parallel: o.parallel, KeepProtected: o.keepProtected}
+	ro := replicate.Options{Host: o.host, VM: o.vm, Parallel: o.parallel, KeepProtected: o.keepProtected, Verify: o.verify}
 	if o.maxAge != "" {
 		d, err := time.ParseDuration(o.maxAge)
 		if err != nil || d <= 0 {

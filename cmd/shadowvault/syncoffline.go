@@ -87,7 +87,8 @@ func (o *syncOpts) syncOffline() int {
 	req.Logger = job.Logger()
 	st, err := replicate.Run(ctx, replicate.LocalSource{R: src}, replicate.Local{R: dst}, req, replicate.NewLimiter(o.rate))
 	rec := repo.SyncStats{Source: st.Source, Snapshots: st.Snapshots, SnapshotsSkipped: st.SnapshotsSkipped,
-		ChunksSent: st.ChunksSent, ChunksSkipped: st.ChunksSkipped, BytesSent: st.BytesSent, BytesStored: st.BytesStored}
+		ChunksSent: st.ChunksSent, ChunksSkipped: st.ChunksSkipped, BytesSent: st.BytesSent, BytesStored: st.BytesStored,
+		DisksVerified: st.DisksVerified}
 	result := repo.JobSuccess
 	if err != nil {
 		result = repo.JobFailed
