@@ -97,7 +97,7 @@ type unmapper interface{ Unmap(srcs []chunk.ID) error }
 type copier struct {
 	// srcIDs are the source chunk IDs of the snapshot being copied, kept
 	// for Unmap when Verify is on.
-	srcIDs []chunk.ID
+	srcIDs     []chunk.ID
 	src        Source
 	o          *Options
 	c          *counters
