@@ -20,6 +20,10 @@ import (
 type packState struct {
 	done chan struct{} // closed after the upload and index commit, or failure
 	err  error         // set before done is closed
+	// aliases are replica map entries of chunks in the pack, committed
+	// with its index entries (a sync's saves); guarded by packer.mu until
+	// the pack is detached.
+	aliases []index.Alias
 }
 
 // pending is a chunk reserved by one saver and not yet indexed. Savers of
@@ -100,6 +104,13 @@ func newPacker(be backend.Backend, codec pack.Codec, idx *index.Index, target, p
 // stored the chunk, and the pending entry the caller must wait for before
 // committing anything that references the chunk (nil when already indexed).
 func (p *packer) save(ctx context.Context, id chunk.ID, data []byte) (int, *pending, error) {
+	return p.saveAs(ctx, id, data, nil)
+}
+
+// saveAs is save; when this call stores the chunk (n > 0), alias, if not
+// nil, is committed with the pack's index entries. Otherwise the caller
+// records it once the chunk is indexed.
+func (p *packer) saveAs(ctx context.Context, id chunk.ID, data []byte, alias *index.Alias) (int, *pending, error) {
 	if !p.tracking.Load() {
 		if ok, err := p.idx.Has(id); err != nil || ok {
 			return 0, nil, err
@@ -152,6 +163,9 @@ func (p *packer) save(ctx context.Context, id chunk.ID, data []byte) (int, *pend
 	}
 	p.cur.Add(id, stored, len(data), c)
 	p.curIDs = append(p.curIDs, pe)
+	if alias != nil {
+		p.curState.aliases = append(p.curState.aliases, *alias)
+	}
 	pe.pack = p.curState
 	close(pe.added)
 	n := len(stored)
@@ -219,7 +233,7 @@ func (p *packer) upload(ctx context.Context, w *pack.Writer, s *packState, ids [
 	go func() {
 		defer p.uploads.Done()
 		defer func() { <-p.slots }()
-		err := p.write(w)
+		err := p.write(w, s.aliases)
 		p.mu.Lock()
 		for i, pe := range ids {
 			if p.reserved[w.Entries()[i].ID] == pe {
@@ -234,7 +248,7 @@ func (p *packer) upload(ctx context.Context, w *pack.Writer, s *packState, ids [
 }
 
 // write makes the pack durable, then indexes it: durability order steps 1, 2.
-func (p *packer) write(w *pack.Writer) error {
+func (p *packer) write(w *pack.Writer, aliases []index.Alias) error {
 	start := time.Now()
 	entries := append([]pack.Entry(nil), w.Entries()...)
 	var body io.ReadSeeker
@@ -280,7 +294,7 @@ func (p *packer) write(w *pack.Writer) error {
 		p.log.Error("pack upload failed", "pack", name.Short(), "err", err)
 		return fmt.Errorf("store pack: %w", err)
 	}
-	if err := p.idx.AddPack(name, size, indexEntries(entries), p.now()); err != nil {
+	if err := p.idx.AddPackAliased(name, size, indexEntries(entries), aliases, p.now()); err != nil {
 		p.log.Error("pack index commit failed", "pack", name.Short(), "err", err)
 		return fmt.Errorf("index pack: %w", err)
 	}

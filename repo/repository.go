@@ -58,6 +58,8 @@ type Repository struct {
 	mu         sync.Mutex
 	sessions   map[string]*Session     // guarded by mu
 	tombstones map[string]sessionState // ended sessions, guarded by mu
+	imports    map[*Import]struct{}    // syncs storing a snapshot, guarded by mu
+	importing  map[string]bool         // snapshot ids an import commits, guarded by mu
 
 	maintMu sync.Mutex // one prune or check at a time
 	// catMu is held shared by each forget, from its decision to the
