@@ -136,8 +136,13 @@ func jobRecordToWire(rec repo.JobRecord) apiv1.JobRecord {
 		Start: rec.Start, End: rec.End, Result: apiv1.JobResult(rec.Result.String()), Error: rec.Error,
 		Bytes: rec.Bytes, NewBytes: rec.NewBytes,
 	}
-	if rec.Result == repo.JobRunning {
+	if rec.Result == repo.JobRunning && rec.Kind != repo.JobSync {
 		out.Progress = &apiv1.JobProgress{BytesDone: rec.BytesDone, BytesTotal: rec.BytesTotal}
+	}
+	if st := rec.Sync; st != nil {
+		out.Sync = &apiv1.SyncStats{Source: st.Source, URL: st.URL, Snapshots: st.Snapshots, SnapshotsSkipped: st.SnapshotsSkipped,
+			ChunksSent: st.ChunksSent, ChunksSkipped: st.ChunksSkipped, BytesSent: st.BytesSent, BytesStored: st.BytesStored,
+			DisksVerified: st.DisksVerified}
 	}
 	return out
 }

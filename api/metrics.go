@@ -22,6 +22,8 @@ type metrics struct {
 	completed *prometheus.CounterVec
 	// uploadsRefused counts disk uploads refused by Options.MaxUploads.
 	uploadsRefused prometheus.Counter
+	// sync counts what sync jobs copied (syncmetrics.go).
+	sync *syncMetrics
 }
 
 // newMetrics registers the metrics; inFlight reports the disk uploads in
@@ -62,6 +64,7 @@ func newMetrics(r *repo.Repository, inFlight func() int64) *metrics {
 	m.reg.MustRegister(m.requests, m.latency, m.streamed, m.newBytes, m.completed, repoStats, stored, m.uploadsRefused, uploads,
 		newJobCollector(r.History()),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.sync = newSyncMetrics(r, m.reg)
 	return m
 }
 

@@ -300,6 +300,21 @@ func wire[T any]() {
 }
 
 func init() {
+	wire[apiv1.ChunksRequest]()
+	wire[apiv1.ReplicationInfo]()
+	wire[apiv1.ReplicationSnapshot]()
+	wire[apiv1.ReplicationSnapshots]()
+	wire[apiv1.SyncRequest]()
+	wire[apiv1.SyncStarted]()
+	wire[apiv1.SyncStats]()
+	wire[apiv1.Replica]()
+	wire[apiv1.PushBegin]()
+	wire[apiv1.PushBegun]()
+	wire[apiv1.PushSnapshot]()
+	wire[apiv1.PushState]()
+	wire[apiv1.PushLookup]()
+	wire[apiv1.PushIDs]()
+	wire[apiv1.PushCommit]()
 	wire[apiv1.AbortResult]()
 	wire[apiv1.BackupType]()
 	wire[apiv1.CheckRequest]()

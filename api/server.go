@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/shadowvault/shadowvault/apiv1"
 	"github.com/shadowvault/shadowvault/repo"
@@ -65,6 +66,12 @@ type Server struct {
 	maps *restore.MapCache
 	// ui holds the dashboard's sessions.
 	ui *ui.Sessions
+	// replReads bounds the replication reads served at once
+	// (replication.go); syncs are the sync jobs running (sync.go).
+	replReads *semaphore.Weighted
+	syncs     syncs
+	// pushes are the imports other servers push through (push.go).
+	pushes pushes
 }
 
 // mapCacheBytes bounds the decoded disk maps kept across requests (a map
@@ -91,7 +98,7 @@ func New(r *repo.Repository, tokens *Tokens, opts Options) *Server {
 	// Records naming a running job (or its session) go to the job's log.
 	log := slog.New(r.History().Handler(opts.Logger.Handler()))
 	s := &Server{repo: r, tokens: tokens, log: log, opts: opts, maps: restore.NewMapCache(r, mapCacheBytes),
-		ui: ui.NewSessions(opts.UIIdle, opts.UIMax, nil)}
+		ui: ui.NewSessions(opts.UIIdle, opts.UIMax, nil), replReads: newReplReads()}
 	if opts.Now == nil {
 		s.opts.Now = time.Now
 	}
@@ -192,6 +199,9 @@ func (s *Server) Handler() http.Handler {
 		r.With(allow(apiv1.RoleAdmin)).Post("/repair/index", s.repairIndex)
 		r.With(allow(apiv1.RoleAdmin)).Post("/repair/versions", s.repairVersions)
 		r.With(allow(apiv1.RoleAdmin)).Post("/check", s.check)
+		r.With(allow(apiv1.RoleAdmin)).Post("/sync", s.startSync)
+		r.Route("/replication/push", s.pushRoutes)
+		r.Route("/replication", s.replicationRoutes)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errf(http.StatusNotFound, apiv1.CodeNotFound, "no route "+r.Method+" "+r.URL.Path))

@@ -58,6 +58,11 @@ func (t *Tokens) Create(role apiv1.Role, host string) (Token, string, error) {
 		if err := validName("host", host); err != nil {
 			return Token{}, "", err
 		}
+	case apiv1.RoleReplication, apiv1.RolePush:
+		// A sync copies every host: a replication or push token has none.
+		if host != "" {
+			return Token{}, "", errf(400, apiv1.CodeBadRequest, "a "+string(role)+" token cannot be limited to a host (select hosts in the sync job)")
+		}
 	default:
 		_, err := apiv1.ParseRole(string(role))
 		return Token{}, "", errf(400, apiv1.CodeBadRequest, err.Error())

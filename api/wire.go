@@ -35,6 +35,9 @@ func snapshotToWire(m *repo.Manifest) apiv1.Snapshot {
 	if doc := m.WriterMetadata; doc != nil {
 		out.WriterMetadata = &apiv1.Document{Size: doc.Size, BLAKE3: doc.BLAKE3.String()}
 	}
+	if rp := m.Replica; rp != nil {
+		out.Replica = &apiv1.Replica{Source: rp.Source, Copied: rp.Copied}
+	}
 	return out
 }
 

@@ -61,6 +61,7 @@ const (
 	CodeStorage              Code = "STORAGE_ERROR"
 	CodeCorruptData          Code = "CORRUPT_DATA"
 	CodeJobNotFound          Code = "JOB_NOT_FOUND" // no job of that id in the history
+	CodeSyncRunning          Code = "SYNC_RUNNING"  // a sync from the same source is running
 	CodeInternal             Code = "INTERNAL"
 )
 
@@ -117,6 +118,7 @@ var codes = []Code{
 	CodeStorage,
 	CodeCorruptData,
 	CodeJobNotFound,
+	CodeSyncRunning,
 	CodeInternal,
 }
 

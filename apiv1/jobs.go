@@ -12,11 +12,12 @@ const (
 	JobCheck  JobKind = "check"
 	JobRepair JobKind = "repair"
 	JobForget JobKind = "forget"
+	JobSync   JobKind = "sync"
 )
 
 // Valid reports whether k is a kind.
 func (k JobKind) Valid() bool {
-	return k == JobBackup || k == JobPrune || k == JobCheck || k == JobRepair || k == JobForget
+	return k == JobBackup || k == JobPrune || k == JobCheck || k == JobRepair || k == JobForget || k == JobSync
 }
 
 // JobResult is how a job ended, or that it runs.
@@ -78,6 +79,8 @@ type JobRecord struct {
 	NewBytes int64 `json:"new_bytes,omitempty"`
 	// Progress is a running backup's progress (absent once it ended).
 	Progress *JobProgress `json:"progress,omitempty"`
+	// Sync is what a sync job copied (so far, while it runs).
+	Sync *SyncStats `json:"sync,omitempty"`
 }
 
 // JobProgress is how far a running backup is.

@@ -50,6 +50,16 @@ type Snapshot struct {
 	// the snapshot (GET /api/v1/snapshots/{id}/writer-metadata); nil
 	// without one.
 	WriterMetadata *Document `json:"writer_metadata,omitempty"`
+	// Replica is set on a copy a sync made from another repository: id,
+	// session and receipt are then the source's.
+	Replica *Replica `json:"replica,omitempty"`
+}
+
+// Replica says where a copied snapshot came from: the source
+// repository's id, and when this repository committed the copy.
+type Replica struct {
+	Source string    `json:"source"`
+	Copied time.Time `json:"copied"`
 }
 
 // SnapshotDisk is one disk of a snapshot.

@@ -18,19 +18,30 @@ const (
 	RoleRestore Role = "restore"
 	// RoleAgent may back up its host, and list that host's snapshots.
 	RoleAgent Role = "agent"
+	// RoleReplication may read what a sync copies, and nothing else: the
+	// snapshot list of every host, manifests, disk maps, writer metadata
+	// and chunks by ID, through /api/v1/replication/. It may not write,
+	// delete, restore or browse files. It has no host.
+	RoleReplication Role = "replication"
+	// RolePush may add snapshots another server's sync job pushes,
+	// through /api/v1/replication/push/, and nothing else: it cannot read
+	// chunks, restore, delete or forget. It has no host.
+	RolePush Role = "push"
 )
 
 func (r Role) String() string { return string(r) }
 
 // Valid reports whether r is one of the roles.
-func (r Role) Valid() bool { return r == RoleAdmin || r == RoleRestore || r == RoleAgent }
+func (r Role) Valid() bool {
+	return r == RoleAdmin || r == RoleRestore || r == RoleAgent || r == RoleReplication || r == RolePush
+}
 
-// ParseRole parses "admin", "restore" or "agent".
+// ParseRole parses "admin", "restore", "agent", "replication" or "push".
 func ParseRole(s string) (Role, error) {
 	if r := Role(s); r.Valid() {
 		return r, nil
 	}
-	return "", fmt.Errorf("unknown role %q (want admin, restore or agent)", s)
+	return "", fmt.Errorf("unknown role %q (want admin, restore, agent, replication or push)", s)
 }
 
 // TokenRequest creates a token: POST /api/v1/tokens. An agent token needs

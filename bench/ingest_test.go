@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -27,7 +28,7 @@ func benchSize(def int64) int64 {
 }
 
 // ingest sends streams disks of size bytes at once, each in its own session.
-func ingest(b *testing.B, c *agent.Client, streams int, size int64, seed uint64) {
+func ingest(b testing.TB, c *agent.Client, streams int, size int64, seed uint64) {
 	var wg sync.WaitGroup
 	errs := make(chan error, streams)
 	for i := 0; i < streams; i++ {
@@ -79,7 +80,9 @@ func BenchmarkIngestHTTP(b *testing.B) {
 var listenRE = regexp.MustCompile(`listen=(http://[0-9.:]+)`)
 
 // BenchmarkServerRSS starts the real server binary, ingests one disk of
-// 4 GiB (SHADOWVAULT_BENCH_RSS_MIB) and reports the server's peak RSS.
+// 4 GiB (SHADOWVAULT_BENCH_RSS_MIB), or that much in
+// SHADOWVAULT_BENCH_RSS_STREAMS disks at once, and reports the server's
+// peak RSS.
 func BenchmarkServerRSS(b *testing.B) {
 	size := int64(4 << 30)
 	if v, err := strconv.ParseInt(os.Getenv("SHADOWVAULT_BENCH_RSS_MIB"), 10, 64); err == nil && v > 0 {
@@ -117,9 +120,15 @@ func BenchmarkServerRSS(b *testing.B) {
 	b.SetBytes(size)
 	b.ResetTimer()
 	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		ingest(b, c, 1, size, uint64(1000+i))
+	streams := 1
+	if v, err := strconv.Atoi(os.Getenv("SHADOWVAULT_BENCH_RSS_STREAMS")); err == nil && v > 0 {
+		streams = v
 	}
+	size /= int64(streams)
+	for i := 0; i < b.N; i++ {
+		ingest(b, c, streams, size, uint64(1000+i*streams))
+	}
+	size *= int64(streams)
 	secs := time.Since(start).Seconds()
 	b.StopTimer()
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
@@ -132,5 +141,12 @@ func BenchmarkServerRSS(b *testing.B) {
 	}
 	kb, _ := strconv.ParseFloat(string(m[1]), 64)
 	b.ReportMetric(kb/1024, "peak-RSS-MiB")
+	// CPU time is steadier than wall time on a busy machine.
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid)); err == nil {
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+		ut, _ := strconv.ParseFloat(f[11], 64) // utime and stime, fields 14 and 15, in ticks of 1/100 s
+		st, _ := strconv.ParseFloat(f[12], 64)
+		b.ReportMetric((ut+st)/100/(float64(size*int64(b.N))/1e9), "server-CPU-s/GB")
+	}
 	b.ReportMetric(float64(size*int64(b.N))/1e6/secs, "MB/s")
 }

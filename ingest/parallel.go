@@ -41,11 +41,7 @@ type segment struct {
 	first bool   // the run starts here
 	last  bool   // the run ends with this segment
 	cuts  []int  // ends of its speculative chunks, relative to data
-	// chunks holds the bytes of each speculative chunk, in a chunk
-	// buffer: the stitcher sends the ones that hold to the savers as
-	// they are, and gives the others back.
-	chunks []*[]byte
-	done   chan struct{}
+	done  chan struct{}
 }
 
 func (s *segment) end() int64 { return s.off + int64(len(s.data)) }
@@ -146,44 +142,34 @@ func (pc *parallelChunker) close() error {
 	return <-pc.errc
 }
 
-// speculate chunks segments from their first byte.
+// speculate finds the cuts of segments chunked from their first byte. It
+// keeps only the cuts: the chunk bytes are in the segment, and the
+// stitcher copies out the chunks that hold when it sends them, so a
+// stream holds copies of the chunks on their way to the savers only, not
+// of every segment in flight.
 func (pc *parallelChunker) speculate() {
 	defer pc.wg.Done()
 	sp := chunk.NewSplitter(pc.params)
 	var r bytes.Reader
+	var scratch []byte // the chunker copies each chunk here
 	for s := range pc.work {
 		r.Reset(s.data)
 		sp.Reset(&r)
 		end := 0
 		for {
-			bufp := pc.pool.Get().(*[]byte)
-			data, err := sp.Next((*bufp)[:0])
+			data, err := sp.Next(scratch[:0])
 			if err != nil { // io.EOF: reading from memory cannot fail
-				pc.pool.Put(bufp)
 				break
 			}
-			*bufp = data
+			scratch = data
 			end += len(data)
 			s.cuts = append(s.cuts, end)
-			s.chunks = append(s.chunks, bufp)
 		}
 		if n := len(s.cuts); !s.last && n > 0 && s.cuts[n-1] == len(s.data) {
 			// The segment's end is no cut of the run.
 			s.cuts = s.cuts[:n-1]
-			pc.pool.Put(s.chunks[n-1])
-			s.chunks = s.chunks[:n-1]
 		}
 		close(s.done)
-	}
-}
-
-// dropChunks gives back the speculative chunk buffers nobody sent.
-func (pc *parallelChunker) dropChunks(s *segment) {
-	for i, b := range s.chunks {
-		if b != nil {
-			pc.pool.Put(b)
-			s.chunks[i] = nil
-		}
 	}
 }
 

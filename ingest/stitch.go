@@ -85,13 +85,14 @@ func (st *stitcher) advance() error {
 
 // emitSpeculative emits the speculative chunks of s after pos.
 func (st *stitcher) emitSpeculative(s *segment) error {
-	for i, c := range s.cuts {
+	for _, c := range s.cuts {
 		end := s.off + int64(c)
 		if end <= st.pos {
 			continue
 		}
-		bufp := s.chunks[i] // it starts at pos: pos is a cut of s, or its start
-		s.chunks[i] = nil
+		// The chunk starts at pos: pos is a cut of s, or its start.
+		bufp := st.pc.pool.Get().(*[]byte)
+		*bufp = append((*bufp)[:0], s.data[st.pos-s.off:c]...)
 		if err := st.pc.emitBuffer(st.pos, bufp, *bufp); err != nil {
 			return err
 		}
@@ -160,7 +161,6 @@ func (st *stitcher) release() {
 	keep := st.pending[:0]
 	for _, s := range st.pending {
 		if done || s.end() <= st.pos {
-			st.pc.dropChunks(s)
 			st.pc.release(s.data)
 			continue
 		}

@@ -48,6 +48,8 @@ type JobRecord struct {
 	// unknown); not stored.
 	BytesDone  int64 `json:"-"`
 	BytesTotal int64 `json:"-"`
+	// Sync is what a sync job copied (syncjob.go).
+	Sync *SyncStats `json:"sync,omitempty"`
 }
 
 // jobRecordVersion is the format of stored job records and logs.

@@ -12,9 +12,10 @@ const (
 	JobCheck
 	JobRepair
 	JobForget
+	JobSync
 )
 
-var jobKindNames = []string{"", "backup", "prune", "check", "repair", "forget"}
+var jobKindNames = []string{"", "backup", "prune", "check", "repair", "forget", "sync"}
 
 func (k JobKind) String() string {
 	if k <= 0 || int(k) >= len(jobKindNames) {
@@ -24,7 +25,9 @@ func (k JobKind) String() string {
 }
 
 // JobKinds lists every kind.
-func JobKinds() []JobKind { return []JobKind{JobBackup, JobPrune, JobCheck, JobRepair, JobForget} }
+func JobKinds() []JobKind {
+	return []JobKind{JobBackup, JobPrune, JobCheck, JobRepair, JobForget, JobSync}
+}
 
 // ParseJobKind reads a kind's name.
 func ParseJobKind(s string) (JobKind, error) {
@@ -33,7 +36,7 @@ func ParseJobKind(s string) (JobKind, error) {
 			return k, nil
 		}
 	}
-	return 0, fmt.Errorf("job kind %q: want backup, prune, check, repair or forget", s)
+	return 0, fmt.Errorf("job kind %q: want backup, prune, check, repair, forget or sync", s)
 }
 
 // MarshalText writes the name.

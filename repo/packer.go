@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,10 @@ import (
 type packState struct {
 	done chan struct{} // closed after the upload and index commit, or failure
 	err  error         // set before done is closed
+	// aliases are replica map entries of chunks in the pack, committed
+	// with its index entries (a sync's saves); guarded by packer.mu until
+	// the pack is detached.
+	aliases []index.Alias
 }
 
 // pending is a chunk reserved by one saver and not yet indexed. Savers of
@@ -88,11 +93,16 @@ type packer struct {
 	slots   chan struct{} // upload concurrency
 	uploads sync.WaitGroup
 	scratch sync.Pool
+	// spillDir, if set, holds the packs being filled and uploaded
+	// (spill.go); spills maps each file-backed writer to its file.
+	spillDir string
+	spills   map[*pack.Writer]*spillFile // guarded by mu
 }
 
-func newPacker(be backend.Backend, codec pack.Codec, idx *index.Index, target, parallel int, log *slog.Logger, now func() time.Time) *packer {
+func newPacker(be backend.Backend, codec pack.Codec, idx *index.Index, target, parallel int, log *slog.Logger, now func() time.Time, spillDir string) *packer {
 	return &packer{
 		be: be, codec: codec, idx: idx, target: target, log: log, now: now,
+		spillDir: spillDir, spills: make(map[*pack.Writer]*spillFile),
 		reserved: make(map[chunk.ID]*pending), storing: make(map[chunk.ID]int),
 		removing: make(map[chunk.ID]chan struct{}),
 		slots:    make(chan struct{}, parallel),
@@ -104,6 +114,13 @@ func newPacker(be backend.Backend, codec pack.Codec, idx *index.Index, target, p
 // stored the chunk, and the pending entry the caller must wait for before
 // committing anything that references the chunk (nil when already indexed).
 func (p *packer) save(ctx context.Context, id chunk.ID, data []byte) (int, *pending, error) {
+	return p.saveAs(ctx, id, data, nil)
+}
+
+// saveAs is save; when this call stores the chunk (n > 0), alias, if not
+// nil, is committed with the pack's index entries. Otherwise the caller
+// records it once the chunk is indexed.
+func (p *packer) saveAs(ctx context.Context, id chunk.ID, data []byte, alias *index.Alias) (int, *pending, error) {
 	if !p.tracking.Load() {
 		if ok, err := p.has(id); err != nil || ok {
 			return 0, nil, err
@@ -151,7 +168,7 @@ func (p *packer) save(ctx context.Context, id chunk.ID, data []byte) (int, *pend
 
 	p.mu.Lock()
 	if p.cur == nil {
-		p.cur = p.codec.NewWriter(p.target)
+		p.cur = p.newWriterLocked()
 		p.curState = &packState{done: make(chan struct{})}
 		if p.salt {
 			p.addSaltLocked()
@@ -159,6 +176,9 @@ func (p *packer) save(ctx context.Context, id chunk.ID, data []byte) (int, *pend
 	}
 	p.cur.Add(id, stored, len(data), c)
 	p.curIDs = append(p.curIDs, pe)
+	if alias != nil {
+		p.curState.aliases = append(p.curState.aliases, *alias)
+	}
 	pe.pack = p.curState
 	close(pe.added)
 	n := len(stored)
@@ -178,6 +198,21 @@ func (p *packer) save(ctx context.Context, id chunk.ID, data []byte) (int, *pend
 		}
 	}
 	return n, pe, nil
+}
+
+// newWriterLocked starts a pack: in a spill file when the packer has a
+// spill directory and the file can be made, else in memory. p.mu is held.
+func (p *packer) newWriterLocked() *pack.Writer {
+	if p.spillDir != "" {
+		sf, err := newSpillFile(p.spillDir)
+		if err == nil {
+			w := p.codec.NewFileWriter(sf.f)
+			p.spills[w] = sf
+			return w
+		}
+		p.log.Warn("pack kept in memory", "err", err)
+	}
+	return p.codec.NewWriter(p.target)
 }
 
 func (p *packer) detachLocked() (*pack.Writer, *packState, []*pending) {
@@ -211,7 +246,7 @@ func (p *packer) upload(ctx context.Context, w *pack.Writer, s *packState, ids [
 	go func() {
 		defer p.uploads.Done()
 		defer func() { <-p.slots }()
-		err := p.write(w)
+		err := p.write(w, s.aliases)
 		p.mu.Lock()
 		for i, pe := range ids {
 			if p.reserved[w.Entries()[i].ID] == pe {
@@ -226,12 +261,29 @@ func (p *packer) upload(ctx context.Context, w *pack.Writer, s *packState, ids [
 }
 
 // write makes the pack durable, then indexes it: durability order steps 1, 2.
-func (p *packer) write(w *pack.Writer) error {
+func (p *packer) write(w *pack.Writer, aliases []index.Alias) error {
 	start := time.Now()
 	entries := append([]pack.Entry(nil), w.Entries()...)
-	data, name, err := w.Finish()
-	if err != nil {
-		return err
+	var body io.ReadSeeker
+	var size int64
+	var name chunk.ID
+	if w.File() != nil {
+		p.mu.Lock()
+		sf := p.spills[w]
+		delete(p.spills, w)
+		p.mu.Unlock()
+		defer sf.close()
+		var err error
+		if size, name, err = w.FinishFile(); err != nil {
+			return err
+		}
+		body = sf.f
+	} else {
+		data, id, err := w.Finish()
+		if err != nil {
+			return err
+		}
+		body, size, name = bytes.NewReader(data), int64(len(data)), id
 	}
 	p.mu.Lock()
 	for ch := p.removing[name]; ch != nil; ch = p.removing[name] {
@@ -251,21 +303,21 @@ func (p *packer) write(w *pack.Writer) error {
 	h := backend.Handle{Type: backend.TypePack, Name: name.String()}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	if err := p.be.Put(ctx, h, bytes.NewReader(data), int64(len(data))); err != nil {
+	if err := p.be.Put(ctx, h, body, size); err != nil {
 		p.log.Error("pack upload failed", "pack", name.Short(), "err", err)
 		return fmt.Errorf("store pack: %w", err)
 	}
 	if p.publish != nil {
-		if err := p.publish(ctx, name, int64(len(data)), entries); err != nil {
+		if err := p.publish(ctx, name, size, entries); err != nil {
 			p.log.Error("pack index object failed", "pack", name.Short(), "err", err)
 			return err
 		}
 	}
-	if err := p.idx.AddPack(name, int64(len(data)), indexEntries(entries), p.now()); err != nil {
+	if err := p.idx.AddPackAliased(name, size, indexEntries(entries), aliases, p.now()); err != nil {
 		p.log.Error("pack index commit failed", "pack", name.Short(), "err", err)
 		return fmt.Errorf("index pack: %w", err)
 	}
-	p.log.Debug("pack stored", "pack", name.Short(), "chunks", len(entries), "bytes", len(data), "took", time.Since(start))
+	p.log.Debug("pack stored", "pack", name.Short(), "chunks", len(entries), "bytes", size, "took", time.Since(start))
 	return nil
 }
 

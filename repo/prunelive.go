@@ -10,8 +10,8 @@ import (
 	"github.com/shadowvault/shadowvault/repo/backend"
 )
 
-// inflightRefs returns the chunks that sessions in flight reference:
-// finished disks and uploads in progress.
+// inflightRefs returns the chunks that sessions in flight reference
+// (finished disks and uploads in progress) and those of imports (syncs).
 func (r *Repository) inflightRefs() *liveSet {
 	var b liveSetBuilder
 	r.mu.Lock()
@@ -19,7 +19,18 @@ func (r *Repository) inflightRefs() *liveSet {
 	for _, s := range r.sessions {
 		sessions = append(sessions, s)
 	}
+	imports := make([]*Import, 0, len(r.imports))
+	for im := range r.imports {
+		imports = append(imports, im)
+	}
 	r.mu.Unlock()
+	for _, im := range imports {
+		im.mu.Lock()
+		for _, p := range im.refs {
+			b.addPrefix(p)
+		}
+		im.mu.Unlock()
+	}
 	for _, s := range sessions {
 		s.mu.Lock()
 		for _, d := range s.disks {

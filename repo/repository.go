@@ -36,6 +36,9 @@ type Options struct {
 	// JobHistory is how long finished jobs are kept in the job history
 	// (default DefaultJobHistory).
 	JobHistory time.Duration
+	// SpillDir, if set, is a directory for the packs being filled and
+	// uploaded, which then take page cache instead of memory (spill.go).
+	SpillDir string
 	// Cluster makes the repository one node of several serving the same
 	// bucket (cluster.go); nil for a single server.
 	Cluster *ClusterOptions
@@ -58,6 +61,8 @@ type Repository struct {
 	mu         sync.Mutex
 	sessions   map[string]*Session     // guarded by mu
 	tombstones map[string]sessionState // ended sessions, guarded by mu
+	imports    map[*Import]struct{}    // syncs storing a snapshot, guarded by mu
+	importing  map[string]bool         // snapshot ids an import commits, guarded by mu
 
 	maintMu sync.Mutex // one prune or check at a time
 	// catMu is held shared by each forget, from its decision to the
@@ -112,13 +117,18 @@ func Open(ctx context.Context, be backend.Backend, idx *index.Index, opts Option
 	if len(opts.ReceiptKey) != ed25519.PrivateKeySize {
 		return nil, errors.New("open repository: no receipt key")
 	}
+	if opts.SpillDir != "" {
+		if err := cleanSpill(opts.SpillDir); err != nil {
+			return nil, err
+		}
+	}
 	history := newHistory(idx, be, opts.Logger, opts.Now, opts.JobHistory)
 	// Records naming a running job (or its session) go to the job's log.
 	opts.Logger = slog.New(history.Handler(opts.Logger.Handler()))
 	r := &Repository{
 		be: be, codec: codec, idx: idx, cfg: cfg, log: opts.Logger, key: opts.ReceiptKey, history: history,
 		lease: opts.SessionLease, now: opts.Now, restoreParallel: opts.RestoreParallel,
-		packer:   newPacker(be, codec, idx, cfg.PackSize, opts.ParallelUploads, opts.Logger, opts.Now),
+		packer:   newPacker(be, codec, idx, cfg.PackSize, opts.ParallelUploads, opts.Logger, opts.Now, opts.SpillDir),
 		sessions: make(map[string]*Session), tombstones: make(map[string]sessionState),
 		stop: make(chan struct{}),
 		jobs: newJobs(),

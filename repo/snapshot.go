@@ -70,6 +70,9 @@ type Manifest struct {
 	// WriterMetadata is the VSS writer metadata document the agent sent
 	// (diskshadow's backup .cab), stored as metadata/<id>; nil without one.
 	WriterMetadata *Document `json:"writer_metadata,omitempty"`
+	// Replica is set in a snapshot a sync copied from another repository
+	// (import.go); ID, Session and Receipt are then the source's.
+	Replica *Replica `json:"replica,omitempty"`
 }
 
 // Disk returns the named disk.

@@ -44,7 +44,10 @@ func (d *Disk) Digests(ctx context.Context, blockSize int64, prev *Disk, prevDig
 		}
 		return zeroLast
 	}
-	const run = 16 // blocks per read
+	// Blocks per read: 4 MiB of the default blocks per worker keeps the
+	// chunk fetch busy and a background computation small next to the
+	// backups it runs beside.
+	const run = 4
 	next := make(chan int64)
 	var once sync.Once
 	var firstErr error

@@ -57,6 +57,8 @@ func dispatch(args []string) int {
 		code = cmdCheck(args)
 	case "repair":
 		code = cmdRepair(args)
+	case "sync":
+		code = cmdSync(args)
 	case "jobs":
 		code = cmdJobs(args)
 	case "stats":

@@ -63,6 +63,7 @@ func serveFlags() (*flag.FlagSet, *serveOpts) {
 	fs.StringVar(&o.tlsKey, "tls-key", "", "the certificate's private key `FILE` (PEM)")
 	fs.IntVar(&initPackSize, "init-pack-size", 0, "pack target size in `BYTES` for a new repository (0: 16 MiB); ignored for an existing one")
 	fs.BoolVar(&rotateReceiptKey, "rotate-receipt-key", false, "create a new receipt key although the repository holds snapshots signed by a lost one")
+	registerSyncScheduleFlags(fs)
 	registerS3Flags(fs)
 	registerKeyFlags(fs, true)
 	registerClusterFlags(fs)
@@ -199,7 +200,7 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 		return err
 	}
 	r, err := repo.Open(ctx, be, idx, repo.Options{Logger: log, ReceiptKey: key, SessionLease: lease, ParallelUploads: uploadParallelism(repoPath),
-		JobHistory: jobHistoryKeep, MasterKey: master, Cluster: cl})
+		JobHistory: jobHistoryKeep, MasterKey: master, SpillDir: filepath.Join(state, "spill"), Cluster: cl})
 	if err != nil {
 		return err
 	}
@@ -208,8 +209,12 @@ func serve(ctx context.Context, log *slog.Logger, repoPath, state, listen string
 	if err := ensureAdminToken(log, tokens, filepath.Join(state, "admin.token")); err != nil {
 		return err
 	}
+	apiSrv := api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(state, "spill"), SpillLimit: spillLimit, PublicMetrics: publicMetrics, MaxUploads: maxUploads, PrecomputeDigests: precomputeDigests})
+	if err := scheduleSyncs(ctx, apiSrv); err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           api.New(r, tokens, api.Options{Logger: log, SpillDir: filepath.Join(state, "spill"), SpillLimit: spillLimit, PublicMetrics: publicMetrics, MaxUploads: maxUploads, PrecomputeDigests: precomputeDigests}).Handler(),
+		Handler:           apiSrv.Handler(),
 		ReadHeaderTimeout: headerTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

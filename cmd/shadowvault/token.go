@@ -15,10 +15,14 @@ var (
 
 	tokenCreateCmd = command{
 		name:    "token create",
-		args:    "--role admin|restore|agent",
+		args:    "--role admin|restore|agent|replication|push",
 		summary: "create an API token and print it with the receipt key agents pin",
 		about: `admin may do everything; restore reads snapshots and restores; agent opens
-sessions for its own --host only. The token is shown once: the server keeps
+sessions for its own --host only; replication lets another server's sync
+job read snapshots and chunks (no restore, no file browsing, no writes);
+push lets another server's sync job add the snapshots it pushes (no reads,
+no deletes).
+The token is shown once: the server keeps
 a hash. With --state DIR (the server stopped) the token goes straight into
 the index: the way back in when the admin token is lost.
 `,
@@ -37,7 +41,7 @@ func tokenCreateFlags() (*flag.FlagSet, *tokenOpts) {
 	fs := tokenCreateCmd.flagSet()
 	o := &tokenOpts{}
 	o.cf.register(fs)
-	fs.StringVar(&o.role, "role", "agent", "`admin|restore|agent`")
+	fs.StringVar(&o.role, "role", "agent", "`admin|restore|agent|replication|push` (replication: read access for another server's sync job that pulls; push: adding snapshots another server pushes)")
 	fs.StringVar(&o.host, "host", "", "the `HOST` an agent token may back up, or a restore token may read (admin: none)")
 	fs.StringVar(&o.state, "state", "", "create the token offline in the index of this state `DIR`, with the server stopped")
 	fs.BoolVar(&o.json, "json", false, jsonHelp)

@@ -79,6 +79,7 @@ func commandList() []section {
 			{&checkCmd, flagsOf(checkFlags)},
 			{&repairIndexCmd, flagsOf(repairFlags)},
 			{&repairVersionsCmd, flagsOf(repairVersionsFlags)},
+			{&syncCmd, flagsOf(syncFlags)},
 			{&jobsCmd, flagsOf(jobsFlags)},
 			{&jobsShowCmd, flagsOf(jobsShowFlags)},
 			{&statsCmd, flagsOf(statsFlags)},

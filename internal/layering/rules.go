@@ -30,6 +30,10 @@ var Project = Rules{
 		{Pkg: "ingest", Only: []string{"chunk", "vhd", "diskmap"}},
 		{Pkg: "restore", Only: []string{"repo", "diskmap", "chunk", "vhd"}},
 		{Pkg: "guestfs", Only: []string{"diskmap"}},
+		// Replication copies snapshots between repositories: it reads a
+		// source (a repository, or a server over the wire types), imports
+		// into a repository, and may read a copy back (restore).
+		{Pkg: "replicate", Only: []string{"repo", "diskmap", "chunk", "apiv1", "restore"}},
 		// The wire types server and client share.
 		{Pkg: "apiv1", Only: []string{"receipt", "diskmap", "chunk"}},
 		// The dashboard's static files and sessions: the standard library

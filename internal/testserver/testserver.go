@@ -66,6 +66,9 @@ type Options struct {
 	Passphrase string
 	// JobHistory is how long finished jobs are kept (default 30 days).
 	JobHistory time.Duration
+	// SpillPacks keeps the packs being filled in files of Dir/spill, as
+	// serve does (repo.Options.SpillDir); else they are in memory.
+	SpillPacks bool
 }
 
 // Start starts a server; it stops when the test ends.
@@ -138,8 +141,12 @@ func Start(t testing.TB, o Options) *Server {
 func (s *Server) serve(t testing.TB) {
 	t.Helper()
 	o := s.opts
-	r, err := repo.Open(context.Background(), s.Backend, s.Index, repo.Options{Logger: s.log, ReceiptKey: s.priv, Now: o.Now,
-		SessionLease: o.Lease, JobHistory: o.JobHistory, MasterKey: s.MasterKey})
+	ro := repo.Options{Logger: s.log, ReceiptKey: s.priv, Now: o.Now,
+		SessionLease: o.Lease, JobHistory: o.JobHistory, MasterKey: s.MasterKey}
+	if o.SpillPacks {
+		ro.SpillDir = filepath.Join(s.Dir, "spill")
+	}
+	r, err := repo.Open(context.Background(), s.Backend, s.Index, ro)
 	if err != nil {
 		t.Fatal(err)
 	}

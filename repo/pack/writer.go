@@ -6,12 +6,14 @@ import (
 	"github.com/shadowvault/shadowvault/chunk"
 )
 
-// Writer assembles one pack in memory. It is not safe for concurrent use.
+// Writer assembles one pack, in memory or in a file (NewFileWriter). It
+// is not safe for concurrent use.
 type Writer struct {
 	codec   Codec
 	buf     []byte
 	scratch []byte // the compressed blob before sealing
 	entries []Entry
+	file    *spill // set for a file-backed writer; buf stays empty then
 }
 
 // NewWriter returns a writer of a plain pack with room for about sizeHint
@@ -25,14 +27,26 @@ func (c Codec) NewWriter(sizeHint int) *Writer {
 
 // Add appends a chunk as stored in another pack of the same codec.
 func (w *Writer) Add(id chunk.ID, stored []byte, rawLen int, c chunk.Compression) Entry {
-	e := Entry{ID: id, Offset: uint64(len(w.buf)), Length: uint32(len(stored)), RawLength: uint32(rawLen), Compression: c}
-	w.buf = append(w.buf, stored...)
+	e := Entry{ID: id, Offset: uint64(w.Size()), Length: uint32(len(stored)), RawLength: uint32(rawLen), Compression: c}
+	if w.file != nil {
+		w.file.write(stored)
+	} else {
+		w.buf = append(w.buf, stored...)
+	}
 	w.entries = append(w.entries, e)
 	return e
 }
 
 // AddCompress compresses raw, seals it if the codec does, and appends it.
 func (w *Writer) AddCompress(id chunk.ID, raw []byte) (Entry, error) {
+	if w.file != nil {
+		blob, scratch, c, err := w.codec.Encode(w.buf[:0], w.scratch, id, raw)
+		if err != nil {
+			return Entry{}, fmt.Errorf("seal chunk %s: %w", id.Short(), err)
+		}
+		w.buf, w.scratch = blob[:0], scratch
+		return w.Add(id, blob, len(raw), c), nil
+	}
 	start := len(w.buf)
 	buf, scratch, c, err := w.codec.Encode(w.buf, w.scratch, id, raw)
 	if err != nil {
@@ -45,7 +59,12 @@ func (w *Writer) AddCompress(id chunk.ID, raw []byte) (Entry, error) {
 }
 
 // Size is the number of blob bytes so far.
-func (w *Writer) Size() int { return len(w.buf) }
+func (w *Writer) Size() int {
+	if w.file != nil {
+		return int(w.file.n)
+	}
+	return len(w.buf)
+}
 
 // Count is the number of chunks so far.
 func (w *Writer) Count() int { return len(w.entries) }
@@ -54,10 +73,25 @@ func (w *Writer) Count() int { return len(w.entries) }
 func (w *Writer) Entries() []Entry { return w.entries }
 
 // Finish appends the trailer and footer and returns the pack's bytes and name.
-// The writer must not be used afterwards.
+// The writer must not be used afterwards. A file-backed writer ends with
+// FinishFile instead.
 func (w *Writer) Finish() ([]byte, chunk.ID, error) {
+	if w.file != nil {
+		return nil, chunk.ID{}, fmt.Errorf("finish: the pack is in a file")
+	}
+	start := len(w.buf)
+	var err error
+	if w.buf, err = w.trailer(w.buf); err != nil {
+		return nil, chunk.ID{}, err
+	}
+	w.buf = append(w.buf, w.footer(w.buf[start:])...)
+	return w.buf, chunk.Sum(w.buf), nil
+}
+
+// trailer appends the (sealed) trailer of the entries to dst.
+func (w *Writer) trailer(dst []byte) ([]byte, error) {
 	if len(w.entries) > MaxEntries {
-		return nil, chunk.ID{}, fmt.Errorf("pack with %d entries: too many", len(w.entries))
+		return nil, fmt.Errorf("pack with %d entries: too many", len(w.entries))
 	}
 	plain := make([]byte, 0, len(w.entries)*EntrySize)
 	for _, e := range w.entries {
@@ -65,17 +99,18 @@ func (w *Writer) Finish() ([]byte, chunk.ID, error) {
 		e.put(p[:])
 		plain = append(plain, p[:]...)
 	}
-	start := len(w.buf)
 	if w.codec.Sealer == nil {
-		w.buf = append(w.buf, plain...)
-	} else {
-		var err error
-		if w.buf, err = w.codec.Sealer.Seal(w.buf, plain, trailerAAD); err != nil {
-			return nil, chunk.ID{}, fmt.Errorf("seal pack trailer: %w", err)
-		}
+		return append(dst, plain...), nil
 	}
-	trailer := w.buf[start:]
+	out, err := w.codec.Sealer.Seal(dst, plain, trailerAAD)
+	if err != nil {
+		return nil, fmt.Errorf("seal pack trailer: %w", err)
+	}
+	return out, nil
+}
+
+// footer returns the footer that follows trailer.
+func (w *Writer) footer(trailer []byte) []byte {
 	f := footer{version: w.codec.version(), count: uint32(len(w.entries)), trailerLen: uint32(len(trailer)), sum: chunk.Sum(trailer)}
-	w.buf = append(w.buf, f.bytes()...)
-	return w.buf, chunk.Sum(w.buf), nil
+	return f.bytes()
 }

@@ -316,8 +316,9 @@ var tags = []Tag{
 	{Name: "schedules", Description: "Backup schedules held by the server, the plans agents pull, where scheduled VMs stand, and the hosts' inventories."},
 	{Name: "retention", Description: "Retention policies and forget."},
 	{Name: "maintenance", Description: "Prune, check, index repair and figures."},
-	{Name: "jobs", Description: "The job history: every backup, prune, check, repair and forget, with its log."},
+	{Name: "jobs", Description: "The job history: every backup, prune, check, repair, forget and sync, with its log."},
 	{Name: "tokens", Description: "API tokens and their roles."},
+	{Name: "replication", Description: "Sync jobs that pull snapshots from another server, and the read-only routes a source serves them to a replication token."},
 	{Name: "server", Description: "Health, metrics, the receipt key and this document."},
 	{Name: "dashboard", Description: "The web dashboard at /ui/: its pages, and the login that opens a session for a browser."},
 }
@@ -330,6 +331,6 @@ Every error answer is {"error":{"code":"...","message":"..."}}: the code (one of
 
 Every answer carries an X-Request-Id header, the id under which the server logged the request.
 
-Roles: admin may do everything; restore may list and restore snapshots (of one host if the token has one); agent may back up its host and list that host's snapshots. A token limited to a host sees no other host's snapshots: one of another host answers as a missing one does, and a list asked for another host 403 FORBIDDEN. Each operation's x-shadowvault-roles lists the roles it allows.
+Roles: admin may do everything; restore may list and restore snapshots (of one host if the token has one); agent may back up its host and list that host's snapshots; replication may read what another server's sync job copies (the /api/v1/replication routes) and nothing else; push may add the snapshots another server's sync job pushes (the /api/v1/replication/push routes) and nothing else. A token limited to a host sees no other host's snapshots: one of another host answers as a missing one does, and a list asked for another host 403 FORBIDDEN. Each operation's x-shadowvault-roles lists the roles it allows.
 
 The web dashboard (/ui/) logs in with a token (POST /ui/login, admin or restore) and then authenticates /api/v1 requests with its session cookie instead of a bearer token, with the role of the token behind it. A request with the cookie and an unsafe method (POST, PUT, PATCH, DELETE) must carry the session's CSRF token in the X-CSRF-Token header and come from this origin (Origin, Sec-Fetch-Site), else 403 CSRF_FAILED; a restore token's session may not use an unsafe method at all (403 FORBIDDEN). Bearer-authenticated requests are unaffected.`

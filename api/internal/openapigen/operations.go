@@ -61,7 +61,7 @@ func diskErrors() []answer {
 }
 
 func operations() []op {
-	return []op{
+	return append([]op{
 		{
 			method: "GET", path: "/healthz", id: "health", tag: "server",
 			summary: "Whether the server is serving",
@@ -673,7 +673,7 @@ func operations() []op {
 			desc:    "Who the cookie's session is and its CSRF token (the page cannot read the HttpOnly cookie), or logged_in false without a live session.",
 			answers: []answer{ok[apiv1.UISession](200, "The session, or logged_in false.", uiSessionExample)},
 		},
-	}
+	}, append(replicationOperations(), pushOperations()...)...)
 }
 
 // restoreOp is a restore, GET or HEAD.

@@ -98,14 +98,6 @@ func noRetention(err error) bool {
 		strings.Contains(err.Error(), "does not have retention") || strings.Contains(err.Error(), "no retention")
 }
 
-// version is one listed version of a key.
-type version struct {
-	id     string
-	marker bool // a delete marker
-	latest bool
-	size   int64
-}
-
 // Purge deletes the versions of type t's objects that are no longer
 // current and whose retention has passed, then the delete markers with
 // nothing left under them. A version still locked is left, and so is the
@@ -114,82 +106,50 @@ type version struct {
 // the purge runs is not touched.
 func (b *Backend) Purge(ctx context.Context, t backend.Type) (backend.PurgeStats, error) {
 	var st backend.PurgeStats
-	if err := (backend.Handle{Type: t, Name: "x"}).Valid(); err != nil {
-		return st, fmt.Errorf("purge %s: %w", t, err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	dir := b.dir(t)
-	var key string
-	var versions []version
-	flush := func() error {
-		if key == "" {
-			return nil
-		}
-		err := b.purgeKey(ctx, key, versions, &st)
-		key, versions = "", versions[:0]
-		return err
-	}
-	// S3 lists the versions of one key together, newest first.
-	for obj := range b.client.ListObjectsIter(ctx, b.cfg.Bucket, minio.ListObjectsOptions{Prefix: dir, Recursive: true, WithVersions: true}) {
-		if obj.Err != nil {
-			return st, wrap(ctx, "purge", t, obj.Err)
-		}
-		if obj.Key != key {
-			if err := flush(); err != nil {
-				return st, err
-			}
-			key = obj.Key
-		}
-		versions = append(versions, version{id: obj.VersionID, marker: obj.IsDeleteMarker, latest: obj.IsLatest, size: obj.Size})
-	}
-	if err := flush(); err != nil {
-		return st, err
-	}
-	if err := ctx.Err(); err != nil {
-		return st, fmt.Errorf("purge %s: %w", t, err)
-	}
-	return st, nil
+	err := b.eachKey(ctx, "purge", t, func(key string, versions []minio.ObjectInfo) error {
+		return b.purgeKey(ctx, key, versions, &st)
+	})
+	return st, err
 }
 
 // purgeKey purges the versions of one key (newest first).
-func (b *Backend) purgeKey(ctx context.Context, key string, versions []version, st *backend.PurgeStats) error {
-	if len(versions) == 0 || versions[0].id == "" || versions[0].id == "null" && len(versions) == 1 {
+func (b *Backend) purgeKey(ctx context.Context, key string, versions []minio.ObjectInfo, st *backend.PurgeStats) error {
+	if len(versions) == 0 || versions[0].VersionID == "" || versions[0].VersionID == "null" && len(versions) == 1 {
 		return nil // an unversioned bucket: nothing but the current object
 	}
 	left := 0 // data versions not deleted, below the newest delete marker
-	var markers []version
+	var markers []minio.ObjectInfo
 	for _, v := range versions {
-		if v.latest && !v.marker {
+		if v.IsLatest && !v.IsDeleteMarker {
 			continue // the current object stays
 		}
-		if v.marker {
+		if v.IsDeleteMarker {
 			markers = append(markers, v)
 			continue
 		}
-		err := b.client.RemoveObject(ctx, b.cfg.Bucket, key, minio.RemoveObjectOptions{VersionID: v.id})
+		err := b.client.RemoveObject(ctx, b.cfg.Bucket, key, minio.RemoveObjectOptions{VersionID: v.VersionID})
 		switch {
 		case err == nil:
 			st.VersionsDeleted++
-			st.BytesFreed += v.size
+			st.BytesFreed += v.Size
 			continue
 		case !refused(wrap(ctx, "purge", key, err)):
 			return wrap(ctx, "purge", key, err)
 		}
 		left++
 		st.VersionsLocked++
-		st.BytesLocked += v.size
-		if _, until, err := b.client.GetObjectRetention(ctx, b.cfg.Bucket, key, v.id); err == nil && until != nil {
+		st.BytesLocked += v.Size
+		if _, until, err := b.client.GetObjectRetention(ctx, b.cfg.Bucket, key, v.VersionID); err == nil && until != nil {
 			if st.NextUnlock.IsZero() || until.Before(st.NextUnlock) {
 				st.NextUnlock = until.UTC()
 			}
 		}
 	}
 	for _, m := range markers {
-		if m.latest && left > 0 {
+		if m.IsLatest && left > 0 {
 			continue // it hides a locked version
 		}
-		if err := b.client.RemoveObject(ctx, b.cfg.Bucket, key, minio.RemoveObjectOptions{VersionID: m.id}); err != nil {
+		if err := b.client.RemoveObject(ctx, b.cfg.Bucket, key, minio.RemoveObjectOptions{VersionID: m.VersionID}); err != nil {
 			return wrap(ctx, "purge", key, err)
 		}
 		st.VersionsDeleted++

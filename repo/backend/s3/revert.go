@@ -2,7 +2,6 @@ package s3
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
@@ -17,18 +16,10 @@ import (
 // wrote, and under Object Lock the one nobody could delete. The copy is
 // written with a retention date like any locked Put.
 func (b *Backend) Revert(ctx context.Context, t backend.Type, want func(name string) bool) (int, error) {
-	if err := (backend.Handle{Type: t, Name: "x"}).Valid(); err != nil {
-		return 0, fmt.Errorf("revert %s: %w", t, err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	dir := b.dir(t)
 	n := 0
-	var key string
-	var versions []minio.ObjectInfo
-	flush := func() error {
-		defer func() { key, versions = "", versions[:0] }()
-		if key == "" || !want(strings.TrimPrefix(key, dir)) {
+	dir := b.dir(t)
+	err := b.eachKey(ctx, "revert", t, func(key string, versions []minio.ObjectInfo) error {
+		if !want(strings.TrimPrefix(key, dir)) {
 			return nil
 		}
 		done, err := b.revertKey(ctx, key, versions)
@@ -36,26 +27,8 @@ func (b *Backend) Revert(ctx context.Context, t backend.Type, want func(name str
 			n++
 		}
 		return err
-	}
-	for obj := range b.client.ListObjectsIter(ctx, b.cfg.Bucket, minio.ListObjectsOptions{Prefix: dir, Recursive: true, WithVersions: true}) {
-		if obj.Err != nil {
-			return n, wrap(ctx, "revert", t, obj.Err)
-		}
-		if obj.Key != key {
-			if err := flush(); err != nil {
-				return n, err
-			}
-			key = obj.Key
-		}
-		versions = append(versions, obj)
-	}
-	if err := flush(); err != nil {
-		return n, err
-	}
-	if err := ctx.Err(); err != nil {
-		return n, fmt.Errorf("revert %s: %w", t, err)
-	}
-	return n, nil
+	})
+	return n, err
 }
 
 // revertKey reverts one key, given its versions newest first.
