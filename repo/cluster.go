@@ -74,6 +74,7 @@ type cluster struct {
 	cursor   time.Time                // newest index object stamp seen
 	lastFull time.Time                // last full listing of index objects
 	gone     map[chunk.ID]bool        // packs prunes deleted, from their records
+	stale    []string                 // index objects of gone packs the last full listing found
 	settings map[backend.Handle]int64 // settings objects read, with their sizes
 
 	// leaseMu guards the lease tag last seen and since when (leaseFree).

@@ -86,11 +86,19 @@ func (cp *clusterPrune) bury(ctx context.Context, packs []chunk.ID) error {
 func (cp *clusterPrune) end() {
 	c := cp.c
 	c.pruneLive = nil
-	if cp.holding {
-		c.refreshMu.Unlock()
+	if !cp.holding {
+		c.refreshMu.Lock()
 	}
+	stale := c.stale
+	c.stale = nil
+	c.refreshMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	for _, name := range stale { // index objects a failed prune left behind
+		if err := c.r.be.Remove(ctx, backend.Handle{Type: backend.TypeIndex, Name: name}); err != nil {
+			c.r.log.Warn("stale index object not removed", "object", name, "err", err)
+		}
+	}
 	if cp.doom != "" {
 		if err := c.r.be.Remove(ctx, backend.Handle{Type: backend.TypeCluster, Name: cp.doom}); err != nil {
 			c.r.log.Warn("doom record not removed; it expires", "record", cp.doom, "err", err)

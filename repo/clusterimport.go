@@ -183,6 +183,9 @@ func (c *cluster) importIndex(ctx context.Context, full bool) error {
 	}
 	var todo []string
 	newest := c.cursor
+	if full {
+		c.stale = nil
+	}
 	c.stats.lists.Add(1)
 	err := backend.ListFrom(ctx, c.r.be, backend.TypeIndex, after, func(fi backend.ObjectInfo) error {
 		stamp, id, err := parseIndexObjectName(fi.Handle.Name)
@@ -193,6 +196,9 @@ func (c *cluster) importIndex(ctx context.Context, full bool) error {
 			newest = stamp
 		}
 		if c.gone[id] {
+			if full { // its removal failed: the next prune removes it
+				c.stale = append(c.stale, fi.Handle.Name)
+			}
 			return nil
 		}
 		known, err := c.r.idx.HasPack(id)
