@@ -42,6 +42,9 @@ type cluster struct {
 	single bool
 	// master, when set, encrypts the repository.
 	master *crypt.MasterKey
+	// lock, when enabled, is the S3 Object Lock of every node's backend
+	// (set before the first node opens: newClusterLocked).
+	lock backend.LockPolicy
 }
 
 // node is one shadowvault server of the cluster, wired as serve wires it.
@@ -68,8 +71,14 @@ func newCluster(tb testing.TB, n, packSize int, o repo.ClusterOptions) *cluster 
 // newClusterOf is newCluster, with single servers when single is set.
 func newClusterOf(tb testing.TB, n, packSize int, o repo.ClusterOptions, single bool, master *crypt.MasterKey) *cluster {
 	tb.Helper()
+	return newClusterLocked(tb, n, packSize, o, single, master, backend.LockPolicy{})
+}
+
+// newClusterLocked is newClusterOf on a bucket with S3 Object Lock.
+func newClusterLocked(tb testing.TB, n, packSize int, o repo.ClusterOptions, single bool, master *crypt.MasterKey, lock backend.LockPolicy) *cluster {
+	tb.Helper()
 	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-", "=", "-").Replace(tb.Name()))
-	c := &cluster{tb: tb, bucket: fmt.Sprintf("c%d-%s", buckets.Add(1), strings.Trim(name[:min(len(name), 40)], "-")), opts: o, single: single, master: master}
+	c := &cluster{tb: tb, bucket: fmt.Sprintf("c%d-%s", buckets.Add(1), strings.Trim(name[:min(len(name), 40)], "-")), opts: o, single: single, master: master, lock: lock}
 	_, c.key, _ = ed25519.GenerateKey(nil)
 	raw, be := c.openS3(0, true)
 	cfg, err := repo.NewConfig()
@@ -107,7 +116,7 @@ func (c *cluster) openS3(i int, create bool) (*s3.Backend, backend.Backend) {
 	c.tb.Helper()
 	raw, err := s3.Open(context.Background(), s3.Config{
 		Endpoint: storage.endpoints[i%len(storage.endpoints)], Bucket: c.bucket, Prefix: "repo",
-		AccessKey: storage.access, SecretKey: storage.secret, CreateBucket: create,
+		AccessKey: storage.access, SecretKey: storage.secret, CreateBucket: create, Lock: c.lock,
 	})
 	if err != nil {
 		c.tb.Fatalf("open s3: %v", err)
