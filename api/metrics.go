@@ -62,7 +62,7 @@ func newMetrics(r *repo.Repository, inFlight func() int64) *metrics {
 		return float64(b)
 	})
 	m.reg.MustRegister(m.requests, m.latency, m.streamed, m.newBytes, m.completed, repoStats, stored, m.uploadsRefused, uploads,
-		newJobCollector(r.History()),
+		newJobCollector(r.History()), newClusterCollector(r),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.sync = newSyncMetrics(r, m.reg)
 	return m

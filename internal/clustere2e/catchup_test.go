@@ -1,6 +1,7 @@
 package clustere2e
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -52,6 +53,15 @@ func TestClusterCatchUp(t *testing.T) {
 		t.Fatalf("GET /api/v1/stats on n2: cluster %+v", stats.Cluster)
 	}
 	st := *stats.Cluster
+	body, err := c.nodes[1].client().Get(ctx, "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(body)
+	body.Close()
+	if !bytes.Contains(metrics, []byte("shadowvault_cluster_refreshes_total")) {
+		t.Errorf("/metrics on n2 has no cluster metrics")
+	}
 	t.Logf("catch-up delay with a %v refresh: at most %v over 3 backups; n2 refreshes took %.3f s the last time, %d refreshes, %d lists, %d gets",
 		refresh, worst.Round(time.Millisecond), st.LastRefreshSecs, st.Refreshes, st.Lists, st.Gets)
 	if worst > refresh+2*time.Second { // generous: the machine is shared
