@@ -245,8 +245,9 @@ func (p *packer) upload(ctx context.Context, w *pack.Writer, s *packState, ids [
 	p.uploads.Add(1)
 	go func() {
 		defer p.uploads.Done()
-		defer func() { <-p.slots }()
-		err := p.write(w, s.aliases)
+		release := sync.OnceFunc(func() { <-p.slots })
+		defer release()
+		err := p.write(w, s.aliases, release)
 		p.mu.Lock()
 		for i, pe := range ids {
 			if p.reserved[w.Entries()[i].ID] == pe {
@@ -261,7 +262,9 @@ func (p *packer) upload(ctx context.Context, w *pack.Writer, s *packState, ids [
 }
 
 // write makes the pack durable, then indexes it: durability order steps 1, 2.
-func (p *packer) write(w *pack.Writer, aliases []index.Alias) error {
+// release frees the upload slot: a cluster node calls it once the pack is
+// stored, before it publishes the pack's small index object.
+func (p *packer) write(w *pack.Writer, aliases []index.Alias, release func()) error {
 	start := time.Now()
 	entries := append([]pack.Entry(nil), w.Entries()...)
 	var body io.ReadSeeker
@@ -308,6 +311,7 @@ func (p *packer) write(w *pack.Writer, aliases []index.Alias) error {
 		return fmt.Errorf("store pack: %w", err)
 	}
 	if p.publish != nil {
+		release() // a small object: the next pack's upload need not wait for it
 		if err := p.publish(ctx, name, size, entries); err != nil {
 			p.log.Error("pack index object failed", "pack", name.Short(), "err", err)
 			return err

@@ -3,6 +3,8 @@ package clustere2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -10,7 +12,8 @@ import (
 	"github.com/shadowvault/shadowvault/repo"
 )
 
-// BenchmarkClusterIngest backs up a distinct 64 MiB disk through each of
+// BenchmarkClusterIngest backs up a distinct 64 MiB disk (or
+// SHADOWVAULT_BENCH_DISK_MIB) through each of
 // 1, 2 and 3 nodes at once (16 MiB packs, a 1 s refresh), and a single
 // server as the baseline. It reports the throughput per node and the
 // coordination: index bytes and PUTs per GiB stored, and the refresh's
@@ -19,7 +22,10 @@ import (
 //
 //	go test -run ^$ -bench ClusterIngest -benchtime 3x ./internal/clustere2e/
 func BenchmarkClusterIngest(b *testing.B) {
-	const size = 64 << 20
+	size := 64 << 20
+	if mib, err := strconv.Atoi(os.Getenv("SHADOWVAULT_BENCH_DISK_MIB")); err == nil && mib > 0 {
+		size = mib << 20
+	}
 	for _, tc := range []struct {
 		name   string
 		nodes  int
@@ -54,7 +60,7 @@ func BenchmarkClusterIngest(b *testing.B) {
 			}
 			elapsed := time.Since(start)
 			b.ReportMetric(float64(size)*float64(b.N)/took.Seconds()/1e6, "MB/s/node")
-			b.SetBytes(size * int64(tc.nodes))
+			b.SetBytes(int64(size) * int64(tc.nodes))
 			if tc.single {
 				return
 			}

@@ -150,7 +150,7 @@ func (c *cluster) open(name string, i int, dir string, single bool) (*node, erro
 	if _, bench := c.tb.(*testing.B); bench {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	ro := repo.Options{Logger: log, ReceiptKey: c.key, Cluster: &o, MasterKey: c.master, SpillDir: filepath.Join(n.dir, "packs")}
+	ro := repo.Options{Logger: log, ReceiptKey: c.key, Cluster: &o, MasterKey: c.master, SpillDir: filepath.Join(n.dir, "packs"), ParallelUploads: 4}
 	if single {
 		ro.Cluster = nil
 	}
