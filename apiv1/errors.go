@@ -54,16 +54,17 @@ const (
 	CodeUnknownPolicy    Code = "UNKNOWN_POLICY"   // a schedule names a retention policy that is not stored
 	CodeInventoryLimit   Code = "INVENTORY_TOO_LARGE"
 	CodeBusy             Code = "REPOSITORY_BUSY" // maintenance while backups are in flight
-	// CodeMaintenanceElsewhere: a prune or repair asked of a cluster node
-	// while another node holds the maintenance lease.
-	CodeMaintenanceElsewhere Code = "MAINTENANCE_ELSEWHERE"
-	CodeNotLocked            Code = "NOT_LOCKED" // an Object Lock operation on a repository that does not lock
-	CodeStorage              Code = "STORAGE_ERROR"
-	CodeCorruptData          Code = "CORRUPT_DATA"
-	CodeJobNotFound          Code = "JOB_NOT_FOUND" // no job of that id in the history
-	CodeSyncRunning          Code = "SYNC_RUNNING"  // a sync from the same source is running
-	CodeInternal             Code = "INTERNAL"
+	CodeNotLocked        Code = "NOT_LOCKED"      // an Object Lock operation on a repository that does not lock
+	CodeStorage          Code = "STORAGE_ERROR"
+	CodeCorruptData      Code = "CORRUPT_DATA"
+	CodeJobNotFound      Code = "JOB_NOT_FOUND" // no job of that id in the history
+	CodeSyncRunning      Code = "SYNC_RUNNING"  // a sync from the same source is running
+	CodeInternal         Code = "INTERNAL"
 )
+
+// CodeMaintenanceElsewhere: a prune or repair asked of a cluster node while
+// another node holds the maintenance lease (docs/SCALE.md).
+const CodeMaintenanceElsewhere Code = "MAINTENANCE_ELSEWHERE"
 
 // Codes returns every error code of the API, in the order they are
 // declared above. A test holds the list to the declarations.
@@ -114,12 +115,13 @@ var codes = []Code{
 	CodeBadSchedule,
 	CodeUnknownPolicy,
 	CodeInventoryLimit,
-	CodeBusy, CodeMaintenanceElsewhere, CodeNotLocked,
+	CodeBusy, CodeNotLocked,
 	CodeStorage,
 	CodeCorruptData,
 	CodeJobNotFound,
 	CodeSyncRunning,
 	CodeInternal,
+	CodeMaintenanceElsewhere,
 }
 
 // Error is what went wrong: a code for programs, a sentence for people.
