@@ -80,7 +80,7 @@ type packer struct {
 	// the same name waits for the channel to close. Guarded by mu.
 	removing map[chunk.ID]chan struct{}
 	// doomed holds the packs a prune on another node means to delete: a
-	// chunk found only there is stored again (clusterdoom.go). Nil for a
+	// chunk found only there is stored again (clusterpacker.go). Nil for a
 	// single node.
 	doomed atomic.Pointer[map[chunk.ID]bool]
 	// publish, set on a cluster node, stores a pack's index object
