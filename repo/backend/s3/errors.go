@@ -84,6 +84,10 @@ func classifyResponse(resp minio.ErrorResponse) error {
 			return backend.ErrLocked
 		}
 		return nil
+	case "MethodNotAllowed":
+		// The answer about an object whose current version is a delete
+		// marker (a versioned bucket: removed, its old versions kept).
+		return backend.ErrNotFound
 	case "InvalidRange":
 		return backend.ErrInvalidRange
 	case minio.AccessDenied, "InvalidAccessKeyId", "SignatureDoesNotMatch",

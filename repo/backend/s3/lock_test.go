@@ -230,3 +230,22 @@ func TestLockNeedsALockingBucket(t *testing.T) {
 		t.Fatalf("open with lock on a plain bucket: %v, want ErrNoObjectLock", err)
 	}
 }
+
+// A removed object (a delete marker in a locking bucket) is missing for
+// the retention calls too: a prune renewing locks while a forget removes
+// a manifest skips it.
+func TestLockCallsOnARemovedObject(t *testing.T) {
+	ctx := context.Background()
+	b := open(t, lockConfig(t, backend.LockCompliance, time.Hour))
+	h := backend.Handle{Type: backend.TypeSnapshot, Name: "s1"}
+	putObject(t, b, h, []byte("manifest"))
+	if err := b.Remove(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.LockedUntil(ctx, h); !errors.Is(err, backend.ErrNotFound) {
+		t.Errorf("retention of a removed object: %v, want ErrNotFound", err)
+	}
+	if err := b.ExtendLock(ctx, h, time.Now().Add(2*time.Hour)); !errors.Is(err, backend.ErrNotFound) {
+		t.Errorf("extending the lock of a removed object: %v, want ErrNotFound", err)
+	}
+}
