@@ -161,8 +161,15 @@ func (s *Session) commit(ctx context.Context, disks []*Disk) (*receipt.Receipt, 
 		Consistency: m.Consistency, CommittedAt: now,
 		TruncateLogs: receipt.TruncateLogs(m.BackupType, m.Consistency),
 	}
+	// A prune may have listed the manifests already: the maps stay held
+	// until this commit is over, whatever it takes.
+	defer func() {
+		for _, md := range m.Disks {
+			r.maps.release(md.DiskMap, r.now())
+		}
+	}()
 	for _, d := range disks {
-		id, err := r.saveDiskMap(ctx, d.Map)
+		id, err := r.saveDiskMap(ctx, d.Map, true)
 		if err != nil {
 			return nil, fmt.Errorf("disk %s: %w", d.Name, err)
 		}

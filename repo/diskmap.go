@@ -14,9 +14,16 @@ import (
 // saveDiskMap stores a disk map object under the BLAKE3 of its bytes. It
 // is marked as being stored first, so that a prune does not delete an
 // existing one it finds unreferenced under the manifest about to name it.
-func (r *Repository) saveDiskMap(ctx context.Context, m *diskmap.Map) (chunk.ID, error) {
+//
+// With hold the map stays held (mapGuard) until the caller releases it,
+// also when the store fails.
+func (r *Repository) saveDiskMap(ctx context.Context, m *diskmap.Map, hold bool) (chunk.ID, error) {
 	data, id := m.Encode()
-	r.maps.storing(id, r.now())
+	if hold {
+		r.maps.hold(id, r.now())
+	} else {
+		r.maps.storing(id, r.now())
+	}
 	h := backend.Handle{Type: backend.TypeDiskMap, Name: id.String()}
 	// The name is the content's hash: a disk map stored before (an
 	// unchanged disk, an incremental with no change) is not written again.

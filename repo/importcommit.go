@@ -62,7 +62,7 @@ func (im *Import) Commit(ctx context.Context, m *Manifest, maps []*diskmap.Map, 
 	}
 	// 3.
 	for i, dm := range maps {
-		id, err := r.saveDiskMap(ctx, dm)
+		id, err := r.saveDiskMap(ctx, dm, false)
 		if err != nil {
 			return fmt.Errorf("import snapshot %s disk %s: %w", m.ID, m.Disks[i].Name, err)
 		}

@@ -115,6 +115,11 @@ func (r *Repository) collectOrphans(ctx context.Context, now time.Time, grace ti
 type mapGuard struct {
 	mu     sync.Mutex
 	stored map[chunk.ID]time.Time // guarded by mu
+	// held counts the commits between a disk map's store and the end of
+	// their manifest's commit (hold, release): a prune that listed the
+	// manifests before such a commit ended must not delete the map,
+	// however long the commit took. Guarded by mu.
+	held map[chunk.ID]int
 }
 
 // storing records that disk map id is being stored at t. It is called
@@ -129,17 +134,40 @@ func (g *mapGuard) storing(id chunk.ID, t time.Time) {
 	g.stored[id] = t
 }
 
-// remove runs del for disk map id unless it was stored after since; it
-// forgets stores older than since.
+// hold keeps disk map id from deletion until release; it also records a
+// store at t. A complete holds its maps before it stores them.
+func (g *mapGuard) hold(id chunk.ID, t time.Time) {
+	g.storing(id, t)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held == nil {
+		g.held = map[chunk.ID]int{}
+	}
+	g.held[id]++
+}
+
+// release ends a hold at t, once the manifest that needs the map is
+// committed (or will not be): a prune that began before t keeps the map.
+func (g *mapGuard) release(id chunk.ID, t time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held[id]--; g.held[id] <= 0 {
+		delete(g.held, id)
+	}
+	g.stored[id] = t
+}
+
+// remove runs del for disk map id unless it is held, or was stored after
+// since; it forgets stores older than since.
 func (g *mapGuard) remove(id chunk.ID, since time.Time, del func() error) (bool, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for k, t := range g.stored {
-		if t.Before(since) {
+		if t.Before(since) && g.held[k] == 0 {
 			delete(g.stored, k)
 		}
 	}
-	if _, ok := g.stored[id]; ok {
+	if _, ok := g.stored[id]; ok || g.held[id] > 0 {
 		return false, nil
 	}
 	return true, del()

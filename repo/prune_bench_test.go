@@ -77,7 +77,7 @@ func synthRepo(b *testing.B, n, snaps int) (*Repository, []string) {
 			m.Extents = append(m.Extents, diskmap.Extent{Offset: m.VirtualSize, Length: 64, Kind: diskmap.ExtentData, ID: ids[i]})
 			m.VirtualSize += 64
 		}
-		dm, err := r.saveDiskMap(ctx, m)
+		dm, err := r.saveDiskMap(ctx, m, false)
 		if err != nil {
 			b.Fatal(err)
 		}
