@@ -13,7 +13,8 @@ import (
 // guardManifest is a complete's side of the prune rule (clusterprune.go):
 // right before the manifest is stored, it reads the doom and gone records
 // of the bucket, and fails when a chunk of the disks is indexed in a pack
-// they name (a prune elsewhere is deleting it). The returned context
+// they name (a prune elsewhere is deleting it), or is not indexed at all
+// (a prune elsewhere deleted it). The returned context
 // bounds the manifest's store to half the doom delay, so that a prune
 // that announced its packs after this look lists the manifest when it
 // looks again.
@@ -29,10 +30,10 @@ func (c *cluster) guardManifest(ctx context.Context, disks []*Disk) (context.Con
 	if err != nil {
 		return nil, nil, fmt.Errorf("read prune records: %w", err)
 	}
+	// The look runs even when no record names a pack: a gone record this
+	// node applied after the complete's own look at the index (a refresh
+	// in between) is buried, and its packs' chunks are indexed nowhere.
 	sctx, cancel := context.WithTimeout(ctx, c.doomDelay/2)
-	if len(doomed) == 0 {
-		return sctx, cancel, nil
-	}
 	for _, d := range disks {
 		var ids []chunk.ID
 		d.Map.Chunks(func(id chunk.ID) { ids = append(ids, id) })

@@ -140,6 +140,9 @@ func (c *cluster) open(name string, i int, dir string, single bool) (*node, erro
 	c.tb.Helper()
 	n := &node{c: c, name: name, dir: dir}
 	n.raw, n.be = c.openS3(i, false)
+	if wrapBackend != nil {
+		n.be = wrapBackend(name, n.be)
+	}
 	idx, err := index.Open(filepath.Join(n.dir, "index.db"))
 	if err != nil {
 		return nil, err
