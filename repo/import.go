@@ -102,6 +102,33 @@ func (im *Import) Save(ctx context.Context, src chunk.ID, data []byte) (chunk.ID
 // no longer indexed). With identity, IDs are the same in both
 // repositories and the index is asked directly.
 func (im *Import) Lookup(srcs []chunk.ID, identity bool, fn func(i int, dst chunk.ID, ok bool)) error {
+	if d := im.r.packer.doomed.Load(); d != nil && len(*d) > 0 {
+		// A cluster prune dooms packs: a chunk only there is sent again.
+		// The index is asked again once the lookup's transaction is over.
+		type found struct {
+			dst chunk.ID
+			ok  bool
+		}
+		got := make([]found, len(srcs))
+		if err := im.lookup(srcs, identity, func(i int, dst chunk.ID, ok bool) { got[i] = found{dst, ok} }); err != nil {
+			return err
+		}
+		for i, f := range got {
+			if f.ok {
+				ok, err := im.r.packer.has(f.dst)
+				if err != nil {
+					return err
+				}
+				f.ok = ok
+			}
+			fn(i, f.dst, f.ok)
+		}
+		return nil
+	}
+	return im.lookup(srcs, identity, fn)
+}
+
+func (im *Import) lookup(srcs []chunk.ID, identity bool, fn func(i int, dst chunk.ID, ok bool)) error {
 	if !identity {
 		return im.r.idx.ReplicaLookup(im.source, srcs, fn)
 	}

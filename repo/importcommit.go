@@ -96,6 +96,21 @@ func (im *Import) Commit(ctx context.Context, m *Manifest, maps []*diskmap.Map, 
 			return fmt.Errorf("import snapshot %s: %w", m.ID, err)
 		}
 	}
+	// A cluster node guards the copy as a backup's complete: no chunk
+	// in a pack a prune on another node dooms or deleted.
+	if r.cl != nil {
+		disks := make([]*Disk, len(maps))
+		for i, dm := range maps {
+			disks[i] = &Disk{Name: m.Disks[i].Name, Map: dm}
+		}
+		gctx, cancel, err := r.cl.guardManifest(ctx, disks)
+		if err != nil {
+			r.dropManifest(ctx, m.ID)
+			return fmt.Errorf("import snapshot %s: %w", m.ID, err)
+		}
+		defer cancel()
+		ctx = gctx
+	}
 	data, err := r.saveManifest(ctx, m)
 	if err != nil {
 		r.dropManifest(ctx, m.ID)
